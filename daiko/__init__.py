@@ -1,0 +1,1 @@
+"""Shared plumbing of the Daiko services: written once, used by orders, deposits and messaging."""

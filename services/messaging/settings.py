@@ -1,0 +1,68 @@
+"""Settings of the messaging service (``DAIKO_`` prefix, shared base).
+
+Every limit a customer can run into (the R3 window, message length, photo size
+and count) is a setting, so the agency can change its help page and this file
+together without touching code.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+
+from daiko.settings import DaikoSettings
+
+MiB = 1024 * 1024
+
+
+class MessagingSettings(DaikoSettings):
+    # R3: customers may write on ongoing orders and on orders closed less than this many days ago.
+    message_window_days: int = Field(default=90, ge=0)
+    message_max_chars: int = Field(default=5000, ge=1)
+
+    # Photos for problem reports (R8).
+    attachment_max_bytes: int = Field(default=10 * MiB, ge=1)
+    attachment_max_count: int = Field(default=5, ge=0)
+    attachment_storage: Literal["local", "s3"] = "local"
+    attachment_dir: Path | None = None  # default: <state_dir>/messaging/attachments
+
+    # S3-compatible object storage (AWS S3, MinIO, Cloudflare R2, ...), used when attachment_storage = "s3".
+    s3_endpoint: str = "https://s3.ap-northeast-1.amazonaws.com"
+    s3_region: str = "ap-northeast-1"
+    s3_bucket: str = ""
+    s3_prefix: str = "attachments/"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: SecretStr = SecretStr("")
+
+    # A customer message on an order that no event has announced yet waits this long for the order to appear.
+    pending_message_ttl_hours: float = Field(default=24.0, gt=0)
+    pending_sweep_interval_seconds: float = Field(default=60.0, gt=0)
+
+    order_events_group: str = "messaging-order-events"
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> MessagingSettings:
+        if self.attachment_storage == "s3" and not (self.s3_bucket and self.s3_access_key_id):
+            raise ValueError("DAIKO_ATTACHMENT_STORAGE=s3 needs DAIKO_S3_BUCKET and DAIKO_S3_ACCESS_KEY_ID")
+        return self
+
+    @property
+    def message_window(self) -> timedelta:
+        return timedelta(days=self.message_window_days)
+
+    @property
+    def pending_message_ttl(self) -> timedelta:
+        return timedelta(hours=self.pending_message_ttl_hours)
+
+    @property
+    def attachment_path(self) -> Path:
+        return self.attachment_dir or self.state_dir / "messaging" / "attachments"
+
+
+@lru_cache
+def get_messaging_settings() -> MessagingSettings:
+    return MessagingSettings()

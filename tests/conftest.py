@@ -1,0 +1,93 @@
+"""Fixtures shared by every test: settings, tokens, and the real parts of the local stack.
+
+Integration tests run against the real PostgreSQL, Kafka and Temporal that
+``daiko stack up`` starts (``make test`` does that first). Where a Docker
+engine exists the same parts could come from testcontainers; here there is
+none, so the stack is the one source.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from daiko.auth import Role, mint_token
+from daiko.db import make_engine, make_session_factory
+from daiko.settings import DaikoSettings
+from daiko.stack.processes import port_open
+
+
+@pytest.fixture(scope="session")
+def settings() -> DaikoSettings:
+    return DaikoSettings()
+
+
+@pytest.fixture(scope="session")
+def stack(settings: DaikoSettings) -> DaikoSettings:
+    """The running local stack; a clear failure (not a hang) when it is not up."""
+    host, _, port = settings.kafka_bootstrap.rpartition(":")
+    needed = {
+        "postgres": (settings.postgres_host, settings.postgres_port),
+        "kafka": (host, int(port)),
+    }
+    down = [f"{name} ({h}:{p})" for name, (h, p) in needed.items() if not port_open(h, p)]
+    if down:
+        pytest.fail(f"local stack not running: {', '.join(down)}; start it with `make up`", pytrace=False)
+    return settings
+
+
+def customer_token(settings: DaikoSettings, customer_id: str) -> str:
+    return mint_token(settings, subject=customer_id, role=Role.CUSTOMER)
+
+
+def staff_token(settings: DaikoSettings, staff_id: str = "staff-1") -> str:
+    return mint_token(settings, subject=staff_id, role=Role.STAFF)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def customer_id() -> str:
+    return f"cust-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+async def database_engines(stack: DaikoSettings) -> AsyncIterator[dict[str, AsyncEngine]]:
+    engines = {
+        name: make_engine(stack.database_url(str(getattr(stack, f"{name}_database"))), pool_size=5)
+        for name in ("orders", "deposits", "messaging")
+    }
+    yield engines
+    for engine in engines.values():
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def db_sessions(database_engines: dict[str, AsyncEngine]) -> dict[str, async_sessionmaker[AsyncSession]]:
+    """Session factories of each service's database: ``db_sessions["deposits"]``."""
+    return {name: make_session_factory(engine) for name, engine in database_engines.items()}
+
+
+@pytest.fixture
+async def new_topic(stack: DaikoSettings) -> AsyncIterator[Callable[..., Awaitable[str]]]:
+    """Creates throw-away topics (unique names) and deletes them after the test."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
+    await admin.start()
+    created: list[str] = []
+
+    async def make(prefix: str = "test", partitions: int = 3) -> str:
+        name = f"{prefix}.{uuid.uuid4().hex[:10]}"
+        await admin.create_topics([NewTopic(name, partitions, 1)])
+        created.append(name)
+        return name
+
+    yield make
+    if created:
+        await admin.delete_topics(created)
+    await admin.close()

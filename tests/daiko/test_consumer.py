@@ -1,0 +1,82 @@
+"""Idempotent consumer: an event delivered twice is applied once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from daiko.consumer import IdempotentConsumer, apply_once
+from daiko.events import Envelope
+from daiko.kafka import committed_consumer, idempotent_producer
+from daiko.settings import DaikoSettings
+from tests.daiko.plumbing_db import Effect, ProcessedEvent
+
+pytestmark = pytest.mark.stack
+
+
+def _adder(name: str) -> Callable[[AsyncSession, Envelope], Awaitable[None]]:
+    async def add(session: AsyncSession, event: Envelope) -> None:
+        amount = int(event.data["amount"])
+        await session.execute(
+            insert(Effect).values(name=name, total=amount)
+            .on_conflict_do_update(index_elements=[Effect.name], set_={"total": Effect.total + amount})
+        )
+
+    return add
+
+
+async def _total(sessions: async_sessionmaker[AsyncSession], name: str) -> int | None:
+    async with sessions() as session:
+        return await session.scalar(select(Effect.total).where(Effect.name == name))
+
+
+async def test_the_same_event_applied_twice_in_the_database_counts_once(
+    plumbing_db: async_sessionmaker[AsyncSession],
+) -> None:
+    name = f"direct-{uuid.uuid4().hex[:8]}"
+    event = Envelope(type="test.added", source="tests", subject=name, data={"amount": 100})
+    results = []
+    for _ in range(2):
+        async with plumbing_db() as session, session.begin():
+            results.append(await apply_once(session, ProcessedEvent, "adder", event, _adder(name)))
+    assert results == [True, False]
+    assert await _total(plumbing_db, name) == 100
+
+
+async def test_a_redelivered_kafka_event_is_applied_once(
+    stack: DaikoSettings, plumbing_db: async_sessionmaker[AsyncSession], new_topic: Callable[..., Awaitable[str]]
+) -> None:
+    topic = await new_topic("consumer")
+    name = f"kafka-{uuid.uuid4().hex[:8]}"
+    events = [Envelope(type="test.added", source="tests", subject=name, data={"amount": n}) for n in (1, 10, 100)]
+    producer = idempotent_producer(stack.kafka_bootstrap)
+    await producer.start()
+    try:
+        for event in [*events, events[1], events[2], events[1]]:  # at-least-once: re-deliveries happen
+            await producer.send_and_wait(topic, event.to_bytes(), key=name.encode())
+        await producer.send_and_wait(topic, b"not an envelope", key=name.encode())
+    finally:
+        await producer.stop()
+
+    stop = asyncio.Event()
+    consumer = IdempotentConsumer(
+        name=f"adder-{name}", consumer=committed_consumer(stack.kafka_bootstrap, f"adder-{name}", topic),
+        session_factory=plumbing_db, processed_model=ProcessedEvent, handler=_adder(name),
+    )
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        for _ in range(200):
+            if await _total(plumbing_db, name) == 111:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # give the duplicates time to (not) apply
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+    assert await _total(plumbing_db, name) == 111

@@ -1,0 +1,72 @@
+"""docker-compose.yml cannot run here (no Docker engine), so it is checked against the local stack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from daiko.settings import PROJECT_ROOT, DaikoSettings
+from daiko.stack.parts import all_parts
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+
+
+def _published(service: dict[str, Any]) -> set[int]:
+    return {int(str(p).split(":")[0]) for p in service.get("ports", [])}
+
+
+def test_compose_runs_every_process_of_the_local_stack(compose: dict[str, Any]) -> None:
+    names = set(compose["services"])
+    assert {p.name for p in all_parts(DaikoSettings())} <= names
+    assert "temporal-ui" in names
+
+
+def test_compose_publishes_the_same_ports_as_the_local_stack(compose: dict[str, Any]) -> None:
+    defaults = DaikoSettings()
+    services = compose["services"]
+    expected = {
+        "postgres": defaults.postgres_port,
+        "kafka": int(defaults.kafka_bootstrap.rsplit(":", 1)[1]),
+        "temporal": int(defaults.temporal_address.rsplit(":", 1)[1]),
+        "temporal-ui": defaults.temporal_ui_port,
+        "orders": defaults.orders_port,
+        "deposits": defaults.deposits_port,
+        "messaging": defaults.messaging_port,
+    }
+    for name, port in expected.items():
+        assert port in _published(services[name]), f"{name} should publish {port}"
+    for name in ("orders", "deposits", "messaging"):
+        assert f"services.{name}.app:app" in services[name]["command"]
+        assert str(expected[name]) in services[name]["command"]
+
+
+def test_compose_environment_names_only_real_settings(compose: dict[str, Any]) -> None:
+    fields = {f"DAIKO_{name.upper()}" for name in DaikoSettings.model_fields}
+    for name, service in compose["services"].items():
+        env = service.get("environment") or {}
+        for key in env:
+            if key.startswith("DAIKO_"):
+                assert key in fields, f"{name}: {key} is not a setting"
+    worker_env = compose["services"]["worker"]["environment"]
+    assert worker_env["DAIKO_TEMPORAL_TASK_QUEUE"] == DaikoSettings().temporal_task_queue
+
+
+def test_compose_images_are_pinned(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        image = service.get("image", "")
+        tag = image.rsplit(":", 1)[1] if ":" in image else ""
+        assert tag and tag != "latest", f"{name} image {image!r} must be pinned"
+
+
+def test_kafka_topics_in_compose_setup_match_the_declared_topics(compose: dict[str, Any]) -> None:
+    topics = yaml.safe_load((PROJECT_ROOT / "deploy" / "topics.yaml").read_text())["topics"]
+    from daiko import events
+
+    declared = {t["name"] for t in topics}
+    assert {events.ORDERS_EVENTS, events.DEPOSITS_COMMANDS, events.DEPOSITS_EVENTS, events.MESSAGING_EVENTS} == declared
+    assert "daiko topics" in " ".join(compose["services"]["setup"]["command"])
