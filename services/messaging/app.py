@@ -1,28 +1,64 @@
-"""ASGI entry point of the messaging service: ``uvicorn services.messaging.app:app``."""
+"""ASGI entry point of the messaging service: ``uvicorn services.messaging.app:app``.
+
+Background tasks: the outbox relay (``message.posted``), the order-events
+consumer (system notices, order ownership/status, settling pending messages)
+and the sweep that rejects pending messages whose order never appeared.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from daiko.consumer import consumer_task
 from daiko.db import make_engine, make_session_factory
+from daiko.events import ORDERS_EVENTS
 from daiko.outbox import relay_task
 from daiko.service import create_service_app
-from services.messaging.db import Outbox
+from services.messaging.api import customer, staff
+from services.messaging.db import Outbox, ProcessedEvent
+from services.messaging.events import order_event_handler, pending_sweep_task
 from services.messaging.settings import MessagingSettings, get_messaging_settings
+from services.messaging.storage import AttachmentStore, make_store
 
 
-def build_app(settings: MessagingSettings | None = None) -> FastAPI:
+def build_app(settings: MessagingSettings | None = None, store: AttachmentStore | None = None) -> FastAPI:
     settings = settings or get_messaging_settings()
+    store = store or make_store(settings)
     engine = make_engine(settings.database_url(settings.messaging_database))
     sessions = make_session_factory(engine)
-    return create_service_app(
+
+    async def close_store(_: FastAPI) -> None:
+        await store.close()
+
+    app = create_service_app(
         name="messaging",
         settings=settings,
         engine=engine,
-        routers=[],
-        background={"outbox-relay": relay_task(settings.kafka_bootstrap, sessions, Outbox)},
-        description="Messages about each order: customer and staff messages, photos, system notices.",
+        routers=[customer, staff],
+        background={
+            "outbox-relay": relay_task(
+                settings.kafka_bootstrap, sessions, Outbox, poll_interval=settings.outbox_poll_interval_seconds
+            ),
+            "order-events": consumer_task(
+                name=settings.order_events_group,
+                bootstrap=settings.kafka_bootstrap,
+                topics=(ORDERS_EVENTS,),
+                session_factory=sessions,
+                processed_model=ProcessedEvent,
+                handler=order_event_handler(settings, store),
+            ),
+            "pending-sweep": pending_sweep_task(sessions, store, settings),
+        },
+        on_shutdown=close_store,
+        description=(
+            "Messages about each order: customer and staff messages, photos, system notices from order events, "
+            "and the 90-day rule (R3)."
+        ),
     )
+    app.state.settings = settings
+    app.state.sessions = sessions
+    app.state.store = store
+    return app
 
 
 app = build_app()

@@ -1,0 +1,186 @@
+"""How long from an order event on Kafka to its system notice being readable through the messaging API.
+
+Runs against the local stack (``daiko stack up``):
+
+    .venv/bin/python bench/messaging_notices.py [--count 200] [--max-seconds 120]
+
+Each round puts the next event of an order's life (estimate, payment, item
+purchased, arrival, shipment, completion; then a fresh order) on
+``daiko.orders.events.v1`` and polls ``GET /v1/orders/{id}/messages`` (as the
+order's customer) until its notice is there. An order's first event is
+reported apart: it also creates the thread and settles pending messages. In the same
+run, a plain Kafka consumer reading the same topic records when it saw each
+event: that produce→consume time is the baseline (what any consumer pays
+before doing any work), and the notice latency is printed as a ratio of it.
+The read cost of the API alone (GET of a thread that already has its notice)
+is printed too. Rounds run one at a time, so latencies are not queueing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from daiko.auth import Role, mint_token
+from daiko.events import ORDERS_EVENTS, Envelope
+from daiko.settings import DaikoSettings
+
+# One order's life in six notices; each round sends the next event, then a new order starts.
+LIFECYCLE: list[tuple[str, str, dict[str, Any]]] = [
+    (
+        "order.estimated",
+        "estimated",
+        {"billing": {"seq": 1, "revision": 1, "total": 4200, "due_at": "2030-01-01T00:00Z"}},
+    ),
+    ("order.paid", "paid", {"billing_seq": 1, "amount": 4200}),
+    ("order.item_updated", "purchasing", {"item": {"item_id": "i1", "name": "Blue mug", "status": "purchased"}}),
+    ("order.arrived", "arrived", {}),
+    ("order.shipped", "shipped", {"shipment": {"method": "EMS", "carrier": "Japan Post", "tracking_numbers": ["EJ1"]}}),
+    ("order.completed", "completed", {}),
+]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(name: str, values: list[float]) -> str:
+    ms = [v * 1000 for v in values]
+    return (
+        f"{name:<34} n={len(ms):<4} p50={percentile(ms, 50):7.1f} ms  p99={percentile(ms, 99):7.1f} ms  "
+        f"max={max(ms):7.1f} ms"
+    )
+
+
+class KafkaWitness:
+    """A bare consumer on the orders topic: when did each event become consumable?"""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self.seen: dict[str, float] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, producer: AIOKafkaProducer) -> None:
+        partitions = await producer.partitions_for(ORDERS_EVENTS)
+        await self.consumer.start()
+        assigned = [TopicPartition(ORDERS_EVENTS, p) for p in partitions]
+        self.consumer.assign(assigned)
+        await self.consumer.seek_to_end(*assigned)
+        for tp in assigned:
+            await self.consumer.position(tp)
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            batches = await self.consumer.getmany(timeout_ms=1000)
+            now = time.perf_counter()
+            for records in batches.values():
+                for record in records:
+                    self.seen[Envelope.from_bytes(record.value).id] = now
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+        await self.consumer.stop()
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=200, help="events to measure (default 200)")
+    parser.add_argument("--max-seconds", type=float, default=120.0, help="stop measuring after this long")
+    parser.add_argument("--timeout", type=float, default=30.0, help="give up on one notice after this long")
+    args = parser.parse_args()
+
+    settings = DaikoSettings()
+    base = f"http://127.0.0.1:{settings.messaging_port}"
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=0)
+    await producer.start()
+    witness = KafkaWitness(settings.kafka_bootstrap)
+    await witness.start(producer)
+    notice_latency: list[float] = []
+    first_latency: list[float] = []
+    later_latency: list[float] = []
+    kafka_latency: list[float] = []
+    read_latency: list[float] = []
+    lost = 0
+    began = time.perf_counter()
+    async with httpx.AsyncClient(base_url=base, timeout=10) as api:
+        if (await api.get("/readyz")).status_code != 200:
+            print(f"messaging is not ready at {base}; run `daiko stack up`", file=sys.stderr)
+            return 1
+        order_id, customer, headers, step = "", "", {}, len(LIFECYCLE)
+        for _ in range(args.count):
+            if time.perf_counter() - began > args.max_seconds:
+                break
+            if step == len(LIFECYCLE):  # next order
+                order_id = f"bench-{uuid.uuid4().hex[:16]}"
+                customer = f"bench-cust-{uuid.uuid4().hex[:8]}"
+                headers = {"Authorization": f"Bearer {mint_token(settings, subject=customer, role=Role.CUSTOMER)}"}
+                step = 0
+            event_type, status, extra = LIFECYCLE[step]
+            step += 1
+            event = Envelope(
+                type=event_type,
+                source="bench",
+                subject=order_id,
+                time=datetime.now(UTC),
+                data={"order_id": order_id, "customer_id": customer, "status": status, "service_type": "purchase"}
+                | extra,
+            )
+            sent = time.perf_counter()
+            await producer.send_and_wait(ORDERS_EVENTS, event.to_bytes(), key=order_id.encode())
+            url = f"/v1/orders/{order_id}/messages"
+            visible = None
+            while time.perf_counter() - sent < args.timeout:
+                response = await api.get(url, headers=headers)
+                if response.status_code == 200 and len(response.json()["messages"]) >= step:
+                    visible = time.perf_counter()
+                    break
+                await asyncio.sleep(0.002)
+            if visible is None:
+                lost += 1
+                continue
+            (first_latency if step == 1 else later_latency).append(visible - sent)
+            notice_latency.append(visible - sent)
+            t = time.perf_counter()
+            await api.get(url, headers=headers)
+            read_latency.append(time.perf_counter() - t)
+            while event.id not in witness.seen and time.perf_counter() - sent < args.timeout:
+                await asyncio.sleep(0.001)
+            if event.id in witness.seen:
+                kafka_latency.append(witness.seen[event.id] - sent)
+    await witness.stop()
+    await producer.stop()
+
+    elapsed = time.perf_counter() - began
+    if not notice_latency or not kafka_latency:
+        print("no notice became visible; is the messaging consumer running?", file=sys.stderr)
+        return 1
+    print(f"messaging notices benchmark: {len(notice_latency)} events in {elapsed:.1f}s, {lost} not seen in time")
+    print(summary("event -> notice readable via API", notice_latency))
+    print(summary("  of which an order's first event", first_latency))
+    print(summary("  of which later events", later_latency))
+    print(summary("baseline: Kafka produce -> consume", kafka_latency))
+    print(summary("baseline: one API read", read_latency))
+    p50 = statistics.median(notice_latency) / statistics.median(kafka_latency)
+    p99 = percentile(notice_latency, 99) / percentile(kafka_latency, 99)
+    print(f"ratio notice / raw Kafka: p50 {p50:.1f}x  p99 {p99:.1f}x")
+    return 0 if lost == 0 else 2
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,58 @@
+"""Idle memory (RSS) of every part of the running local stack, summed over each part's process tree.
+
+Run with the stack up: ``.venv/bin/python bench/stack_footprint.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from daiko.settings import DaikoSettings
+from daiko.stack.parts import all_parts
+
+
+def _parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def _tree(root: int, children: dict[int, list[int]]) -> list[int]:
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def main() -> None:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                children.setdefault(_parent_of(int(entry)), []).append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    total = 0
+    print(f"{'part':<10} {'processes':>9} {'RSS MiB':>9}")
+    for part in all_parts(DaikoSettings()):
+        pid = part.running_pid()
+        if pid is None:
+            print(f"{part.name:<10} {'-':>9} {'stopped':>9}")
+            continue
+        pids = _tree(pid, children)
+        rss = sum(_rss_kib(p) for p in pids)
+        total += rss
+        print(f"{part.name:<10} {len(pids):>9} {rss / 1024:>9.0f}")
+    print(f"{'total':<10} {'':>9} {total / 1024:>9.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,229 @@
+"""Pure rules of the message history: the 90-day window (R3), what an order event tells us, photo checks.
+
+Nothing here does I/O, so every rule is tested with plain values
+(tests/services/messaging/test_domain.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+# Statuses after which the order is over; R3 counts the window from the moment it got there.
+CLOSED_STATUSES = frozenset({"completed", "canceled", "cancelled", "abandoned"})
+# Event types that close an order even if the event's ``status`` field is missing.
+CLOSING_EVENTS = {"order.completed": "completed", "order.canceled": "canceled", "order.abandoned": "abandoned"}
+
+
+class AuthorRole(StrEnum):
+    CUSTOMER = "customer"
+    STAFF = "staff"
+    SYSTEM = "system"
+
+
+class MessageState(StrEnum):
+    POSTED = "posted"
+    # Written by a customer before any event announced the order: visible only to its poster and staff.
+    PENDING = "pending"
+    # A pending message the order's first event showed to be the wrong customer's or outside R3's window.
+    REJECTED = "rejected"
+
+
+# ---------------------------------------------------------------- R3: the 90-day window
+
+
+@dataclass(frozen=True)
+class WindowDecision:
+    open: bool
+    reason: str = ""
+
+
+def message_window(status: str | None, closed_at: datetime | None, now: datetime, window: timedelta) -> WindowDecision:
+    """R3: a customer may write on ongoing orders and on orders completed or canceled less than ``window`` ago.
+
+    "Less than" is strict: at exactly ``window`` after closing the window is shut.
+    A closed order whose closing time is unknown stays open: refusing a customer
+    on a guess would be worse than one late message.
+    """
+    if not is_closed(status) or closed_at is None:
+        return WindowDecision(open=True)
+    if now - closed_at < window:
+        return WindowDecision(open=True)
+    days = window.days if window.seconds == 0 else round(window.total_seconds() / 86400, 2)
+    word = "canceled" if status in {"canceled", "cancelled"} else status
+    return WindowDecision(
+        open=False,
+        reason=(
+            f"This order was {word} on {closed_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC. Messages can be sent only "
+            f"on ongoing orders and on orders completed or canceled less than {days} days ago."
+        ),
+    )
+
+
+def is_closed(status: str | None) -> bool:
+    return status is not None and status.lower() in CLOSED_STATUSES
+
+
+# ---------------------------------------------------------------- what messaging knows of an order
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """The order as messaging learns it from ``daiko.orders.events.v1`` (never from the orders service)."""
+
+    order_id: str
+    customer_id: str | None
+    status: str | None
+    service_type: str | None
+    closed_at: datetime | None
+    event_time: datetime
+
+
+@dataclass(frozen=True)
+class OrderState:
+    customer_id: str | None
+    status: str | None
+    service_type: str | None
+    closed_at: datetime | None
+    last_event_at: datetime | None
+
+
+def parse_time(value: Any) -> datetime | None:
+    """Lenient: an ISO string or datetime becomes an aware UTC datetime; anything else is ``None``."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    else:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+ID_MAX = 100  # column width of order and customer ids
+LABEL_MAX = 50  # column width of status and service type
+
+
+def _text(value: Any, max_length: int = ID_MAX) -> str | None:
+    """A usable short string, or ``None``: an id that would not fit is unusable rather than silently cut."""
+    if value is None or isinstance(value, dict | list):
+        return None
+    text = without_nul(str(value)).strip()
+    return text if text and len(text) <= max_length else None
+
+
+def without_nul(text: str) -> str:
+    """PostgreSQL text and jsonb cannot hold NUL characters; nobody means to send one."""
+    return text.replace("\x00", "")
+
+
+def json_safe(value: Any) -> Any:
+    """Event data made storable as jsonb (NULs removed at any depth)."""
+    if isinstance(value, str):
+        return without_nul(value)
+    if isinstance(value, dict):
+        return {without_nul(str(k)): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def order_facts(event_type: str, subject: str, data: dict[str, Any], time: datetime) -> OrderFacts | None:
+    """What one order event says about its order; ``None`` when it does not even name the order."""
+    order_id = _text(data.get("order_id")) or _text(subject)
+    if order_id is None:
+        return None
+    event_time = parse_time(time) or datetime.now(UTC)
+    status = _text(data.get("status"), LABEL_MAX)
+    if event_type in CLOSING_EVENTS and not is_closed(status):
+        status = CLOSING_EVENTS[event_type]
+    closed_at = None
+    if is_closed(status):
+        closed_at = parse_time(data.get("closed_at")) or event_time
+    return OrderFacts(
+        order_id=order_id,
+        customer_id=_text(data.get("customer_id")),
+        status=status.lower() if status else None,
+        service_type=_text(data.get("service_type"), LABEL_MAX),
+        closed_at=closed_at,
+        event_time=event_time,
+    )
+
+
+def next_order_state(current: OrderState | None, facts: OrderFacts) -> OrderState:
+    """Fold one event into what we know of the order.
+
+    The owner never changes once known (a later event naming someone else does
+    not hand the thread over). Status only moves forward in event time, so a
+    late re-delivery of an older event cannot reopen a closed order.
+    """
+    if current is None:
+        return OrderState(
+            customer_id=facts.customer_id,
+            status=facts.status,
+            service_type=facts.service_type,
+            closed_at=facts.closed_at,
+            last_event_at=facts.event_time,
+        )
+    state = replace(
+        current,
+        customer_id=current.customer_id or facts.customer_id,
+        service_type=current.service_type or facts.service_type,
+    )
+    if current.last_event_at is not None and facts.event_time < current.last_event_at:
+        return state
+    if facts.status is None:
+        return replace(state, last_event_at=facts.event_time)
+    return replace(
+        state,
+        status=facts.status,
+        closed_at=facts.closed_at if is_closed(facts.status) else None,
+        last_event_at=facts.event_time,
+    )
+
+
+# ---------------------------------------------------------------- message text and photos
+
+
+class ImageKind(StrEnum):
+    JPEG = "image/jpeg"
+    PNG = "image/png"
+    WEBP = "image/webp"
+
+
+EXTENSIONS = {ImageKind.JPEG: "jpg", ImageKind.PNG: "png", ImageKind.WEBP: "webp"}
+
+
+def sniff_image(content: bytes) -> ImageKind | None:
+    """The photo's real type from its first bytes; the file name and declared type are never trusted."""
+    if content.startswith(b"\xff\xd8\xff"):
+        return ImageKind.JPEG
+    if content.startswith(b"\x89PNG\r\n\x1a\n") and content[12:16] == b"IHDR":
+        return ImageKind.PNG
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP" and content[12:16] in (b"VP8 ", b"VP8L", b"VP8X"):
+        return ImageKind.WEBP
+    return None
+
+
+class BodyProblem(StrEnum):
+    EMPTY = "empty"
+    TOO_LONG = "too-long"
+
+
+def check_body(body: str, max_chars: int) -> BodyProblem | None:
+    if not without_nul(body).strip():
+        return BodyProblem.EMPTY
+    if len(body) > max_chars:
+        return BodyProblem.TOO_LONG
+    return None
+
+
+def safe_filename(name: str | None, kind: ImageKind, index: int) -> str:
+    """A download name that cannot break a header or a path: the customer's stem, our extension."""
+    stem = (name or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1].rsplit(".", 1)[0]
+    cleaned = "".join(c for c in stem if c.isalnum() or c in "-_ ").strip()[:80]
+    return f"{cleaned or f'photo-{index + 1}'}.{EXTENSIONS[kind]}"

@@ -1,0 +1,294 @@
+"""Database operations of the message history; every function runs inside the caller's transaction.
+
+Posting, the consumer and the pending sweep all take :func:`lock_order` first:
+it serialises everything that touches one order, which is what makes the race
+"customer posts while the order's first event is being applied" safe (see
+:mod:`services.messaging.service`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from daiko.events import MESSAGING_EVENTS, Envelope
+from daiko.outbox import enqueue
+from services.messaging.db import Attachment, Message, Outbox, Thread
+from services.messaging.domain import AuthorRole, ImageKind, MessageState, OrderState
+from services.messaging.storage import attachment_key
+
+ORDER_LOCK_NAMESPACE = 0x4D5347  # first key of the two-key advisory lock space: "MSG"
+SOURCE = "daiko/messaging"
+
+
+@dataclass(frozen=True)
+class NewPhoto:
+    """A photo that passed every check (type sniffed from its bytes, size bounded)."""
+
+    filename: str
+    content: bytes
+    kind: ImageKind
+
+
+async def lock_order(session: AsyncSession, order_id: str) -> None:
+    """Serialise every write on one order until the caller's transaction ends."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:ns, hashtext(:order_id))"),
+        {"ns": ORDER_LOCK_NAMESPACE, "order_id": order_id},
+    )
+
+
+def thread_state(thread: Thread | None) -> OrderState | None:
+    if thread is None:
+        return None
+    return OrderState(
+        customer_id=thread.customer_id,
+        status=thread.status,
+        service_type=thread.service_type,
+        closed_at=thread.closed_at,
+        last_event_at=thread.last_event_at,
+    )
+
+
+async def get_thread(session: AsyncSession, order_id: str) -> Thread | None:
+    return await session.get(Thread, order_id, populate_existing=True)
+
+
+async def add_message(
+    session: AsyncSession,
+    *,
+    order_id: str,
+    author_role: AuthorRole,
+    author_id: str | None,
+    body: str,
+    state: MessageState,
+    now: datetime,
+    photos: Sequence[NewPhoto] = (),
+    kind: str = "message",
+    notice_type: str | None = None,
+    data: dict[str, Any] | None = None,
+    source_event_id: str | None = None,
+) -> tuple[Message, list[Attachment]]:
+    """Insert a message and its attachment rows; storing the photo bytes is the caller's job (keys returned)."""
+    message = Message(
+        id=str(uuid.uuid4()),
+        order_id=order_id,
+        author_role=author_role.value,
+        author_id=author_id,
+        kind=kind,
+        notice_type=notice_type,
+        body=body,
+        data=data or {},
+        state=state.value,
+        source_event_id=source_event_id,
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()  # assigns seq
+    attachments = []
+    for photo in photos:
+        attachment_id = str(uuid.uuid4())
+        attachments.append(
+            Attachment(
+                id=attachment_id,
+                message_id=message.id,
+                order_id=order_id,
+                filename=photo.filename,
+                content_type=photo.kind.value,
+                size_bytes=len(photo.content),
+                sha256=hashlib.sha256(photo.content).hexdigest(),
+                storage_key=attachment_key(attachment_id),
+            )
+        )
+    session.add_all(attachments)
+    await session.flush()
+    return message, attachments
+
+
+def posted_envelope(message: Message, *, customer_id: str | None, attachment_count: int) -> Envelope:
+    """``message.posted``: enough for a notification system to e-mail or push without calling us back."""
+    return Envelope(
+        type="message.posted",
+        source=SOURCE,
+        subject=message.order_id,
+        data={
+            "message_id": message.id,
+            "order_id": message.order_id,
+            "customer_id": customer_id,
+            "author_role": message.author_role,
+            "kind": message.kind,
+            "notice_type": message.notice_type,
+            "body": message.body,
+            "attachment_count": attachment_count,
+            "posted_at": message.created_at.isoformat(),
+        },
+    )
+
+
+def record_posted(session: AsyncSession, thread: Thread, message: Message, *, attachment_count: int) -> None:
+    """A message became visible: move the thread summary and tell other systems, in the same transaction."""
+    thread.last_message_seq = max(thread.last_message_seq or 0, message.seq)
+    thread.last_message_at = message.created_at
+    if message.author_role == AuthorRole.CUSTOMER:
+        if not thread.awaiting_reply:
+            thread.awaiting_since = message.created_at
+        thread.awaiting_reply = True
+    elif message.author_role == AuthorRole.STAFF:
+        thread.awaiting_reply = False
+        thread.awaiting_since = None
+    enqueue(
+        session,
+        Outbox,
+        topic=MESSAGING_EVENTS,
+        key=message.order_id,
+        event=posted_envelope(message, customer_id=thread.customer_id, attachment_count=attachment_count),
+    )
+
+
+async def messages_of(
+    session: AsyncSession,
+    *,
+    order_id: str,
+    states: Sequence[MessageState],
+    author_id: str | None = None,
+    after_seq: int = 0,
+    limit: int = 200,
+) -> list[Message]:
+    query = (
+        select(Message)
+        .where(Message.order_id == order_id, Message.state.in_([s.value for s in states]), Message.seq > after_seq)
+        .order_by(Message.seq)
+        .limit(limit)
+    )
+    if author_id is not None:
+        query = query.where(Message.author_id == author_id, Message.author_role == AuthorRole.CUSTOMER.value)
+    return list((await session.scalars(query)).all())
+
+
+async def attachments_of(session: AsyncSession, message_ids: Sequence[str]) -> dict[str, list[Attachment]]:
+    if not message_ids:
+        return {}
+    rows = await session.scalars(
+        select(Attachment).where(Attachment.message_id.in_(message_ids)).order_by(Attachment.created_at, Attachment.id)
+    )
+    out: dict[str, list[Attachment]] = {}
+    for row in rows:
+        out.setdefault(row.message_id, []).append(row)
+    return out
+
+
+async def has_pending(session: AsyncSession, *, order_id: str, author_id: str | None = None) -> bool:
+    query = select(Message.id).where(Message.order_id == order_id, Message.state == MessageState.PENDING.value)
+    if author_id is not None:
+        query = query.where(Message.author_id == author_id)
+    return (await session.scalars(query.limit(1))).first() is not None
+
+
+async def pending_messages(session: AsyncSession, *, order_id: str) -> list[Message]:
+    return await messages_of(session, order_id=order_id, states=[MessageState.PENDING], limit=10_000)
+
+
+async def reject(session: AsyncSession, message: Message, reason: str) -> list[str]:
+    """Reject a pending message; its attachment rows go, and the storage keys to delete are returned."""
+    message.state = MessageState.REJECTED.value
+    message.rejected_reason = reason
+    keys = list(
+        (await session.scalars(select(Attachment.storage_key).where(Attachment.message_id == message.id))).all()
+    )
+    await session.execute(delete(Attachment).where(Attachment.message_id == message.id))
+    return keys
+
+
+async def notice_exists(session: AsyncSession, source_event_id: str) -> bool:
+    found = await session.scalars(select(Message.id).where(Message.source_event_id == source_event_id))
+    return found.first() is not None
+
+
+async def unread_count(session: AsyncSession, thread: Thread, *, side: AuthorRole) -> int:
+    cursor = thread.customer_read_seq if side == AuthorRole.CUSTOMER else thread.staff_read_seq
+    others = (
+        Message.author_role != AuthorRole.CUSTOMER.value
+        if side == AuthorRole.CUSTOMER
+        else Message.author_role == AuthorRole.CUSTOMER.value
+    )
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Message)
+        .where(
+            Message.order_id == thread.order_id,
+            Message.state == MessageState.POSTED.value,
+            Message.seq > cursor,
+            others,
+        )
+    )
+    return int(count or 0)
+
+
+async def move_read_cursor(session: AsyncSession, *, order_id: str, side: AuthorRole, up_to_seq: int) -> None:
+    """Cursors only move forward, so two tabs marking read in any order end up in the same place."""
+    column = Thread.customer_read_seq if side == AuthorRole.CUSTOMER else Thread.staff_read_seq
+    await session.execute(
+        update(Thread)
+        .where(Thread.order_id == order_id)
+        .values({column.key: func.greatest(column, up_to_seq)})
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def threads_page(
+    session: AsyncSession, *, awaiting_reply: bool | None, limit: int, offset: int
+) -> list[tuple[Thread, int]]:
+    """Threads with the number of customer messages staff have not read; longest-waiting first when filtered."""
+    unread = (
+        select(func.count())
+        .select_from(Message)
+        .where(
+            Message.order_id == Thread.order_id,
+            Message.state == MessageState.POSTED.value,
+            Message.author_role == AuthorRole.CUSTOMER.value,
+            Message.seq > Thread.staff_read_seq,
+        )
+        .correlate(Thread)
+        .scalar_subquery()
+    )
+    query = select(Thread, unread)
+    if awaiting_reply is None:
+        query = query.where(Thread.last_message_seq > 0).order_by(Thread.last_message_at.desc(), Thread.order_id)
+    elif awaiting_reply:
+        query = query.where(Thread.awaiting_reply.is_(True)).order_by(Thread.awaiting_since, Thread.order_id)
+    else:
+        query = query.where(Thread.awaiting_reply.is_(False), Thread.last_message_seq > 0).order_by(
+            Thread.last_message_at.desc(), Thread.order_id
+        )
+    rows = (await session.execute(query.limit(limit).offset(offset))).all()
+    return [(row[0], int(row[1] or 0)) for row in rows]
+
+
+async def find_attachment(
+    session: AsyncSession, *, order_id: str, message_id: str, attachment_id: str
+) -> tuple[Message, Attachment] | None:
+    row = (
+        await session.execute(
+            select(Message, Attachment)
+            .join(Attachment, Attachment.message_id == Message.id)
+            .where(Attachment.id == attachment_id, Message.id == message_id, Message.order_id == order_id)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def stale_pending_orders(session: AsyncSession, *, older_than: datetime, limit: int = 500) -> list[str]:
+    rows = await session.scalars(
+        select(Message.order_id)
+        .where(Message.state == MessageState.PENDING.value, Message.created_at < older_than)
+        .group_by(Message.order_id)
+        .limit(limit)
+    )
+    return list(rows.all())
