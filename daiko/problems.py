@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,19 @@ def install_problem_handlers(app: FastAPI) -> None:
         if exc.headers:
             response.headers.update(exc.headers)
         return response
+
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        """PostgreSQL down or unreachable is the service being unavailable (503), not a bug (500)."""
+        log.warning("database unavailable", extra={"path": request.url.path, "error": repr(exc)})
+        problem = Problem(
+            503, "Service unavailable", "the database cannot be reached; retry shortly", code="database-unavailable"
+        )
+        response = problem_response(problem, request)
+        response.headers["Retry-After"] = "5"
+        return response
+
+    for unavailable in (OSError, OperationalError, InterfaceError, PoolTimeoutError):
+        app.add_exception_handler(unavailable, _unavailable)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

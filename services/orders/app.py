@@ -2,27 +2,68 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
 
 from daiko.db import make_engine, make_session_factory
 from daiko.outbox import relay_task
-from daiko.service import create_service_app
+from daiko.problems import Problem
+from daiko.service import BackgroundTask, create_service_app
+from services.orders.api import router as customer_router
 from services.orders.db import Outbox
+from services.orders.events import DEPOSIT_BRIDGE, deposit_bridge_task
+from services.orders.gateway import OrderWorkflows
 from services.orders.settings import OrdersSettings, get_orders_settings
+from services.orders.staff_api import router as staff_router
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Orders of the purchase and forward services: apply, follow the order on its
+details page (R1), pay billings from the deposit, cancel before payment,
+report reception; and the staff operations that move each order along.
+
+Authenticate with `Authorization: Bearer <JWT>`; in development mint one with
+`daiko token --customer cust-1` or `daiko token --staff`. Every error is an
+RFC 9457 problem (`application/problem+json`); an operation the order refuses
+at its current stage is a 409 whose `detail` says why.
+"""
 
 
 def build_app(settings: OrdersSettings | None = None) -> FastAPI:
     settings = settings or get_orders_settings()
-    engine = make_engine(settings.database_url(settings.orders_database))
+    engine = make_engine(settings.database_url(settings.orders_database), pool_size=settings.database_pool_size)
     sessions = make_session_factory(engine)
-    return create_service_app(
+    workflows = OrderWorkflows(settings)
+    background: dict[str, BackgroundTask] = {
+        "outbox-relay": relay_task(settings.kafka_bootstrap, sessions, Outbox),
+    }
+    if settings.deposit_bridge_enabled:
+        background[DEPOSIT_BRIDGE] = deposit_bridge_task(
+            bootstrap=settings.kafka_bootstrap, sessions=sessions, workflows=workflows
+        )
+
+    async def on_startup(app: FastAPI) -> None:
+        app.state.settings = settings
+        app.state.sessions = sessions
+        app.state.reads = engine.execution_options(isolation_level="AUTOCOMMIT")  # same pool
+        app.state.workflows = workflows
+        try:  # connect now if we can; if Temporal is down, calls answer 503 until it is back
+            await workflows.client()
+        except Problem:
+            log.warning("Temporal is not reachable yet", extra={"address": settings.temporal_address})
+
+    app = create_service_app(
         name="orders",
         settings=settings,
         engine=engine,
-        routers=[],
-        background={"outbox-relay": relay_task(settings.kafka_bootstrap, sessions, Outbox)},
-        description="Orders of the purchase and forward services: apply, pay, cancel, report reception.",
+        routers=[customer_router, staff_router],
+        background=background,
+        on_startup=on_startup,
+        description=DESCRIPTION,
     )
+    return app
 
 
 app = build_app()

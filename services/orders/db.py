@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+from datetime import datetime
+
+from sqlalchemy import DateTime, Index, Integer, String, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from daiko.consumer import ProcessedEventMixin
 from daiko.db import new_metadata
@@ -19,3 +23,55 @@ class Outbox(OutboxMixin, Base):
 
 class ProcessedEvent(ProcessedEventMixin, Base):
     pass
+
+
+class AppliedOrder(Base):
+    """Every application the API accepted, written before its workflow is started.
+
+    It is the idempotency record (same customer + ``Idempotency-Key`` -> same
+    order id, and the fingerprint tells a replay from a different application
+    under a reused key), and it lets the API answer for an order in the moment
+    between the workflow's start and the read model's first row.
+    """
+
+    __tablename__ = "applied_orders"
+    __table_args__ = (Index("uq_applied_orders_customer_key", "customer_id", "idempotency_key", unique=True),)
+
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(128))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class OrderRecord(Base):
+    """The read model of one order: the workflow's latest view, written by its activity.
+
+    ``version`` is the workflow's transition number: the projection only
+    overwrites a row with a newer version, so a late activity retry never
+    replaces newer state. ``view`` is the full ``OrderView`` (R1) as JSON; the
+    other columns are copies for lists and filters.
+    """
+
+    __tablename__ = "orders"
+
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(128), index=True)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    service_type: Mapped[str] = mapped_column(String(16))
+    payment_plan: Mapped[str] = mapped_column(String(16))
+    next_deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer)
+    view: Mapped[dict[str, object]] = mapped_column(JSONB)
+
+
+# The order lists read newest first (per customer, and for staff across all orders): keyset paging by these.
+Index(
+    "ix_orders_customer_newest",
+    OrderRecord.customer_id,
+    OrderRecord.created_at.desc(),
+    OrderRecord.order_id.desc(),
+)
+Index("ix_orders_newest", OrderRecord.created_at.desc(), OrderRecord.order_id.desc())

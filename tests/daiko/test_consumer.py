@@ -24,7 +24,8 @@ def _adder(name: str) -> Callable[[AsyncSession, Envelope], Awaitable[None]]:
     async def add(session: AsyncSession, event: Envelope) -> None:
         amount = int(event.data["amount"])
         await session.execute(
-            insert(Effect).values(name=name, total=amount)
+            insert(Effect)
+            .values(name=name, total=amount)
             .on_conflict_do_update(index_elements=[Effect.name], set_={"total": Effect.total + amount})
         )
 
@@ -66,8 +67,11 @@ async def test_a_redelivered_kafka_event_is_applied_once(
 
     stop = asyncio.Event()
     consumer = IdempotentConsumer(
-        name=f"adder-{name}", consumer=committed_consumer(stack.kafka_bootstrap, f"adder-{name}", topic),
-        session_factory=plumbing_db, processed_model=ProcessedEvent, handler=_adder(name),
+        name=f"adder-{name}",
+        consumer=committed_consumer(stack.kafka_bootstrap, f"adder-{name}", topic),
+        session_factory=plumbing_db,
+        processed_model=ProcessedEvent,
+        handler=_adder(name),
     )
     task = asyncio.create_task(consumer.run(stop))
     try:

@@ -68,8 +68,13 @@ async def test_committed_rows_reach_kafka_in_order_and_rolled_back_rows_never(
     committed += await _write(empty_outbox, topic, "order-b", range(0, 30))
     with pytest.raises(RuntimeError):
         async with empty_outbox() as session, session.begin():
-            enqueue(session, Outbox, topic=topic, key="order-a",
-                    event=Envelope(type="test.rolled_back", source="tests", subject="order-a", data={"seq": 999}))
+            enqueue(
+                session,
+                Outbox,
+                topic=topic,
+                key="order-a",
+                event=Envelope(type="test.rolled_back", source="tests", subject="order-a", data={"seq": 999}),
+            )
             raise RuntimeError("the state change failed, so its event must not leave")
 
     producer = idempotent_producer(stack.kafka_bootstrap)

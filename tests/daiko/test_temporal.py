@@ -38,7 +38,10 @@ async def test_a_workflow_runs_on_the_stacks_dev_server(stack: DaikoSettings) ->
     queue = f"test-{uuid.uuid4().hex[:8]}"
     async with Worker(client, task_queue=queue, workflows=[SleepWorkflow]):
         result = await client.execute_workflow(
-            SleepWorkflow.run, 0, id=f"sleep-{uuid.uuid4()}", task_queue=queue,
+            SleepWorkflow.run,
+            0,
+            id=f"sleep-{uuid.uuid4()}",
+            task_queue=queue,
             execution_timeout=timedelta(seconds=60),
         )
     assert result == "slept 0 days"
@@ -49,7 +52,10 @@ async def test_a_50_day_timer_completes_in_seconds_on_the_time_skipping_server()
         async with Worker(env.client, task_queue="sleep", workflows=[SleepWorkflow]):
             started = await env.get_current_time()
             result = await env.client.execute_workflow(
-                SleepWorkflow.run, 50, id=f"sleep-{uuid.uuid4()}", task_queue="sleep",
+                SleepWorkflow.run,
+                50,
+                id=f"sleep-{uuid.uuid4()}",
+                task_queue="sleep",
             )
             assert result == "slept 50 days"
             assert await env.get_current_time() - started >= timedelta(days=50)

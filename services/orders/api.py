@@ -1,0 +1,190 @@
+"""Customer API of the orders service (DESIGN.md §5): apply, list, the order-details view, operations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Response, status
+
+from daiko.auth import CustomerDep
+from daiko.problems import PROBLEM_SCHEMA
+from services.orders import repository, service
+from services.orders.deps import CursorDep, Limit, OrderId, ReadsDep, SessionsDep, SettingsDep
+from services.orders.domain import OrderTab, statuses_of
+from services.orders.gateway import WorkflowsDep
+from services.orders.schemas import (
+    ApplicationIn,
+    OrderAccepted,
+    OrderPage,
+    OrderSummary,
+    ReceptionReportIn,
+    view_responses,
+)
+from workflows.models import CustomerCancelRequest, OrderView, PayBillingRequest
+
+router = APIRouter(prefix="/v1/orders", tags=["orders"])
+
+_AUTH: dict[int | str, dict[str, Any]] = {401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA}
+_ONE_ORDER: dict[int | str, dict[str, Any]] = {**_AUTH, 404: PROBLEM_SCHEMA, 503: PROBLEM_SCHEMA}
+_VIEW = view_responses()
+_OPERATION: dict[int | str, dict[str, Any]] = {
+    **_ONE_ORDER,
+    409: {**PROBLEM_SCHEMA, "description": "The order refuses the operation now; `detail` says why"},
+    422: PROBLEM_SCHEMA,
+}
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Apply for an order (purchase or forward service)",
+    responses={
+        200: {"model": OrderAccepted, "description": "The same application was sent before with this Idempotency-Key"},
+        **_AUTH,
+        422: {**PROBLEM_SCHEMA, "description": "Invalid application, or the Idempotency-Key was used for another one"},
+        503: PROBLEM_SCHEMA,
+    },
+)
+async def apply(
+    application: ApplicationIn,
+    customer: CustomerDep,
+    response: Response,
+    sessions: SessionsDep,
+    workflows: WorkflowsDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=200,
+            description="Send the same key when retrying: one application, one order",
+        ),
+    ] = None,
+) -> OrderAccepted:
+    applied = await service.apply_for_order(
+        sessions=sessions,
+        workflows=workflows,
+        settings=settings,
+        customer_id=customer.subject,
+        application=application,
+        idempotency_key=idempotency_key,
+    )
+    href = f"{router.prefix}/{applied.order_id}"
+    response.headers["Location"] = href
+    if not applied.created:
+        response.status_code = status.HTTP_200_OK
+    return OrderAccepted(order_id=applied.order_id, status=applied.status, href=href)
+
+
+@router.get("", summary="My orders, newest first (ongoing, completed or canceled tab)", responses=_AUTH)
+async def list_my_orders(
+    customer: CustomerDep,
+    reads: ReadsDep,
+    cursor: CursorDep,
+    state: OrderTab | None = None,
+    limit: Limit = 20,
+) -> OrderPage:
+    async with reads.connect() as conn:
+        rows, after = await repository.list_orders(
+            conn,
+            where=repository.OrderFilter(customer_id=customer.subject, statuses=statuses_of(state) if state else None),
+            cursor=cursor,
+            limit=limit,
+        )
+    return OrderPage(
+        orders=[OrderSummary.model_validate(row) for row in rows], next_cursor=after.encode() if after else None
+    )
+
+
+@router.get(
+    "/{order_id}",
+    response_model=OrderView,
+    summary="The order-details view (R1): progress, open operations, billings, items, shipping, deadlines",
+    responses={**_ONE_ORDER, **_VIEW},
+)
+async def get_my_order(order_id: OrderId, customer: CustomerDep, reads: ReadsDep, workflows: WorkflowsDep) -> Response:
+    view = await service.order_view_json(
+        reads=reads, workflows=workflows, order_id=order_id, customer_id=customer.subject
+    )
+    return Response(content=view, media_type="application/json")
+
+
+@router.post(
+    "/{order_id}/payments",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Pay a billing from the deposit",
+    description="The deposit is asked for the charge: the billing is `charging` until the deposit answers, "
+    "then `paid` (or back to `awaiting_payment` with the shortfall if the deposit is short).",
+    responses={**_OPERATION, 202: _VIEW[200]},
+)
+async def pay_billing(
+    order_id: OrderId,
+    payment: Annotated[
+        PayBillingRequest,
+        Body(
+            openapi_examples={
+                "first billing": {"value": {"billing_seq": 1, "revision": 1}},
+                "second billing": {"value": {"billing_seq": 2, "revision": 1}},
+            }
+        ),
+    ],
+    customer: CustomerDep,
+    reads: ReadsDep,
+    workflows: WorkflowsDep,
+) -> OrderView:
+    return await service.operate(
+        reads=reads,
+        workflows=workflows,
+        order_id=order_id,
+        customer_id=customer.subject,
+        update="pay_billing",
+        payload=payment,
+    )
+
+
+@router.post(
+    "/{order_id}/cancel",
+    summary="Cancel the whole order (only before any payment, R4)",
+    responses={**_VIEW, **_OPERATION},
+)
+async def cancel(
+    order_id: OrderId,
+    customer: CustomerDep,
+    reads: ReadsDep,
+    workflows: WorkflowsDep,
+    request: Annotated[
+        CustomerCancelRequest | None,
+        Body(openapi_examples={"with a reason": {"value": {"reason": "Found it cheaper locally"}}}),
+    ] = None,
+) -> OrderView:
+    return await service.operate(
+        reads=reads,
+        workflows=workflows,
+        order_id=order_id,
+        customer_id=customer.subject,
+        update="cancel",
+        payload=request or CustomerCancelRequest(),
+    )
+
+
+@router.post(
+    "/{order_id}/reception-report",
+    summary="Report reception: received fine completes the order (R7); problems open a dispute (R8)",
+    responses={**_VIEW, **_OPERATION},
+)
+async def report_reception(
+    order_id: OrderId,
+    report: ReceptionReportIn,
+    customer: CustomerDep,
+    reads: ReadsDep,
+    workflows: WorkflowsDep,
+) -> OrderView:
+    return await service.operate(
+        reads=reads,
+        workflows=workflows,
+        order_id=order_id,
+        customer_id=customer.subject,
+        update="report_reception",
+        payload=report.to_workflow(),
+    )

@@ -1,0 +1,189 @@
+"""Rules of the orders service that need no I/O: ids, list tabs, paging, refusals, deposit events.
+
+The order's own rules live in the workflow (``workflows/``); what is here is
+the service's side of the contract: how an application becomes an order id,
+which statuses each tab of the order list shows, how a refusal of the
+workflow reads to an HTTP client, and which deposit events concern an order.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import ValidationError
+
+from daiko.events import Envelope
+from daiko.problems import Problem
+from workflows.models import CLOSED_STATUSES, DepositEvent, OrderStatus, ServiceType
+from workflows.refusals import Refusal
+
+MAX_CUSTOMER_ID = 128  # the customer id columns and the workflow's input hold at most this
+_ORDER_ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: read aloud over the phone
+
+
+def new_order_id(service_type: ServiceType, applied_at: datetime, token: str | None = None) -> str:
+    """An order number staff and customers can read out: ``P261126-7KQ2M9XA`` (service, date, random)."""
+    token = token or "".join(secrets.choice(_ORDER_ID_ALPHABET) for _ in range(8))
+    prefix = "P" if service_type is ServiceType.PURCHASE else "F"
+    return f"{prefix}{applied_at:%y%m%d}-{token}"
+
+
+def application_fingerprint(application: Mapping[str, Any]) -> str:
+    """Same application, same fingerprint, whatever the key order or spacing of the request body."""
+    canonical = json.dumps(application, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- list tabs
+
+
+class OrderTab(StrEnum):
+    """The tabs of the customer's order list (seed: ongoing, completed, canceled orders)."""
+
+    ONGOING = "ongoing"
+    COMPLETED = "completed"
+    CANCELED = "canceled"
+
+
+def statuses_of(tab: OrderTab) -> frozenset[OrderStatus]:
+    """Abandoned orders (R11) ended without delivery, so they are listed with the canceled ones."""
+    if tab is OrderTab.COMPLETED:
+        return frozenset({OrderStatus.COMPLETED})
+    if tab is OrderTab.CANCELED:
+        return frozenset({OrderStatus.CANCELED, OrderStatus.ABANDONED})
+    return frozenset(OrderStatus) - CLOSED_STATUSES
+
+
+# --------------------------------------------------------------------------- paging
+
+
+@dataclass(frozen=True)
+class PageCursor:
+    """Keyset position in a newest-first list: stable while new orders arrive, unlike page numbers."""
+
+    created_at: datetime
+    order_id: str
+
+    def encode(self) -> str:
+        raw = json.dumps({"c": self.created_at.isoformat(), "o": self.order_id}, separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, value: str) -> PageCursor:
+        """Raises ``ValueError`` for anything that is not a cursor this service handed out."""
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+            data = json.loads(raw)
+            created_at = datetime.fromisoformat(data["c"])
+            order_id = data["o"]
+        except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise ValueError("not a valid page cursor") from exc
+        if created_at.tzinfo is None or not isinstance(order_id, str):
+            raise ValueError("not a valid page cursor")
+        return cls(created_at=created_at, order_id=order_id)
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+_REFUSAL_TITLES: dict[Refusal, str] = {
+    Refusal.ORDER_CLOSED: "The order is closed",
+    Refusal.PAYMENT_ALREADY_MADE: "A payment has already been made",
+    Refusal.PAYMENT_IN_PROGRESS: "A payment is in progress",
+    Refusal.BILLING_NOT_FOUND: "No such billing",
+    Refusal.BILLING_NOT_PAYABLE: "The billing cannot be paid",
+    Refusal.BILLING_REVISED: "The billing has been revised",
+    Refusal.WRONG_STATUS: "Not possible at this stage of the order",
+    Refusal.WRONG_SERVICE: "Not possible for this service type",
+    Refusal.WRONG_PLAN: "Not possible for this payment plan",
+    Refusal.ITEM_NOT_FOUND: "No such item",
+    Refusal.WRONG_ITEM_STATUS: "Not possible for the item's status",
+    Refusal.REFUND_EXCEEDS_PAID: "The refund exceeds what was paid",
+    Refusal.NO_SUCH_DEADLINE: "No such deadline",
+    Refusal.INVALID_REQUEST: "Invalid request for this order",
+    Refusal.MALFORMED_PAYLOAD: "Invalid request",
+}
+_UNPROCESSABLE = frozenset({Refusal.INVALID_REQUEST, Refusal.MALFORMED_PAYLOAD})
+
+
+def _kebab(name: str) -> str:
+    return "".join(f"-{c.lower()}" if c.isupper() else c for c in name).lstrip("-")
+
+
+def refusal_problem(refusal_type: str | None, message: str) -> Problem:
+    """The workflow said no: 409 with the reason (422 when the request itself does not fit the order)."""
+    try:
+        refusal: Refusal | None = Refusal(refusal_type) if refusal_type else None
+    except ValueError:
+        refusal = None
+    if refusal is None:
+        return Problem(409, "Operation refused", message, code="operation-refused", refusal=refusal_type)
+    status = 422 if refusal in _UNPROCESSABLE else 409
+    return Problem(status, _REFUSAL_TITLES[refusal], message, code=_kebab(refusal.value), refusal=refusal.value)
+
+
+def closed_order_problem(order_id: str, status: str | None) -> Problem:
+    """An operation on an order whose workflow has already ended."""
+    state = f"is {status}" if status else "has ended"
+    return refusal_problem(Refusal.ORDER_CLOSED.value, f"order {order_id} {state}; nothing can be done on it any more")
+
+
+# --------------------------------------------------------------------------- the deposit bridge
+
+BRIDGED_DEPOSIT_EVENTS = frozenset(
+    {"deposit.charged", "deposit.charge_rejected", "deposit.refunded", "deposit.refund_rejected"}
+)
+REFUND_ANSWERS = frozenset({"deposit.refunded", "deposit.refund_rejected"})
+
+
+class NotAnOrderEvent(Exception):
+    """A deposit event of a bridged type whose data cannot be read as an answer to an order."""
+
+
+def _billing_of_charge_key(key: str | None) -> tuple[int | None, int | None]:
+    """``charge:<order>:<seq>:<revision>`` (the key the workflow asked with) names the billing too."""
+    if not key or not key.startswith("charge:"):
+        return None, None
+    parts = key.rsplit(":", 2)
+    try:
+        return int(parts[-2]), int(parts[-1])
+    except (IndexError, ValueError):
+        return None, None
+
+
+def deposit_event_for_order(envelope: Envelope) -> DepositEvent | None:
+    """The ``deposit_event`` signal for an order, or None when the event concerns no order.
+
+    Raises :class:`NotAnOrderEvent` when the event is meant for an order but is unreadable:
+    retrying cannot fix it, so the bridge records and skips it.
+    """
+    if envelope.type not in BRIDGED_DEPOSIT_EVENTS:
+        return None
+    data = envelope.data
+    order_id = data.get("order_id")
+    if not order_id:
+        return None
+    key = data.get("idempotency_key")
+    seq, revision = _billing_of_charge_key(key if isinstance(key, str) else None)
+    try:
+        return DepositEvent(
+            event_id=envelope.id,
+            type=envelope.type,  # type: ignore[arg-type]
+            order_id=str(order_id),
+            billing_seq=data.get("billing_seq", seq),
+            revision=data.get("revision", revision),
+            amount=data.get("amount", 0),
+            shortfall=data.get("shortfall"),
+            refund_key=data.get("refund_key", key) if envelope.type in REFUND_ANSWERS else None,
+        )
+    except ValidationError as exc:
+        raise NotAnOrderEvent(f"{envelope.type} {envelope.id} for order {order_id}: {exc}") from exc

@@ -1,0 +1,84 @@
+"""The bridge from the deposit's events to the orders' workflows.
+
+The deposit answers charge and refund commands on ``daiko.deposits.events.v1``;
+each answer that names an order becomes the workflow's ``deposit_event``
+signal. The signal is sent inside the consumer's database transaction, before
+the processed-event record commits: if the process dies in between, the event
+is delivered again and signalled again, and the workflow ignores an event id
+it has already seen. Nothing is lost and nothing is applied twice.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from daiko.consumer import Handler, consumer_task
+from daiko.events import DEPOSITS_EVENTS, Envelope
+from daiko.problems import Problem
+from daiko.service import BackgroundTask
+from services.orders.db import ProcessedEvent
+from services.orders.domain import NotAnOrderEvent, deposit_event_for_order
+from services.orders.gateway import OrderGone, OrderWorkflows
+from workflows import DEPOSIT_EVENT_SIGNAL
+
+log = logging.getLogger(__name__)
+
+DEPOSIT_BRIDGE = "orders-deposit-bridge"
+
+signalled_total = Counter("daiko_orders_deposit_events_signalled_total", "Deposit events sent to orders", ["type"])
+skipped_total = Counter(
+    "daiko_orders_deposit_events_skipped_total", "Deposit events for orders that cannot take them", ["reason"]
+)
+
+
+def deposit_bridge_handler(workflows: OrderWorkflows) -> Handler:
+    async def handle(session: AsyncSession, envelope: Envelope) -> None:
+        try:
+            event = deposit_event_for_order(envelope)
+        except NotAnOrderEvent as exc:  # retrying cannot make it readable: record it and move on
+            skipped_total.labels("unreadable").inc()
+            log.error("unreadable deposit event skipped", extra={"event_id": envelope.id, "error": str(exc)})
+            return
+        if event is None:
+            return
+        try:
+            await workflows.signal(event.order_id, DEPOSIT_EVENT_SIGNAL, event)
+        except OrderGone:  # the order ended (or never started): nobody is waiting for this answer
+            skipped_total.labels("order_gone").inc()
+            log.warning(
+                "deposit event for an order that is not running; skipped",
+                extra={"event_id": envelope.id, "type": envelope.type, "order_id": event.order_id},
+            )
+            return
+        except Problem as problem:
+            if problem.status >= 500:
+                raise  # Temporal unavailable: the consumer retries until it is back
+            skipped_total.labels("refused").inc()
+            log.error(
+                "deposit event refused by Temporal; skipped",
+                extra={"event_id": envelope.id, "order_id": event.order_id, "detail": problem.detail},
+            )
+            return
+        signalled_total.labels(event.type).inc()
+        log.info(
+            "deposit event signalled",
+            extra={"event_id": envelope.id, "type": event.type, "order_id": event.order_id},
+        )
+
+    return handle
+
+
+def deposit_bridge_task(
+    *, bootstrap: str, sessions: async_sessionmaker[AsyncSession], workflows: OrderWorkflows
+) -> BackgroundTask:
+    return consumer_task(
+        name=DEPOSIT_BRIDGE,
+        bootstrap=bootstrap,
+        topics=(DEPOSITS_EVENTS,),
+        session_factory=sessions,
+        processed_model=ProcessedEvent,
+        handler=deposit_bridge_handler(workflows),
+    )

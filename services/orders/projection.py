@@ -1,0 +1,60 @@
+"""The order read model and outbox, written from the workflow's ``record_transition`` activity.
+
+One transition = one transaction: the read-model row (only if this version is
+newer than the stored one, so a late activity retry never overwrites newer
+state) and one outbox row per outgoing message. Outbox rows are keyed by their
+deterministic event id and inserted with ON CONFLICT DO NOTHING: an activity
+retried after its commit (its result lost on the way back) writes nothing twice
+and never fails on the unique event id.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from daiko.events import Envelope
+from services.orders.db import OrderRecord, Outbox
+from workflows.models import OrderTransition
+
+EVENT_SOURCE = "daiko/orders"
+
+
+async def apply_transition(session: AsyncSession, transition: OrderTransition) -> bool:
+    """Write one transition in the caller's transaction; True if the read model took this version."""
+    view = transition.view
+    row = {
+        "order_id": transition.order_id,
+        "customer_id": transition.customer_id,
+        "status": view.status.value,
+        "service_type": view.service_type.value,
+        "payment_plan": view.payment_plan.value,
+        "next_deadline": view.next_deadline,
+        "created_at": view.created_at,
+        "updated_at": view.updated_at,
+        "version": transition.version,
+        "view": view.model_dump(mode="json"),
+    }
+    insert_row = insert(OrderRecord).values(**row)
+    newer = insert_row.excluded
+    upsert = insert_row.on_conflict_do_update(
+        index_elements=[OrderRecord.order_id],
+        set_={name: newer[name] for name in row if name not in ("order_id", "created_at")},
+        where=OrderRecord.version < newer.version,
+    ).returning(OrderRecord.version)
+    taken = (await session.execute(upsert)).first() is not None
+    for message in transition.messages:
+        envelope = Envelope(
+            id=message.event_id,
+            type=message.type,
+            source=EVENT_SOURCE,
+            time=message.time,
+            subject=message.key,
+            data=message.data,
+        )
+        await session.execute(
+            insert(Outbox)
+            .values(event_id=envelope.id, topic=message.topic, key=message.key, payload=envelope.to_bytes())
+            .on_conflict_do_nothing(index_elements=[Outbox.event_id])
+        )
+    return taken

@@ -1,0 +1,138 @@
+"""Database operations of the orders API: applications (idempotency) and reads of the read model.
+
+The read model (``orders``) is written only by the workflow's activities
+(``services/orders/projection.py``); the API only reads it. Functions take the
+session keyword-only and leave transactions to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Text, cast, func, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from services.orders.db import AppliedOrder, OrderRecord
+from services.orders.domain import PageCursor
+from workflows.models import OrderStatus, ServiceType
+
+Reader = AsyncSession | AsyncConnection
+"""Reads run on a plain autocommit connection (no BEGIN/ROLLBACK round trips) or inside a session."""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    order_id: str
+    fingerprint: str
+    created: bool  # False: the key was used before, this is (or pretends to be) a replay
+
+
+async def reserve_application(
+    session: AsyncSession, *, order_id: str, customer_id: str, idempotency_key: str | None, fingerprint: str
+) -> Reservation:
+    """Claim the order id for this application; with a key already used, return that order's id instead."""
+    statement = (
+        insert(AppliedOrder)
+        .values(order_id=order_id, customer_id=customer_id, idempotency_key=idempotency_key, fingerprint=fingerprint)
+        .on_conflict_do_nothing(index_elements=["customer_id", "idempotency_key"])
+        .returning(AppliedOrder.order_id)
+    )
+    if (await session.execute(statement)).first() is not None:
+        return Reservation(order_id=order_id, fingerprint=fingerprint, created=True)
+    earlier = (
+        await session.execute(
+            select(AppliedOrder.order_id, AppliedOrder.fingerprint).where(
+                AppliedOrder.customer_id == customer_id, AppliedOrder.idempotency_key == idempotency_key
+            )
+        )
+    ).one()
+    return Reservation(order_id=earlier.order_id, fingerprint=earlier.fingerprint, created=False)
+
+
+async def applied_by(session: Reader, *, order_id: str) -> str | None:
+    """The customer who applied for the order, known even before the read model has it."""
+    owner: str | None = await session.scalar(select(AppliedOrder.customer_id).where(AppliedOrder.order_id == order_id))
+    return owner
+
+
+async def order_view_json(session: Reader, *, order_id: str, customer_id: str | None = None) -> str | None:
+    """The R1 view as the projection stored it, as JSON text (no re-encoding on the hot path)."""
+    statement = select(cast(OrderRecord.view, Text)).where(OrderRecord.order_id == order_id)
+    if customer_id is not None:
+        statement = statement.where(OrderRecord.customer_id == customer_id)
+    view: str | None = await session.scalar(statement)
+    return view
+
+
+@dataclass(frozen=True)
+class OrderHead:
+    order_id: str
+    customer_id: str
+    status: OrderStatus
+    projected: bool  # False: known only from its application, the read model has no row yet
+
+
+async def order_head(session: Reader, *, order_id: str) -> OrderHead | None:
+    """Who owns the order and where it stands, from the read model or, just after applying, the application."""
+    row = (
+        await session.execute(
+            select(OrderRecord.customer_id, OrderRecord.status).where(OrderRecord.order_id == order_id)
+        )
+    ).first()
+    if row is not None:
+        return OrderHead(order_id=order_id, customer_id=row.customer_id, status=OrderStatus(row.status), projected=True)
+    owner = await applied_by(session, order_id=order_id)
+    if owner is None:
+        return None
+    return OrderHead(order_id=order_id, customer_id=owner, status=OrderStatus.APPLIED, projected=False)
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    customer_id: str | None = None
+    statuses: Collection[OrderStatus] | None = None
+    service_type: ServiceType | None = None
+    deadline_before: datetime | None = None
+    deadline_after: datetime | None = None
+
+
+async def list_orders(
+    session: Reader, *, where: OrderFilter, cursor: PageCursor | None, limit: int
+) -> tuple[Sequence[dict[str, Any]], PageCursor | None]:
+    """A page of orders, newest first, and the cursor of the next page (None on the last one)."""
+    o = OrderRecord
+    statement = select(
+        o.order_id,
+        o.customer_id,
+        o.status,
+        o.service_type,
+        o.payment_plan,
+        o.next_deadline,
+        o.created_at,
+        o.updated_at,
+        o.version,
+        func.jsonb_array_length(o.view["items"]).label("item_count"),
+        o.view["pending_operations"].label("pending_operations"),
+    )
+    if where.customer_id is not None:
+        statement = statement.where(o.customer_id == where.customer_id)
+    if where.statuses is not None:
+        statement = statement.where(o.status.in_([s.value for s in where.statuses]))
+    if where.service_type is not None:
+        statement = statement.where(o.service_type == where.service_type.value)
+    if where.deadline_before is not None:
+        statement = statement.where(o.next_deadline < where.deadline_before)
+    if where.deadline_after is not None:
+        statement = statement.where(o.next_deadline > where.deadline_after)
+    if cursor is not None:
+        statement = statement.where(tuple_(o.created_at, o.order_id) < tuple_(cursor.created_at, cursor.order_id))
+    statement = statement.order_by(o.created_at.desc(), o.order_id.desc()).limit(limit + 1)
+    rows = [dict(row._mapping) for row in (await session.execute(statement)).all()]
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], PageCursor(created_at=last["created_at"], order_id=last["order_id"])

@@ -1,0 +1,145 @@
+"""What the orders API does, between the routers and the database / Temporal.
+
+Applying is made safe without a transaction spanning PostgreSQL and Temporal:
+the application (and its ``Idempotency-Key``) is committed first, which fixes
+the order id; the workflow is then started under that id. A retry finds the
+same order id and starts it again, which Temporal turns into "already
+started", so a lost response, a crash between the two steps or two concurrent
+retries all end with exactly one order.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from daiko.db import transaction
+from daiko.problems import Problem, not_found
+from services.orders import repository
+from services.orders.domain import MAX_CUSTOMER_ID, application_fingerprint, closed_order_problem, new_order_id
+from services.orders.gateway import OrderGone, OrderWorkflows
+from services.orders.schemas import ApplicationIn
+from services.orders.settings import OrdersSettings
+from workflows.models import CLOSED_STATUSES, OrderApplication, OrderStatus, OrderView
+
+log = logging.getLogger(__name__)
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+@dataclass(frozen=True)
+class Applied:
+    order_id: str
+    status: OrderStatus
+    created: bool  # False: the same application was sent again with the same Idempotency-Key
+
+
+async def apply_for_order(
+    *,
+    sessions: Sessions,
+    workflows: OrderWorkflows,
+    settings: OrdersSettings,
+    customer_id: str,
+    application: ApplicationIn,
+    idempotency_key: str | None,
+) -> Applied:
+    if not 0 < len(customer_id) <= MAX_CUSTOMER_ID:
+        raise Problem(403, "Forbidden", "the token's subject is not a valid customer id", code="forbidden")
+    fingerprint = application_fingerprint(application.model_dump(mode="json"))
+    async with transaction(sessions) as session:
+        reservation = await repository.reserve_application(
+            session,
+            order_id=new_order_id(application.service_type, datetime.now(UTC)),
+            customer_id=customer_id,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+        )
+    if reservation.fingerprint != fingerprint:
+        raise Problem(
+            422,
+            "Idempotency key reused",
+            f"Idempotency-Key {idempotency_key!r} was already used for a different application "
+            f"(order {reservation.order_id}); use a new key for a new application",
+            code="idempotency-key-reused",
+            order_id=reservation.order_id,
+        )
+    started = await workflows.start(
+        OrderApplication(
+            order_id=reservation.order_id,
+            customer_id=customer_id,
+            service_type=application.service_type,
+            payment_plan=application.payment_plan,
+            delivery_address=application.delivery_address.to_workflow(),
+            items=[item.to_workflow() for item in application.items],
+            customer_note=application.customer_note,
+            policy=settings.order_policy(),
+        )
+    )
+    status = OrderStatus.APPLIED
+    if not started:
+        async with sessions() as session:
+            head = await repository.order_head(session, order_id=reservation.order_id)
+        status = head.status if head else status
+    log.info(
+        "order applied" if reservation.created else "application replayed",
+        extra={"order_id": reservation.order_id, "customer_id": customer_id},
+    )
+    return Applied(order_id=reservation.order_id, status=status, created=reservation.created)
+
+
+async def order_view_json(
+    *, reads: AsyncEngine, workflows: OrderWorkflows, order_id: str, customer_id: str | None
+) -> str:
+    """The R1 view from the read model; just after applying, from the workflow until its first row lands.
+
+    ``customer_id`` None reads any order (staff); otherwise another customer's order is a 404.
+    """
+    async with reads.connect() as conn:
+        view = await repository.order_view_json(conn, order_id=order_id, customer_id=customer_id)
+        if view is not None:
+            return view
+        owner = await repository.applied_by(conn, order_id=order_id)
+    if owner is None or (customer_id is not None and owner != customer_id):
+        raise not_found(f"order {order_id}")
+    try:
+        return (await workflows.view(order_id)).model_dump_json()
+    except OrderGone:
+        raise not_found(f"order {order_id}") from None
+
+
+async def operate(
+    *,
+    reads: AsyncEngine,
+    workflows: OrderWorkflows,
+    order_id: str,
+    customer_id: str | None,
+    update: str,
+    payload: BaseModel,
+) -> OrderView:
+    """Send one operation to the order's workflow and answer with the order as it is afterwards.
+
+    The workflow decides; a refusal comes back as a problem saying why.
+    ``customer_id`` None acts as staff on any order.
+    """
+    async with reads.connect() as conn:
+        head = await repository.order_head(conn, order_id=order_id)
+    if head is None or (customer_id is not None and head.customer_id != customer_id):
+        raise not_found(f"order {order_id}")
+    try:
+        view = await workflows.update(order_id, update, payload)
+    except OrderGone:
+        async with reads.connect() as conn:
+            head = await repository.order_head(conn, order_id=order_id)
+        if head is None or not head.projected:  # applied, but its workflow never started
+            raise not_found(f"order {order_id}") from None
+        known = head.status if head.status in CLOSED_STATUSES else None
+        raise closed_order_problem(order_id, known) from None
+    if view is not None:
+        return view
+    return OrderView.model_validate_json(
+        await order_view_json(reads=reads, workflows=workflows, order_id=order_id, customer_id=customer_id)
+    )

@@ -1,0 +1,159 @@
+"""Staff API of the orders service: every staff operation of the workflow, and all orders.
+
+Each staff operation X of ``workflows.operations.STAFF`` is
+``POST /v1/staff/orders/{order_id}/<x-with-dashes>`` and runs the workflow's
+update ``staff_X``, so staff get the outcome (or the refusal) synchronously;
+the same operation is the signal ``X`` in the Temporal Web UI. The routes are
+generated from that table so the API can never miss an operation.
+"""
+
+# No ``from __future__ import annotations``: the generated routes' body types are evaluated at definition.
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from daiko.auth import StaffDep
+from daiko.problems import PROBLEM_SCHEMA
+from services.orders import repository, service
+from services.orders.deps import CursorDep, Limit, OrderId, ReadsDep
+from services.orders.gateway import WorkflowsDep
+from services.orders.schemas import StaffOrderPage, StaffOrderSummary, view_responses
+from workflows.models import OrderStatus, OrderView, ServiceType
+from workflows.operations import STAFF, StaffOperation
+
+router = APIRouter(prefix="/v1/staff/orders", tags=["staff"])
+
+_AUTH: dict[int | str, dict[str, Any]] = {401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA}
+_VIEW = view_responses()
+_OPERATION: dict[int | str, dict[str, Any]] = {
+    **_AUTH,
+    **_VIEW,
+    404: PROBLEM_SCHEMA,
+    409: {**PROBLEM_SCHEMA, "description": "The order refuses the operation now; `detail` says why"},
+    422: PROBLEM_SCHEMA,
+    503: PROBLEM_SCHEMA,
+}
+
+EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
+    "estimate": {
+        "two-time plan": {"value": {"unit_prices": {"1": 5280}, "domestic_shipping": 800, "service_fee": 500}},
+        "one-time plan": {
+            "value": {
+                "domestic_shipping": 800,
+                "service_fee": 500,
+                "international_shipping": 2400,
+                "extras": [{"description": "gift wrap", "amount": 300}],
+            }
+        },
+    },
+    "confirm_handling": {
+        "two-time plan": {"value": {"service_fee": 500}},
+        "one-time plan": {"value": {"service_fee": 500, "international_shipping": 2400}},
+    },
+    "cannot_handle": {"prohibited": {"value": {"reason": "lithium batteries cannot be shipped by air"}}},
+    "item_purchased": {"item 1": {"value": {"item_id": "1"}}},
+    "item_unavailable": {"sold out": {"value": {"item_id": "1", "reason": "sold out"}}},
+    "item_arrived": {"item 1": {"value": {"item_id": "1", "domestic_tracking_number": "1234-5678-9012"}}},
+    "issue_second_billing": {
+        "EMS": {"value": {"international_shipping": 2400, "extras": [], "shipping_method": "EMS"}}
+    },
+    "ship": {"EMS": {"value": {"method": "EMS", "carrier": "Japan Post", "tracking_numbers": ["EM123456789JP"]}}},
+    "resolve_dispute": {
+        "partial refund": {"value": {"refund_amount": 1500, "resolution": "one figure arrived damaged"}},
+        "no refund": {"value": {"refund_amount": 0, "resolution": "damage happened after delivery"}},
+    },
+    "amend_items": {
+        "drop item 2": {"value": {"changes": [{"item_id": "2", "quantity": 0}]}},
+        "change quantity": {"value": {"changes": [{"item_id": "1", "quantity": 3, "unit_price": 3000}]}},
+    },
+    "cancel_order": {"customer asked": {"value": {"reason": "customer asked by message"}}},
+    "move_deadline": {
+        "to a date": {"value": {"deadline": "payment", "due_at": "2030-01-31T15:00:00+09:00"}},
+        "by three days": {"value": {"deadline": "abandonment", "shift_by": "P3D"}},
+    },
+}
+
+
+@router.get("", summary="All orders, newest first, filtered by status, customer, service or deadline", responses=_AUTH)
+async def list_orders(
+    staff: StaffDep,
+    reads: ReadsDep,
+    cursor: CursorDep,
+    status: Annotated[list[OrderStatus] | None, Query(description="one or more statuses")] = None,
+    customer_id: Annotated[str | None, Query(max_length=128)] = None,
+    service_type: ServiceType | None = None,
+    deadline_before: Annotated[datetime | None, Query(description="next automatic deadline before this time")] = None,
+    deadline_after: Annotated[datetime | None, Query(description="next automatic deadline after this time")] = None,
+    limit: Limit = 50,
+) -> StaffOrderPage:
+    async with reads.connect() as conn:
+        rows, after = await repository.list_orders(
+            conn,
+            where=repository.OrderFilter(
+                customer_id=customer_id,
+                statuses=status,
+                service_type=service_type,
+                deadline_before=deadline_before,
+                deadline_after=deadline_after,
+            ),
+            cursor=cursor,
+            limit=limit,
+        )
+    return StaffOrderPage(
+        orders=[StaffOrderSummary.model_validate(row) for row in rows],
+        next_cursor=after.encode() if after else None,
+    )
+
+
+@router.get(
+    "/{order_id}",
+    response_model=OrderView,
+    summary="Any order's details view",
+    responses={**_AUTH, **_VIEW, 404: PROBLEM_SCHEMA, 503: PROBLEM_SCHEMA},
+)
+async def get_order(order_id: OrderId, staff: StaffDep, reads: ReadsDep, workflows: WorkflowsDep) -> Response:
+    view = await service.order_view_json(reads=reads, workflows=workflows, order_id=order_id, customer_id=None)
+    return Response(content=view, media_type="application/json")
+
+
+def _add_operation(operation: StaffOperation) -> None:
+    body_type: Any = operation.request
+
+    async def run(
+        order_id: OrderId,
+        request: Annotated[body_type, Body(openapi_examples=EXAMPLES.get(operation.name))],  # type: ignore[valid-type]
+        staff: StaffDep,
+        reads: ReadsDep,
+        workflows: WorkflowsDep,
+    ) -> OrderView:
+        payload: BaseModel = request
+        if getattr(payload, "actor", None) is None:  # who did it, for the order's history
+            payload = payload.model_copy(update={"actor": staff.subject[:128]})
+        return await service.operate(
+            reads=reads,
+            workflows=workflows,
+            order_id=order_id,
+            customer_id=None,
+            update=operation.update,
+            payload=payload,
+        )
+
+    run.__name__ = f"staff_{operation.name}"
+    router.add_api_route(
+        f"/{{order_id}}/{operation.name.replace('_', '-')}",
+        run,
+        methods=["POST"],
+        summary=operation.name.replace("_", " ").capitalize(),
+        description=operation.description.removeprefix("STAFF: "),
+        responses=_OPERATION,
+        response_model=OrderView,
+        operation_id=f"staff_{operation.name}",
+    )
+
+
+for _operation in STAFF.values():
+    _add_operation(_operation)

@@ -1,0 +1,496 @@
+"""The order's data as pydantic models: the contract between OrderWorkflow and its callers.
+
+Everything that crosses the workflow's boundary is here: the application that
+starts an order (with the policy that fixes its deadlines for life), the staff
+and customer payloads, the deposit results, the R1 view returned by the
+``view`` query, and the transition the ``record_transition`` activity writes.
+
+Money is integer yen (``Yen``): strict ints, so ``1200.0`` or ``"1200"`` in a
+payload is refused rather than silently coerced. Durations are ISO-8601 in JSON
+(``"P7D"``, ``"PT30S"``) and whole seconds, so tests can run a rule in seconds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+Yen = Annotated[int, Field(ge=0, strict=True)]
+"""An amount of money in Japanese yen; never a float, never negative."""
+
+
+def _whole_positive_seconds(value: timedelta) -> timedelta:
+    if value <= timedelta(0) or value.microseconds:
+        raise ValueError("a policy duration is a positive whole number of seconds")
+    return value
+
+
+Duration = Annotated[timedelta, AfterValidator(_whole_positive_seconds)]
+NonEmpty = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class ServiceType(StrEnum):
+    PURCHASE = "purchase"  # the agency buys the items in Japanese shops
+    FORWARD = "forward"  # the customer buys; the agency receives and forwards abroad
+
+
+class PaymentPlan(StrEnum):
+    ONE_TIME = "one_time"  # a single billing with everything (R12)
+    TWO_TIME = "two_time"  # 1st: items and fees; 2nd: international shipping and extras (R12)
+
+
+class OrderStatus(StrEnum):
+    APPLIED = "applied"
+    AWAITING_PAYMENT = "awaiting_payment"
+    PURCHASING = "purchasing"
+    AWAITING_ARRIVAL = "awaiting_arrival"
+    AT_WAREHOUSE = "at_warehouse"
+    AWAITING_SECOND_PAYMENT = "awaiting_second_payment"
+    PREPARING_SHIPMENT = "preparing_shipment"
+    SHIPPED = "shipped"
+    DISPUTED = "disputed"
+    COMPLETED = "completed"
+    CANCELED = "canceled"
+    ABANDONED = "abandoned"
+
+
+CLOSED_STATUSES = frozenset({OrderStatus.COMPLETED, OrderStatus.CANCELED, OrderStatus.ABANDONED})
+
+
+class CancelReason(StrEnum):
+    CUSTOMER_REQUEST = "customer_request"  # R4
+    UNAVAILABLE = "unavailable"  # inability to purchase or forward (R10)
+    PAYMENT_TIMEOUT = "payment_timeout"  # R5
+    ARRIVAL_TIMEOUT = "arrival_timeout"  # R6
+    STAFF = "staff"  # any other staff decision (R10)
+
+
+class ItemStatus(StrEnum):
+    REQUESTED = "requested"
+    PURCHASED = "purchased"
+    UNAVAILABLE = "unavailable"
+    ARRIVED = "arrived"
+    CANCELED = "canceled"  # removed by a partial cancellation (R4, amend items)
+
+
+class BillingKind(StrEnum):
+    FIRST = "first"
+    SECOND = "second"
+    SINGLE = "single"
+
+
+class BillingStatus(StrEnum):
+    AWAITING_PAYMENT = "awaiting_payment"
+    CHARGING = "charging"  # the deposit was asked for the charge; waiting for its answer
+    PAID = "paid"
+    CANCELED = "canceled"
+
+
+class LineKind(StrEnum):
+    ITEM = "item"
+    DOMESTIC_SHIPPING = "domestic_shipping"
+    SERVICE_FEE = "service_fee"
+    INTERNATIONAL_SHIPPING = "international_shipping"
+    EXTRA = "extra"
+
+
+class RefundStatus(StrEnum):
+    REQUESTED = "requested"
+    REFUNDED = "refunded"
+    REJECTED = "rejected"  # the deposit refused it: staff must look (history says why)
+
+
+class DeadlineKind(StrEnum):
+    PAYMENT = "payment"  # R5: unpaid estimate / handling contact -> canceled
+    ARRIVAL = "arrival"  # R6: forward items not arrived -> canceled
+    ABANDONMENT = "abandonment"  # R11: unpaid 2nd billing -> items abandoned
+    COMPLETION = "completion"  # R7: no reception report -> completed
+
+
+class ReceptionOutcome(StrEnum):
+    RECEIVED = "received"  # everything arrived fine: the order completes (R7)
+    PROBLEM = "problem"  # something is wrong: a dispute opens (R8)
+
+
+class CustomerOperation(StrEnum):
+    PAY_BILLING = "pay_billing"
+    CANCEL = "cancel"
+    REPORT_RECEPTION = "report_reception"
+
+
+# --------------------------------------------------------------------------- start of an order
+
+
+class OrderPolicy(BaseModel):
+    """The durations of the automatic rules, frozen into the order when it starts (DESIGN §3)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    payment_due_after: Duration = timedelta(days=7)  # R5
+    arrival_due_after: Duration = timedelta(days=30)  # R6
+    completion_after: Duration = timedelta(days=50)  # R7
+    abandon_after: Duration = timedelta(days=30)  # R11
+    reminder_before: Duration = timedelta(days=2)  # R13
+
+
+class DeliveryAddress(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: NonEmpty
+    country: Annotated[str, Field(min_length=2, max_length=56)]
+    postal_code: Annotated[str, Field(max_length=20)] = ""
+    address_lines: Annotated[list[NonEmpty], Field(min_length=1, max_length=5)]
+    phone: Annotated[str, Field(max_length=40)] = ""
+
+
+class ItemRequest(BaseModel):
+    """One item as the customer applied for it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: NonEmpty
+    shop_or_url: Annotated[str, Field(max_length=2000)] = ""
+    quantity: Annotated[int, Field(ge=1, le=10_000, strict=True)]
+    unit_price_estimate: Yen = 0
+    options: Annotated[str, Field(max_length=2000)] = ""
+    domestic_tracking_number: str | None = None  # forward service: the shop's parcel to our warehouse
+
+
+class OrderApplication(BaseModel):
+    """The workflow input: what the customer applied for, and the rules the order lives by."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    order_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+    customer_id: Annotated[str, Field(min_length=1, max_length=128)]
+    service_type: ServiceType
+    payment_plan: PaymentPlan
+    delivery_address: DeliveryAddress
+    items: Annotated[list[ItemRequest], Field(min_length=1, max_length=200)]
+    customer_note: Annotated[str, Field(max_length=4000)] = ""
+    policy: OrderPolicy = OrderPolicy()
+
+
+# --------------------------------------------------------------------------- staff payloads
+
+
+class StaffRequest(BaseModel):
+    """Common to every staff operation; unknown fields are refused so a typo in the Web UI is caught."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    actor: Annotated[str, Field(max_length=128)] | None = None  # the staff member's id
+    note: Annotated[str, Field(max_length=4000)] = ""
+
+
+class ExtraCharge(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    description: NonEmpty
+    amount: Yen
+
+
+class EstimateRequest(StaffRequest):
+    """Estimate (or re-estimate) the first billing, or the single one on the one-time plan.
+
+    Purchase: item lines come from each item's quantity and unit price
+    (``unit_prices`` overrides the customer's estimate, by item id).
+    ``international_shipping`` belongs to the single billing of the one-time plan.
+    """
+
+    unit_prices: dict[str, Yen] = {}
+    domestic_shipping: Yen = 0
+    service_fee: Yen = 0
+    international_shipping: Yen | None = None
+    extras: list[ExtraCharge] = []
+
+
+class ConfirmHandlingRequest(StaffRequest):
+    """Forward service: the handling-availability contact, which is also the item confirmation."""
+
+    service_fee: Yen = 0
+    international_shipping: Yen | None = None
+    extras: list[ExtraCharge] = []
+
+
+class CannotHandleRequest(StaffRequest):
+    reason: NonEmpty
+
+
+class ItemPurchasedRequest(StaffRequest):
+    item_id: NonEmpty
+
+
+class ItemUnavailableRequest(StaffRequest):
+    item_id: NonEmpty
+    reason: NonEmpty
+
+
+class ItemArrivedRequest(StaffRequest):
+    item_id: NonEmpty
+    domestic_tracking_number: str | None = None
+
+
+class SecondBillingRequest(StaffRequest):
+    international_shipping: Yen
+    extras: list[ExtraCharge] = []
+    shipping_method: str | None = None
+
+
+class ShipRequest(StaffRequest):
+    method: NonEmpty
+    carrier: NonEmpty
+    tracking_numbers: Annotated[list[NonEmpty], Field(min_length=1, max_length=50)]
+
+
+class ResolveDisputeRequest(StaffRequest):
+    refund_amount: Yen = 0
+    resolution: NonEmpty
+
+
+class ItemChange(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    item_id: NonEmpty
+    quantity: Annotated[int, Field(ge=0, le=10_000, strict=True)]  # 0 cancels the item
+    unit_price: Yen | None = None
+
+
+class AmendItemsRequest(StaffRequest):
+    """Partial cancellation or quantity change (R4); fees left out keep their previous amount."""
+
+    changes: Annotated[list[ItemChange], Field(min_length=1)]
+    domestic_shipping: Yen | None = None
+    service_fee: Yen | None = None
+    international_shipping: Yen | None = None
+    extras: list[ExtraCharge] | None = None
+
+
+class StaffCancelRequest(StaffRequest):
+    reason: NonEmpty
+
+
+class MoveDeadlineRequest(StaffRequest):
+    """Move an automatic deadline: to ``due_at``, or by ``shift_by`` (negative moves it earlier)."""
+
+    deadline: DeadlineKind
+    due_at: AwareDatetime | None = None
+    shift_by: timedelta | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_target(self) -> Self:
+        if (self.due_at is None) == (self.shift_by is None):
+            raise ValueError("give exactly one of due_at or shift_by")
+        return self
+
+
+# --------------------------------------------------------------------------- customer payloads
+
+
+class PayBillingRequest(BaseModel):
+    """Pay a billing from the deposit; ``revision`` (if given) must be the one the customer saw."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    billing_seq: Annotated[int, Field(ge=1, le=2, strict=True)]
+    revision: Annotated[int, Field(ge=1, strict=True)] | None = None
+
+
+class CustomerCancelRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reason: Annotated[str, Field(max_length=4000)] = ""
+
+
+class ReceptionReportRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    outcome: ReceptionOutcome
+    comment: Annotated[str, Field(max_length=4000)] = ""
+
+
+# --------------------------------------------------------------------------- deposit results
+
+
+DepositEventType = Literal["deposit.charged", "deposit.charge_rejected", "deposit.refunded", "deposit.refund_rejected"]
+
+
+class DepositEvent(BaseModel):
+    """A deposit result relayed to the order (signal ``deposit_event``); ``event_id`` de-duplicates."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: NonEmpty
+    type: DepositEventType
+    order_id: NonEmpty
+    billing_seq: int | None = None
+    revision: int | None = None
+    amount: Yen = 0
+    shortfall: Yen | None = None
+    refund_key: str | None = None
+
+    @model_validator(mode="after")
+    def _says_what_it_answers(self) -> Self:
+        if self.type in ("deposit.refunded", "deposit.refund_rejected"):
+            if not self.refund_key:
+                raise ValueError(f"a {self.type} event names its refund_key")
+        elif self.billing_seq is None or self.revision is None:
+            raise ValueError(f"a {self.type} event names billing_seq and revision")
+        return self
+
+
+# --------------------------------------------------------------------------- the order, as seen (R1)
+
+
+class Item(BaseModel):
+    item_id: str
+    name: str
+    shop_or_url: str = ""
+    quantity: int
+    unit_price: Yen
+    options: str = ""
+    domestic_tracking_number: str | None = None
+    status: ItemStatus = ItemStatus.REQUESTED
+    note: str = ""
+
+
+class BillingLine(BaseModel):
+    kind: LineKind
+    description: str
+    amount: Yen
+    item_id: str | None = None
+
+
+class ChargeRejection(BaseModel):
+    at: datetime
+    shortfall: Yen | None = None
+
+
+class Billing(BaseModel):
+    seq: int  # 1 = first or single billing, 2 = second billing
+    kind: BillingKind
+    revision: int
+    lines: list[BillingLine]
+    total: Yen
+    status: BillingStatus = BillingStatus.AWAITING_PAYMENT
+    issued_at: datetime
+    paid_at: datetime | None = None
+    paid_amount: Yen | None = None
+    last_rejection: ChargeRejection | None = None
+
+
+class Refund(BaseModel):
+    key: str  # refund:<order_id>:<n>, the deposit's idempotency key
+    amount: Yen
+    reason: str
+    status: RefundStatus = RefundStatus.REQUESTED
+    unbilled: bool = False  # returns a charge no billing asked for: not part of paid/refunded totals
+    requested_at: datetime
+    refunded_at: datetime | None = None
+
+
+class Shipment(BaseModel):
+    method: str
+    carrier: str
+    tracking_numbers: list[str]
+    shipped_at: datetime
+
+
+class Dispute(BaseModel):
+    opened_at: datetime
+    description: str = ""
+    resolved_at: datetime | None = None
+    refund_amount: Yen | None = None
+    resolution: str | None = None
+
+
+class Deadline(BaseModel):
+    """An automatic rule's durable timer; staff can move it (``move_deadline``)."""
+
+    kind: DeadlineKind
+    rule: str
+    due_at: datetime
+    remind_at: datetime | None = None  # R13: None when the rule needs no reminder
+    reminded_at: datetime | None = None
+    started_at: datetime
+    moved_by: str | None = None
+
+
+class HistoryEntry(BaseModel):
+    at: datetime
+    actor: str  # customer | staff[:id] | system | deposits
+    action: str
+    detail: str = ""
+
+
+class PendingOperation(BaseModel):
+    """A green button (R2): what the customer must or may do now, with what it needs."""
+
+    operation: CustomerOperation
+    description: str
+    billing_seq: int | None = None
+    revision: int | None = None
+    amount: Yen | None = None
+    due_at: datetime | None = None
+    shortfall: Yen | None = None
+
+
+class OrderFacts(BaseModel):
+    """What the order knows; both the workflow state and the view build on it."""
+
+    order_id: str
+    customer_id: str
+    service_type: ServiceType
+    payment_plan: PaymentPlan
+    delivery_address: DeliveryAddress
+    customer_note: str = ""
+    policy: OrderPolicy
+    status: OrderStatus
+    cancel_reason: CancelReason | None = None
+    items: list[Item]
+    billings: list[Billing] = []
+    refunds: list[Refund] = []
+    shipment: Shipment | None = None
+    dispute: Dispute | None = None
+    deadlines: list[Deadline] = []
+    history: list[HistoryEntry] = []
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+    version: int = 0
+
+
+class OrderView(OrderFacts):
+    """The R1 order-details view (query ``view``, and the read model's JSON)."""
+
+    pending_operations: list[PendingOperation] = []
+    paid_total: Yen = 0
+    refunded_total: Yen = 0
+    next_deadline: datetime | None = None
+
+
+# --------------------------------------------------------------------------- what a transition writes
+
+
+class OutgoingMessage(BaseModel):
+    """One Kafka message for the outbox; ``event_id`` is deterministic (``workflow.uuid4()``)."""
+
+    topic: str
+    key: str
+    event_id: str
+    type: str
+    data: dict[str, Any]
+    time: datetime
+
+
+class OrderTransition(BaseModel):
+    """One state change: the read-model snapshot (version-guarded) and its outgoing messages."""
+
+    order_id: str
+    customer_id: str
+    version: int
+    view: OrderView
+    messages: list[OutgoingMessage] = []

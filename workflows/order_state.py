@@ -1,0 +1,298 @@
+"""The state of one order and the small moves every rule is made of.
+
+``Order`` is plain data plus helpers; it does no I/O and never reads a clock
+(``now`` is always passed in), so the workflow stays deterministic and the rules
+can be tested without Temporal. A rule changes a *draft* copy of the order and
+the workflow keeps the draft only if the rule did not refuse: an operation is
+all-or-nothing. What a rule wants to tell the world (order events, deposit
+commands) accumulates in ``effects``; the workflow turns those into outbox
+messages with deterministic ids.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from daiko.events import DEPOSITS_COMMANDS, ORDERS_EVENTS
+from workflows.models import (
+    CLOSED_STATUSES,
+    Billing,
+    BillingStatus,
+    CancelReason,
+    CustomerOperation,
+    Deadline,
+    DeadlineKind,
+    HistoryEntry,
+    Item,
+    ItemStatus,
+    OrderApplication,
+    OrderFacts,
+    OrderStatus,
+    OrderView,
+    PendingOperation,
+    Refund,
+    RefundStatus,
+)
+from workflows.refusals import Refusal, refuse
+
+RULE_OF_DEADLINE = {
+    DeadlineKind.PAYMENT: "R5",
+    DeadlineKind.ARRIVAL: "R6",
+    DeadlineKind.COMPLETION: "R7",
+    DeadlineKind.ABANDONMENT: "R11",
+}
+
+
+def iso(moment: datetime | None) -> str | None:
+    """Times inside event data travel as ISO-8601 strings (JSON-safe, same on both sides)."""
+    return moment.isoformat() if moment else None
+
+
+class Effect(BaseModel):
+    """A message a rule wants sent; the workflow adds the event id and the time."""
+
+    topic: str
+    key: str
+    type: str
+    data: dict[str, Any]
+
+
+class Order(OrderFacts):
+    """One order's state inside the workflow."""
+
+    seen_deposit_events: list[str] = []
+    effects: list[Effect] = Field(default_factory=list, exclude=True)
+
+    @classmethod
+    def open(cls, application: OrderApplication, now: datetime) -> Order:
+        """The order as applied for: every item requested, nothing billed yet."""
+        items = [
+            Item(
+                item_id=str(number),
+                name=item.name,
+                shop_or_url=item.shop_or_url,
+                quantity=item.quantity,
+                unit_price=item.unit_price_estimate,
+                options=item.options,
+                domestic_tracking_number=item.domestic_tracking_number,
+            )
+            for number, item in enumerate(application.items, start=1)
+        ]
+        order = cls(
+            order_id=application.order_id,
+            customer_id=application.customer_id,
+            service_type=application.service_type,
+            payment_plan=application.payment_plan,
+            delivery_address=application.delivery_address,
+            customer_note=application.customer_note,
+            policy=application.policy,
+            status=OrderStatus.APPLIED,
+            items=items,
+            created_at=now,
+            updated_at=now,
+        )
+        order.record(now, "customer", "applied", f"{len(items)} item(s), {application.payment_plan.value} payment")
+        order.emit("order.applied", items=len(items), payment_plan=application.payment_plan.value)
+        return order
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def closed(self) -> bool:
+        return self.status in CLOSED_STATUSES
+
+    @property
+    def settled(self) -> bool:
+        """Closed, and no money still travelling: the workflow may end."""
+        return (
+            self.closed
+            and not self.charge_in_flight
+            and all(refund.status is not RefundStatus.REQUESTED for refund in self.refunds)
+        )
+
+    @property
+    def live_items(self) -> list[Item]:
+        """Items still part of the order (not unavailable, not canceled)."""
+        return [i for i in self.items if i.status not in (ItemStatus.UNAVAILABLE, ItemStatus.CANCELED)]
+
+    @property
+    def paid_total(self) -> int:
+        return sum(b.paid_amount or 0 for b in self.billings if b.status is BillingStatus.PAID)
+
+    @property
+    def refunded_total(self) -> int:
+        """Refunds requested or done: money the order no longer holds."""
+        return sum(r.amount for r in self.refunds if r.status is not RefundStatus.REJECTED and not r.unbilled)
+
+    @property
+    def refundable(self) -> int:
+        return self.paid_total - self.refunded_total
+
+    @property
+    def has_payment(self) -> bool:
+        return any(b.status is BillingStatus.PAID for b in self.billings)
+
+    @property
+    def charge_in_flight(self) -> bool:
+        return any(b.status is BillingStatus.CHARGING for b in self.billings)
+
+    def item(self, item_id: str) -> Item:
+        for item in self.items:
+            if item.item_id == item_id:
+                return item
+        refuse(Refusal.ITEM_NOT_FOUND, f"order {self.order_id} has no item {item_id!r}")
+
+    def billing(self, seq: int) -> Billing | None:
+        return next((b for b in self.billings if b.seq == seq), None)
+
+    def deadline(self, kind: DeadlineKind) -> Deadline | None:
+        return next((d for d in self.deadlines if d.kind is kind), None)
+
+    # ------------------------------------------------------------------ checks shared by rules
+
+    def require_open(self) -> None:
+        if self.closed:
+            refuse(Refusal.ORDER_CLOSED, f"order {self.order_id} is {self.status.value}")
+
+    def require_status(self, *allowed: OrderStatus, operation: str) -> None:
+        self.require_open()
+        if self.status not in allowed:
+            expected = ", ".join(s.value for s in allowed)
+            refuse(Refusal.WRONG_STATUS, f"{operation} needs the order to be {expected}; it is {self.status.value}")
+
+    # ------------------------------------------------------------------ writing
+
+    def record(self, now: datetime, actor: str, action: str, detail: str = "") -> None:
+        """Add to the order's history (who did what, when)."""
+        self.history.append(HistoryEntry(at=now, actor=actor, action=action, detail=detail))
+        self.updated_at = now
+
+    def emit(self, event_type: str, **data: Any) -> None:
+        """An order event (daiko.orders.events.v1, keyed by order id)."""
+        body = {"order_id": self.order_id, "customer_id": self.customer_id, "status": self.status.value}
+        self.effects.append(Effect(topic=ORDERS_EVENTS, key=self.order_id, type=event_type, data=body | data))
+
+    def command_deposit(self, command_type: str, **data: Any) -> None:
+        """A command to the customer's deposit (daiko.deposits.commands.v1, keyed by customer id)."""
+        body = {"order_id": self.order_id, "customer_id": self.customer_id} | data
+        self.effects.append(Effect(topic=DEPOSITS_COMMANDS, key=self.customer_id, type=command_type, data=body))
+
+    def start_deadline(self, kind: DeadlineKind, now: datetime, after: timedelta, *, remind: bool) -> Deadline:
+        """(Re)start an automatic rule's clock; restarting also re-arms its reminder (R13)."""
+        self.end_deadline(kind)
+        due = now + after
+        deadline = Deadline(
+            kind=kind,
+            rule=RULE_OF_DEADLINE[kind],
+            due_at=due,
+            remind_at=due - self.policy.reminder_before if remind else None,
+            started_at=now,
+        )
+        self.deadlines.append(deadline)
+        return deadline
+
+    def move_deadline(self, deadline: Deadline, due: datetime, now: datetime, actor: str | None) -> None:
+        """A new due time; a reminder already sent is sent again only if there is time for it."""
+        deadline.due_at = due
+        deadline.moved_by = actor
+        if deadline.remind_at is not None:
+            deadline.remind_at = due - self.policy.reminder_before
+            if deadline.remind_at > now:
+                deadline.reminded_at = None
+
+    def end_deadline(self, kind: DeadlineKind) -> None:
+        self.deadlines = [d for d in self.deadlines if d.kind is not kind]
+
+    def request_charge(self, billing: Billing, now: datetime) -> None:
+        """Ask the deposit to charge a billing; the answer comes back as a deposit event."""
+        billing.status = BillingStatus.CHARGING
+        self.command_deposit(
+            "deposit.charge_requested",
+            billing_seq=billing.seq,
+            revision=billing.revision,
+            amount=billing.total,
+            idempotency_key=f"charge:{self.order_id}:{billing.seq}:{billing.revision}",
+            description=f"order {self.order_id}, billing {billing.seq} (revision {billing.revision})",
+        )
+        self.updated_at = now
+
+    def request_refund(self, amount: int, reason: str, now: datetime, *, unbilled: bool = False) -> Refund | None:
+        """Give money back to the deposit (nothing to do for zero)."""
+        if amount <= 0:
+            return None
+        refund = Refund(
+            key=f"refund:{self.order_id}:{len(self.refunds) + 1}",
+            amount=amount,
+            reason=reason,
+            unbilled=unbilled,
+            requested_at=now,
+        )
+        self.refunds.append(refund)
+        self.command_deposit("deposit.refund_requested", amount=amount, idempotency_key=refund.key, reason=reason)
+        return refund
+
+    def close(self, status: OrderStatus, now: datetime, reason: CancelReason | None = None) -> None:
+        """End the order: no deadline runs any more, unpaid billings are void."""
+        self.status = status
+        self.cancel_reason = reason
+        self.closed_at = now
+        self.deadlines = []
+        for billing in self.billings:
+            if billing.status is BillingStatus.AWAITING_PAYMENT:
+                billing.status = BillingStatus.CANCELED
+
+    # ------------------------------------------------------------------ the R1 view
+
+    def pending_operations(self) -> list[PendingOperation]:
+        """The customer's green buttons (R2), each with its amount and deadline."""
+        if self.closed:
+            return []
+        operations: list[PendingOperation] = []
+        for billing in self.billings:
+            if billing.status is BillingStatus.AWAITING_PAYMENT:
+                kind = DeadlineKind.PAYMENT if billing.seq == 1 else DeadlineKind.ABANDONMENT
+                deadline = self.deadline(kind)
+                operations.append(
+                    PendingOperation(
+                        operation=CustomerOperation.PAY_BILLING,
+                        description=f"Pay billing {billing.seq} from your deposit",
+                        billing_seq=billing.seq,
+                        revision=billing.revision,
+                        amount=billing.total,
+                        due_at=deadline.due_at if deadline else None,
+                        shortfall=billing.last_rejection.shortfall if billing.last_rejection else None,
+                    )
+                )
+        if self.status in (OrderStatus.APPLIED, OrderStatus.AWAITING_PAYMENT) and not (
+            self.has_payment or self.charge_in_flight
+        ):
+            operations.append(
+                PendingOperation(operation=CustomerOperation.CANCEL, description="Cancel the whole order (R4)")
+            )
+        if self.status is OrderStatus.SHIPPED:
+            completion = self.deadline(DeadlineKind.COMPLETION)
+            operations.append(
+                PendingOperation(
+                    operation=CustomerOperation.REPORT_RECEPTION,
+                    description="Send a reception report: received fine, or report problems (R7, R8)",
+                    due_at=completion.due_at if completion else None,
+                )
+            )
+        return operations
+
+    def next_deadline(self) -> datetime | None:
+        return min((d.due_at for d in self.deadlines), default=None)
+
+    def view(self) -> OrderView:
+        """The R1 view; shares (never copies) the state's parts, which are not mutated after commit."""
+        facts = {name: getattr(self, name) for name in OrderFacts.model_fields}
+        return OrderView.model_construct(
+            **facts,
+            pending_operations=self.pending_operations(),
+            paid_total=self.paid_total,
+            refunded_total=self.refunded_total,
+            next_deadline=self.next_deadline(),
+        )

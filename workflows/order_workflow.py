@@ -1,0 +1,317 @@
+"""OrderWorkflow: one order, from application to completion, cancellation or abandonment.
+
+The life of an order, as this workflow runs it:
+
+1. The customer applies (``order.applied``).
+2. Staff estimate it (purchase) or confirm they can handle it (forward); the
+   customer has 7 days to pay (R5), forward items must arrive in time (R6).
+3. The customer pays a billing (update ``pay_billing``); the deposit is asked
+   for the charge and answers with a ``deposit_event`` signal.
+4. Staff buy the items (purchase), record arrivals at the warehouse, bill the
+   international shipping on the two-time plan (abandonment after R11's days),
+   and ship.
+5. A reception report completes the order (R7), or opens a dispute that staff
+   resolve with a refund (R8); without a report it completes after 50 days.
+
+The rules themselves are in ``workflows.rules``; this class is the durable
+shell around them. Every operation runs its rule on a copy of the order and
+keeps the copy only if the rule did not refuse, then publishes a transition:
+the next version of the read model plus the events and deposit commands it
+caused. The main loop records transitions in order (activity
+``record_transition``) and sleeps until the next alarm (a reminder or a
+deadline) or until something changes it - the updatable-timer pattern, so a
+re-estimate, a payment or a staff move takes effect at once.
+
+Deterministic by construction: rules get ``workflow.now()``, event ids come
+from ``workflow.uuid4()``, and the only I/O is the activity. Future changes to
+this logic go through ``workflow.patched`` (see the package docstring).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, ValidationError
+    from pydantic_core import to_json
+
+    from workflows import DEPOSIT_EVENT_SIGNAL, RECORD_TRANSITION, VIEW_QUERY, WORKFLOW_NAME
+    from workflows.models import (
+        CustomerCancelRequest,
+        DepositEvent,
+        OrderApplication,
+        OrderTransition,
+        OrderView,
+        OutgoingMessage,
+        PayBillingRequest,
+        ReceptionReportRequest,
+        StaffRequest,
+    )
+    from workflows.operations import (
+        CUSTOMER_DESCRIPTIONS,
+        DEPOSIT_EVENT_DESCRIPTION,
+        VIEW_DESCRIPTION,
+        Rule,
+        StaffOperation,
+    )
+    from workflows.order_state import Order
+    from workflows.refusals import Refusal
+    from workflows.rules import cancellation, deadlines, fulfilment, payment
+    from workflows.search_attributes import CUSTOMER_ID, NEXT_DEADLINE, ORDER_STATUS, SERVICE_TYPE
+    from workflows.staff_handlers import StaffHandlers
+
+_M = TypeVar("_M", bound=BaseModel)
+
+CUSTOMER = "customer"
+DEPOSITS = "deposits"
+SYSTEM = "system"
+
+RECORD_TIMEOUT = timedelta(seconds=30)
+RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+"""Retried until the orders database takes it: the order waits, it never skips a transition."""
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class OrderWorkflow(StaffHandlers):
+    """The single durable source of truth of one order (DESIGN.md §3)."""
+
+    @workflow.init
+    def __init__(self, application: OrderApplication) -> None:
+        self._order = Order.open(application, workflow.now())
+        self._version = 0
+        self._recorded_version = 0
+        self._unrecorded: list[OrderTransition] = []
+        given = workflow.info().typed_search_attributes
+        self._attributes: dict[str, Any] = {
+            key.name: given.get(key) for key in (CUSTOMER_ID, ORDER_STATUS, SERVICE_TYPE, NEXT_DEADLINE)
+        }
+
+    @workflow.run
+    async def run(self, application: OrderApplication) -> OrderView:
+        self._publish()  # order.applied
+        while True:
+            await self._record_transitions()
+            if self._finished():
+                return self._order.view()
+            await self._sleep_until_alarm_or_change()
+
+    # ------------------------------------------------------------------ the customer (orders service)
+
+    @workflow.query(name=VIEW_QUERY, description=VIEW_DESCRIPTION)
+    def view(self) -> OrderView:
+        return self._order.view()
+
+    @workflow.update(name="pay_billing", description=CUSTOMER_DESCRIPTIONS["pay_billing"])
+    async def pay_billing(self, request: PayBillingRequest) -> OrderView:
+        return await self._operate(payment.pay_billing, request, CUSTOMER)
+
+    @pay_billing.validator
+    def _may_pay_billing(self, request: PayBillingRequest) -> None:
+        self._check(payment.pay_billing, request, CUSTOMER)
+
+    @workflow.update(name="cancel", description=CUSTOMER_DESCRIPTIONS["cancel"])
+    async def cancel(self, request: CustomerCancelRequest) -> OrderView:
+        return await self._operate(cancellation.customer_cancel, request, CUSTOMER)
+
+    @cancel.validator
+    def _may_cancel(self, request: CustomerCancelRequest) -> None:
+        self._check(cancellation.customer_cancel, request, CUSTOMER)
+
+    @workflow.update(name="report_reception", description=CUSTOMER_DESCRIPTIONS["report_reception"])
+    async def report_reception(self, request: ReceptionReportRequest) -> OrderView:
+        return await self._operate(fulfilment.report_reception, request, CUSTOMER)
+
+    @report_reception.validator
+    def _may_report_reception(self, request: ReceptionReportRequest) -> None:
+        self._check(fulfilment.report_reception, request, CUSTOMER)
+
+    # ------------------------------------------------------------------ the deposit's answers
+
+    @workflow.signal(name=DEPOSIT_EVENT_SIGNAL, description=DEPOSIT_EVENT_DESCRIPTION)
+    async def deposit_event(self, *payloads: Any) -> None:
+        event = self._decode(DEPOSIT_EVENT_SIGNAL, DepositEvent, payloads, DEPOSITS)
+        if event is not None:
+            await self._signalled(DEPOSIT_EVENT_SIGNAL, payment.deposit_result, event, DEPOSITS)
+
+    # ------------------------------------------------------------------ staff (handlers in StaffHandlers)
+
+    async def _staff_signal(self, operation: StaffOperation, payloads: tuple[Any, ...]) -> None:
+        request = self._decode(operation.name, operation.request, payloads, "staff")
+        if request is not None:
+            await self._signalled(operation.name, operation.rule, request, _staff_actor(request))
+
+    async def _staff_update(self, operation: StaffOperation, request: StaffRequest) -> OrderView:
+        return await self._operate(operation.rule, request, _staff_actor(request))
+
+    def _staff_check(self, operation: StaffOperation, request: StaffRequest) -> None:
+        self._check(operation.rule, request, _staff_actor(request))
+
+    # ------------------------------------------------------------------ applying rules
+
+    def _check(self, rule: Rule, request: Any, actor: str) -> None:
+        """Update validator: run the rule on a throwaway copy; a refusal rejects the update."""
+        rule(self._order.model_copy(deep=True), request, workflow.now(), actor)
+
+    def _apply(self, rule: Rule, request: Any, actor: str) -> None:
+        """Run the rule on a draft and keep it: all or nothing. Publishes if anything happened."""
+        draft = self._order.model_copy(deep=True)
+        happened_before = len(draft.history)
+        rule(draft, request, workflow.now(), actor)
+        self._order = draft
+        if len(draft.history) > happened_before or draft.effects:
+            self._publish()
+
+    async def _operate(self, rule: Rule, request: Any, actor: str) -> OrderView:
+        """An update: apply, wait until the transition is recorded, answer with the view."""
+        self._apply(rule, request, actor)
+        await self._until_recorded()
+        return self._order.view()
+
+    async def _signalled(self, signal: str, rule: Rule, request: Any, actor: str) -> None:
+        """A signal cannot answer: a refusal is recorded in the order's history instead."""
+        try:
+            self._apply(rule, request, actor)
+        except ApplicationError as refusal:
+            self._record_rejected_signal(signal, refusal.type or "Refused", refusal.message, actor)
+        await self._until_recorded()
+
+    def _decode(self, signal: str, model: type[_M], payloads: tuple[Any, ...], actor: str) -> _M | None:
+        """The signal's one JSON payload as its model, or None after recording why it is not one."""
+        if len(payloads) == 1:
+            try:
+                return model.model_validate(payloads[0])
+            except ValidationError as invalid:
+                reason = "; ".join(
+                    f"{'.'.join(str(part) for part in error['loc']) or 'payload'}: {error['msg']}"
+                    for error in invalid.errors()
+                )
+        else:
+            reason = f"expected one JSON object, got {len(payloads)} input(s)"
+        sent = to_json(payloads[0] if len(payloads) == 1 else list(payloads), fallback=repr)[:300].decode(
+            errors="replace"
+        )
+        self._record_rejected_signal(signal, Refusal.MALFORMED_PAYLOAD.value, f"{reason}; payload: {sent}", actor)
+        return None
+
+    def _record_rejected_signal(self, signal: str, refusal: str, message: str, actor: str) -> None:
+        def note(order: Order, _: None, now: datetime, who: str) -> None:
+            order.record(now, who, "signal rejected", f"{signal}: {refusal}: {message}")
+
+        self._apply(note, None, actor)
+
+    # ------------------------------------------------------------------ transitions
+
+    def _publish(self) -> None:
+        """Turn what just happened into the next transition: a versioned view plus its messages."""
+        order = self._order
+        self._version += 1
+        order.version = self._version
+        now = workflow.now()
+        messages = [
+            OutgoingMessage(
+                topic=effect.topic,
+                key=effect.key,
+                event_id=str(workflow.uuid4()),
+                type=effect.type,
+                data=effect.data,
+                time=now,
+            )
+            for effect in order.effects
+        ]
+        order.effects = []
+        self._unrecorded.append(
+            OrderTransition(
+                order_id=order.order_id,
+                customer_id=order.customer_id,
+                version=order.version,
+                view=order.view(),
+                messages=messages,
+            )
+        )
+        self._upsert_search_attributes()
+        workflow.set_current_details(_details(order))
+
+    async def _record_transitions(self) -> None:
+        """Record transitions one at a time, in version order (only the main loop calls this)."""
+        while self._unrecorded:
+            transition = self._unrecorded[0]
+            what = ", ".join(m.type for m in transition.messages) or transition.view.history[-1].action
+            await workflow.execute_activity(
+                RECORD_TRANSITION,
+                transition,
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=RECORD_RETRY,
+                summary=f"v{transition.version}: {what}",
+            )
+            self._unrecorded.pop(0)
+            self._recorded_version = transition.version
+
+    async def _until_recorded(self) -> None:
+        version = self._version
+        await workflow.wait_condition(lambda: self._recorded_version >= version)
+
+    def _finished(self) -> bool:
+        """Closed, no money travelling, everything recorded, no handler still running."""
+        return self._order.settled and not self._unrecorded and workflow.all_handlers_finished()
+
+    # ------------------------------------------------------------------ the clock (updatable timer)
+
+    async def _sleep_until_alarm_or_change(self) -> None:
+        """Sleep until the next reminder or deadline, waking early when anything moves it."""
+        alarm = deadlines.next_alarm(self._order)
+
+        def changed() -> bool:
+            return bool(self._unrecorded) or deadlines.next_alarm(self._order) != alarm or self._finished()
+
+        if alarm is None:
+            await workflow.wait_condition(changed)
+            return
+        delay = alarm - workflow.now()
+        if delay > timedelta(0):
+            try:
+                await workflow.wait_condition(changed, timeout=delay, timeout_summary=_alarm_summary(self._order))
+                return
+            except TimeoutError:
+                pass
+        self._apply(deadlines.clock_tick, None, SYSTEM)
+
+    def _upsert_search_attributes(self) -> None:
+        order = self._order
+        updates: list[SearchAttributeUpdate[Any]] = []
+        updates += self._attribute(CUSTOMER_ID, order.customer_id)
+        updates += self._attribute(ORDER_STATUS, order.status.value)
+        updates += self._attribute(SERVICE_TYPE, order.service_type.value)
+        updates += self._attribute(NEXT_DEADLINE, order.next_deadline())
+        if updates:
+            workflow.upsert_search_attributes(updates)
+
+    def _attribute(self, key: SearchAttributeKey[Any], value: object) -> list[SearchAttributeUpdate[Any]]:
+        if self._attributes.get(key.name) == value:
+            return []
+        self._attributes[key.name] = value
+        return [key.value_set(value) if value is not None else key.value_unset()]
+
+
+def _staff_actor(request: StaffRequest) -> str:
+    return f"staff:{request.actor}" if request.actor else "staff"
+
+
+def _alarm_summary(order: Order) -> str:
+    upcoming = min(order.deadlines, key=lambda d: d.due_at, default=None)
+    return f"{upcoming.kind.value} deadline ({upcoming.rule})" if upcoming else "order clock"
+
+
+def _details(order: Order) -> str:
+    """What the Web UI shows as the order's current details."""
+    lines = [f"Status: {order.status.value}"]
+    lines += [f"Deadline {d.rule} {d.kind.value}: {d.due_at.isoformat()}" for d in order.deadlines]
+    lines += [
+        f"Customer to do: {op.operation.value}" + (f" {op.amount} yen" if op.amount is not None else "")
+        for op in order.pending_operations()
+    ]
+    return "\n".join(lines)
