@@ -23,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
         ("restart", "stop then start the named parts"),
     ):
         p = stack_sub.add_parser(action, help=text)
-        p.add_argument("parts", nargs="*", help="postgres kafka temporal orders deposits messaging worker")
+        p.add_argument("parts", nargs="*", help="postgres kafka temporal orders deposits messaging paypal worker")
     logs = stack_sub.add_parser("logs", help="show a part's log (all parts without a name)")
     logs.add_argument("part", nargs="?")
     logs.add_argument("-f", "--follow", action="store_true")

@@ -440,6 +440,37 @@ class Service(Part):
             return False
 
 
+class PaypalSandbox(Part):
+    """The PayPal-shaped sandbox the deposits service's real PayPal client talks to locally."""
+
+    def __init__(self, settings: DaikoSettings) -> None:
+        from urllib.parse import urlparse
+
+        from services.deposits.settings import DepositsSettings
+
+        url = urlparse(DepositsSettings().paypal_base_url)
+        super().__init__("paypal", settings, url.hostname or "127.0.0.1", [url.port or 8104])
+
+    def urls(self) -> list[str]:
+        return [f"PayPal sandbox http://{self.address}"]
+
+    def start(self) -> None:
+        spawn(
+            [sys.executable, "-m", "services.deposits.paypal_sandbox"],
+            log_file=self.log_file,
+            pid_file=self.pid_file,
+            cwd=PROJECT_ROOT,
+            env=self.child_env(),
+        )
+
+    async def healthy(self) -> bool:
+        try:
+            async with httpx.AsyncClient(timeout=5) as client:
+                return (await client.get(f"http://{self.address}/sandbox/deliveries")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
 class Worker(Part):
     """The Temporal worker that runs every order's workflow and activities."""
 
@@ -494,5 +525,6 @@ def all_parts(settings: DaikoSettings) -> list[Part]:
         Service("orders", settings),
         Service("deposits", settings),
         Service("messaging", settings),
+        PaypalSandbox(settings),
         Worker(settings),
     ]

@@ -6,15 +6,18 @@ from functools import lru_cache
 
 from pydantic import Field
 
-from daiko.events import DEPOSITS_COMMANDS, DEPOSITS_EVENTS
+from daiko.events import DEPOSITS_COMMANDS
 from daiko.settings import DaikoSettings
 
 
 class DepositsSettings(DaikoSettings):
     # Kafka: a test or a second deployment may point the consumer at another topic or group.
     deposits_commands_topic: str = DEPOSITS_COMMANDS
-    deposits_events_topic: str = DEPOSITS_EVENTS
     deposits_commands_group: str = "deposits-commands"
+    # A charge's answer waits for the relay's next poll when the outbox was idle: keep that short.
+    outbox_poll_interval_seconds: float = 0.05
+    # Off only for a second instance that serves HTTP while another process consumes (tests).
+    deposits_consume_commands: bool = True
 
     # PayPal REST API (Orders v2). The defaults point at the sandbox shipped in
     # services/deposits/paypal_sandbox (``python -m services.deposits.paypal_sandbox``).
@@ -27,12 +30,11 @@ class DepositsSettings(DaikoSettings):
     paypal_return_url: str = "http://127.0.0.1:8102/paypal/return"
     paypal_cancel_url: str = "http://127.0.0.1:8102/paypal/cancel"
     paypal_timeout_seconds: float = 10.0
+    # Where the local sandbox delivers its webhooks; default: this deposits service.
+    paypal_sandbox_webhook_url: str | None = None
 
     # Key that seals withdrawal bank details at rest (AES-GCM); 32 bytes as 64 hex digits.
     bank_details_key: str = Field(default="6461696b6f2d6465762d62616e6b2d64657461696c732d6b65792d3030303030")
-
-    # Limits that protect the ledger from typing mistakes (yen).
-    max_single_amount: int = 10_000_000
 
 
 @lru_cache

@@ -21,7 +21,7 @@ def _daiko(*args: str) -> subprocess.CompletedProcess[str]:
 def test_status_reports_every_part_healthy(stack: DaikoSettings) -> None:
     result = _daiko("stack", "status")
     assert result.returncode == 0, result.stdout + result.stderr
-    for part in ("postgres", "kafka", "temporal", "orders", "deposits", "messaging", "worker"):
+    for part in ("postgres", "kafka", "temporal", "orders", "deposits", "messaging", "paypal", "worker"):
         assert part in result.stdout
 
 
@@ -29,7 +29,7 @@ def test_a_second_up_is_a_no_op(stack: DaikoSettings) -> None:
     result = _daiko("stack", "up")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "starting" not in result.stdout
-    assert result.stdout.count("already running") == 7
+    assert result.stdout.count("already running") == 8
 
 
 def test_a_port_taken_by_another_process_is_named(tmp_path: object) -> None:

@@ -48,14 +48,11 @@ async def test_a_workflow_runs_on_the_stacks_dev_server(stack: DaikoSettings) ->
 
 
 async def test_a_50_day_timer_completes_in_seconds_on_the_time_skipping_server() -> None:
-    async with await WorkflowEnvironment.start_time_skipping(test_server_existing_path=_test_server()) as env:
-        async with Worker(env.client, task_queue="sleep", workflows=[SleepWorkflow]):
-            started = await env.get_current_time()
-            result = await env.client.execute_workflow(
-                SleepWorkflow.run,
-                50,
-                id=f"sleep-{uuid.uuid4()}",
-                task_queue="sleep",
-            )
-            assert result == "slept 50 days"
-            assert await env.get_current_time() - started >= timedelta(days=50)
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=_test_server())
+    async with env, Worker(env.client, task_queue="sleep", workflows=[SleepWorkflow]):
+        started = await env.get_current_time()
+        result = await env.client.execute_workflow(
+            SleepWorkflow.run, 50, id=f"sleep-{uuid.uuid4()}", task_queue="sleep"
+        )
+        assert result == "slept 50 days"
+        assert await env.get_current_time() - started >= timedelta(days=50)

@@ -1,0 +1,307 @@
+"""Charges through Kafka end to end, next to raw Kafka, measured in the same run.
+
+    .venv/bin/python bench/deposits_charges.py [--charges 2000] [--customers 20] [--sequential 50]
+
+What it measures (needs the local stack: PostgreSQL and Kafka):
+
+1. raw Kafka: N messages of a command's size produced (acks=all, idempotent, as the
+   services produce) and consumed back by a reader, first send to last receipt;
+2. charges: the same N ``deposit.charge_requested`` commands sent to a real deposits
+   process (``uvicorn services.deposits.app:app`` started here on a throw-away
+   commands topic with its own consumer group), each answered by a
+   ``deposit.charged`` event read back from ``daiko.deposits.events.v1`` -
+   command in, ledger transfer + outbox row committed, relay, event out;
+3. the round trip of one charge: p50/p99 under the load of step 2, and one at a
+   time (``--sequential`` charges, each sent after the previous was answered).
+
+It prints charges/s next to raw messages/s and their ratio. Bounded: at most
+``--charges`` commands and ``--timeout`` seconds per phase.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from daiko.db import make_engine, make_session_factory, transaction
+from daiko.events import DEPOSITS_EVENTS, Envelope
+from daiko.kafka import idempotent_producer
+from daiko.settings import PROJECT_ROOT
+from services.deposits.domain import TransferKind
+from services.deposits.ledger import BANK_ACCOUNT
+from services.deposits.ledger_store import AccountRef, Movement, post
+from services.deposits.settings import DepositsSettings
+
+PRICE = 100
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def command(customer_id: str, order_id: str) -> Envelope:
+    return Envelope(
+        type="deposit.charge_requested",
+        source="bench/orders",
+        subject=customer_id,
+        data={
+            "order_id": order_id,
+            "customer_id": customer_id,
+            "billing_seq": 1,
+            "revision": 1,
+            "amount": PRICE,
+            "idempotency_key": f"charge:{order_id}:1:1",
+        },
+    )
+
+
+async def raw_kafka(bootstrap: str, topic: str, count: int, size: int, timeout: float) -> float:
+    """Messages per second, first send to last receipt, with the services' producer settings."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    producer = idempotent_producer(bootstrap)
+    await asyncio.gather(consumer.start(), producer.start())
+    try:
+        partitions = [TopicPartition(topic, p) for p in await producer.partitions_for(topic)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        payload = b"x" * size
+        received = 0
+        start = time.perf_counter()
+
+        async def produce() -> None:
+            futures = [await producer.send(topic, payload, key=str(i % 64).encode()) for i in range(count)]
+            await asyncio.gather(*futures)
+
+        sending = asyncio.create_task(produce())
+        deadline = start + timeout
+        while received < count and time.perf_counter() < deadline:
+            for records in (await consumer.getmany(timeout_ms=200, max_records=1000)).values():
+                received += len(records)
+        elapsed = time.perf_counter() - start
+        await sending
+        if received < count:
+            raise SystemExit(f"raw Kafka: only {received}/{count} messages back within {timeout}s")
+        return count / elapsed
+    finally:
+        await asyncio.gather(consumer.stop(), producer.stop())
+
+
+class Answers:
+    """Reads the events topic from its end and notes when each bench order's answer arrives."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self.arrived: dict[str, float] = {}
+        self.rejected: dict[str, str] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, producer: AIOKafkaProducer) -> None:
+        await self.consumer.start()
+        partitions = [TopicPartition(DEPOSITS_EVENTS, p) for p in await producer.partitions_for(DEPOSITS_EVENTS)]
+        self.consumer.assign(partitions)
+        await self.consumer.seek_to_end(*partitions)
+        for tp in partitions:
+            await self.consumer.position(tp)
+        self._task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        while True:
+            for records in (await self.consumer.getmany(timeout_ms=100, max_records=1000)).values():
+                now = time.perf_counter()
+                for r in records:
+                    event = Envelope.from_bytes(r.value)
+                    order_id = event.data.get("order_id")
+                    if event.source == "daiko.deposits" and isinstance(order_id, str) and order_id.startswith("bench-"):
+                        self.arrived.setdefault(order_id, now)
+                        if event.type != "deposit.charged":
+                            self.rejected[order_id] = str(event.data.get("rejection"))
+
+    async def wait(self, orders: list[str], timeout: float) -> None:
+        deadline = time.perf_counter() + timeout
+        while any(o not in self.arrived for o in orders):
+            if time.perf_counter() > deadline:
+                missing = sum(o not in self.arrived for o in orders)
+                raise SystemExit(f"{missing}/{len(orders)} charges unanswered after {timeout}s")
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.consumer.stop()
+
+
+async def start_service(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "services.deposits.app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    async with httpx.AsyncClient(timeout=5) as client:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise SystemExit(f"deposits process exited:\n{log.read_text()[-2000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                    return proc
+            await asyncio.sleep(0.2)
+    raise SystemExit("deposits process did not become ready")
+
+
+async def fund(settings: DepositsSettings, customers: list[str], amount: int) -> None:
+    engine = make_engine(settings.database_url(settings.deposits_database), pool_size=2)
+    sessions = make_session_factory(engine)
+    try:
+        for customer_id in customers:
+            async with transaction(sessions) as session:
+                await post(
+                    session,
+                    Movement(
+                        key=f"bench-pay-in:{customer_id}",
+                        kind=TransferKind.BANK_PAY_IN,
+                        customer_id=customer_id,
+                        debit=AccountRef.agency(BANK_ACCOUNT),
+                        credit=AccountRef.deposit(customer_id),
+                        amount=amount,
+                        note="benchmark funds",
+                    ),
+                )
+    finally:
+        await engine.dispose()
+
+
+async def main(args: argparse.Namespace) -> None:
+    settings = DepositsSettings()
+    run = uuid.uuid4().hex[:8]
+    commands_topic, raw_topic = f"bench.deposits-commands.{run}", f"bench.raw.{run}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(commands_topic, 6, 1), NewTopic(raw_topic, 6, 1)])
+    customers = [f"bench-cust-{run}-{i}" for i in range(args.customers)]
+    per_customer = -(-(args.charges + args.sequential) // args.customers)
+    log = Path(tempfile.gettempdir()) / f"daiko-bench-deposits-{run}.log"
+    env = {
+        **os.environ,
+        "DAIKO_DEPOSITS_COMMANDS_TOPIC": commands_topic,
+        "DAIKO_DEPOSITS_COMMANDS_GROUP": f"bench-deposits-{run}",
+        "DAIKO_LOG_LEVEL": "WARNING",
+    }
+    proc: subprocess.Popen[bytes] | None = None
+    producer = idempotent_producer(settings.kafka_bootstrap)
+    answers = Answers(settings.kafka_bootstrap)
+    try:
+        size = len(command(customers[0], f"bench-{run}-000000").to_bytes())
+        print(f"raw Kafka: {args.charges} messages of {size} bytes ...", flush=True)
+        raw_rate = await raw_kafka(settings.kafka_bootstrap, raw_topic, args.charges, size, args.timeout)
+
+        print(f"funding {len(customers)} deposits, starting the deposits process ...", flush=True)
+        await fund(settings, customers, per_customer * PRICE)
+        proc = await start_service(env, free_port(), log)
+        await producer.start()
+        await answers.start(producer)
+
+        # Warm-up: one charge per customer (connections, first account rows, consumer group join).
+        warm = [f"bench-{run}-warm-{i}" for i in range(len(customers))]
+        for customer_id, order_id in zip(customers, warm, strict=True):
+            await producer.send(commands_topic, command(customer_id, order_id).to_bytes(), key=customer_id.encode())
+        await answers.wait(warm, args.timeout)
+
+        print(f"charges: {args.charges} commands through the deposits process ...", flush=True)
+        orders = [f"bench-{run}-{n:06d}" for n in range(args.charges)]
+        sent: dict[str, float] = {}
+        start = time.perf_counter()
+        for n, order_id in enumerate(orders):
+            customer_id = customers[n % len(customers)]
+            sent[order_id] = time.perf_counter()
+            await producer.send(commands_topic, command(customer_id, order_id).to_bytes(), key=customer_id.encode())
+        await producer.flush()
+        await answers.wait(orders, args.timeout)
+        elapsed = max(answers.arrived[o] for o in orders) - start
+        charge_rate = args.charges / elapsed
+        loaded = [(answers.arrived[o] - sent[o]) * 1000 for o in orders]
+
+        print(f"one at a time: {args.sequential} charges ...", flush=True)
+        single: list[float] = []
+        for n in range(args.sequential):
+            order_id, customer_id = f"bench-{run}-seq-{n:04d}", customers[n % len(customers)]
+            t0 = time.perf_counter()
+            await producer.send_and_wait(
+                commands_topic, command(customer_id, order_id).to_bytes(), key=customer_id.encode()
+            )
+            await answers.wait([order_id], args.timeout)
+            single.append((answers.arrived[order_id] - t0) * 1000)
+
+        rejected = {o: r for o, r in answers.rejected.items() if o in sent}
+        print()
+        print(
+            f"deposits charges end to end (command in -> deposit.charged out), {args.charges} charges, "
+            f"{len(customers)} customers, 6 partitions, outbox poll {settings.outbox_poll_interval_seconds}s"
+        )
+        print(f"  raw Kafka produce->consume      {raw_rate:10.0f} msg/s")
+        print(f"  charges through deposits        {charge_rate:10.0f} charges/s")
+        print(f"  ratio charges / raw Kafka       {charge_rate / raw_rate:10.3f}  (1 : {raw_rate / charge_rate:.0f})")
+        for name, ms in (("all sent at once", loaded), ("one at a time", single)):
+            print(f"  round trip, {name:<17}p50 {statistics.median(ms):8.1f} ms   p99 {percentile(ms, 0.99):8.1f} ms")
+        if rejected:
+            raise SystemExit(f"{len(rejected)} charges were rejected (not a clean run): {list(rejected.items())[:3]}")
+    finally:
+        await answers.stop()
+        await producer.stop()
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+        await admin.delete_topics([commands_topic, raw_topic])
+        await admin.close()
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--charges", type=int, default=2000)
+    parser.add_argument("--customers", type=int, default=20)
+    parser.add_argument("--sequential", type=int, default=50)
+    parser.add_argument("--timeout", type=float, default=180.0, help="seconds allowed per phase")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse()))

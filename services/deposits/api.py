@@ -1,0 +1,273 @@
+"""Customer routes of the deposit (DESIGN.md §5): a customer sees and moves only their own deposit."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from daiko.auth import CustomerDep
+from daiko.db import transaction
+from daiko.problems import Problem
+from services.deposits import ledger_queries, ledger_store, paypal_payins, service
+from services.deposits.deps import IdempotencyKey, StateDep, problems, run_idempotent
+from services.deposits.domain import ReportStatus, WithdrawalStatus
+from services.deposits.paypal import TRANSMISSION_ID, TRANSMISSION_SIG, TRANSMISSION_TIME, verify_webhook
+from services.deposits.schemas import (
+    DepositOut,
+    PayInReportIn,
+    PayInReportOut,
+    PayPalCaptureOut,
+    PayPalOrderIn,
+    PayPalOrderOut,
+    TransactionOut,
+    TransactionPage,
+    WebhookAck,
+)
+from services.deposits.withdrawal_schemas import WithdrawalIn, WithdrawalOut, WithdrawalResult
+
+router = APIRouter(prefix="/v1/deposit", tags=["deposit"])
+
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
+Before = Annotated[int | None, Query(ge=1, description="Only entries older than this transaction id")]
+
+
+async def transaction_page(state: StateDep, customer_id: str, before: int | None, limit: int) -> TransactionPage:
+    async with state.sessions() as session:
+        entries = await ledger_queries.history(session, customer_id, before=before, limit=limit)
+    items = [TransactionOut.of(e) for e in entries]
+    return TransactionPage(items=items, next_before=items[-1].id if len(items) == limit else None)
+
+
+@router.get("", response_model=DepositOut, summary="My deposit: balance, held, available", responses=problems(403))
+async def get_deposit(principal: CustomerDep, state: StateDep) -> DepositOut:
+    async with state.sessions() as session:
+        return DepositOut.of(await ledger_store.deposit_of(session, principal.subject))
+
+
+@router.get(
+    "/transactions",
+    response_model=TransactionPage,
+    summary="My deposit's history, newest first, with the running balance",
+    responses=problems(403),
+)
+async def list_transactions(
+    principal: CustomerDep, state: StateDep, limit: Limit = 50, before: Before = None
+) -> TransactionPage:
+    return await transaction_page(state, principal.subject, before, limit)
+
+
+# --- pay-in by bank transfer --------------------------------------------------------------------
+
+
+@router.post(
+    "/pay-in-reports",
+    status_code=201,
+    response_model=PayInReportOut,
+    summary="Report a bank transfer to the agency (credited when staff confirm)",
+    responses=problems(403),
+)
+async def file_pay_in_report(
+    body: PayInReportIn,
+    request: Request,
+    principal: CustomerDep,
+    state: StateDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def op(session: AsyncSession) -> PayInReportOut:
+        report = await service.file_pay_in_report(
+            session=session,
+            customer_id=principal.subject,
+            amount=body.amount,
+            transfer_date=body.transfer_date,
+            sender_name=body.sender_name,
+            note=body.note,
+        )
+        return PayInReportOut.of(report)
+
+    return await run_idempotent(request, state, principal, idempotency_key, body, 201, op)
+
+
+@router.get(
+    "/pay-in-reports", response_model=list[PayInReportOut], summary="My pay-in reports", responses=problems(403)
+)
+async def list_pay_in_reports(
+    principal: CustomerDep,
+    state: StateDep,
+    status: ReportStatus | None = None,
+    limit: Limit = 50,
+    before: Annotated[datetime | None, Query(description="Only reports filed before this time")] = None,
+) -> list[PayInReportOut]:
+    async with state.sessions() as session:
+        reports = await service.list_pay_in_reports(
+            session=session, customer_id=principal.subject, status=status, limit=limit, before=before
+        )
+    return [PayInReportOut.of(r) for r in reports]
+
+
+@router.get(
+    "/pay-in-reports/{report_id}",
+    response_model=PayInReportOut,
+    summary="One of my pay-in reports",
+    responses=problems(403, 404),
+)
+async def get_pay_in_report(report_id: str, principal: CustomerDep, state: StateDep) -> PayInReportOut:
+    async with state.sessions() as session:
+        return PayInReportOut.of(
+            await service.get_pay_in_report(session=session, report_id=report_id, customer_id=principal.subject)
+        )
+
+
+# --- pay-in by card through PayPal --------------------------------------------------------------
+
+
+@router.post(
+    "/paypal/orders",
+    status_code=201,
+    response_model=PayPalOrderOut,
+    summary="Start a card pay-in: returns PayPal's approve link",
+    responses=problems(403, 502, 503),
+)
+async def create_paypal_order(
+    body: PayPalOrderIn,
+    request: Request,
+    principal: CustomerDep,
+    state: StateDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    # With an Idempotency-Key, PayPal itself also sees one request id, so a retry never opens a second order.
+    request_id = f"daiko-{principal.subject}-{idempotency_key}" if idempotency_key else f"daiko-{uuid.uuid4()}"
+
+    async def op(session: AsyncSession) -> PayPalOrderOut:
+        row = await paypal_payins.create_order(
+            session=session,
+            client=state.paypal,
+            settings=state.settings,
+            customer_id=principal.subject,
+            amount=body.amount,
+            request_id=request_id[:100],
+        )
+        return PayPalOrderOut.of(row)
+
+    return await run_idempotent(request, state, principal, idempotency_key, body, 201, op)
+
+
+@router.get(
+    "/paypal/orders/{order_id}",
+    response_model=PayPalOrderOut,
+    summary="One of my PayPal pay-ins",
+    responses=problems(403, 404),
+)
+async def get_paypal_order(order_id: str, principal: CustomerDep, state: StateDep) -> PayPalOrderOut:
+    async with state.sessions() as session:
+        return PayPalOrderOut.of(
+            await paypal_payins.get_order(session=session, customer_id=principal.subject, order_id=order_id)
+        )
+
+
+@router.post(
+    "/paypal/orders/{order_id}/capture",
+    response_model=PayPalCaptureOut,
+    summary="Capture an approved PayPal order and credit the deposit",
+    description="Capturing twice credits once. A declined card is a 402 with the approve link to try again.",
+    responses=problems(402, 403, 404, 409, 502, 503),
+)
+async def capture_paypal_order(
+    order_id: str, request: Request, principal: CustomerDep, state: StateDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    async def op(session: AsyncSession) -> PayPalCaptureOut:
+        outcome = await paypal_payins.capture_order(
+            session=session, client=state.paypal, customer_id=principal.subject, order_id=order_id
+        )
+        return PayPalCaptureOut(order=PayPalOrderOut.of(outcome.order), deposit=DepositOut.of(outcome.deposit))
+
+    return await run_idempotent(request, state, principal, idempotency_key, None, 200, op)
+
+
+@router.post(
+    "/paypal/webhook",
+    response_model=WebhookAck,
+    summary="PayPal webhook (no bearer token: the signature headers authenticate it)",
+    description=f"Requires `{TRANSMISSION_ID}`, `{TRANSMISSION_TIME}` and `{TRANSMISSION_SIG}` "
+    "(HMAC-SHA256 with the shared webhook secret). A forged or stale delivery is a 401 and changes nothing.",
+    responses=problems(),
+)
+async def paypal_webhook(request: Request, state: StateDep) -> WebhookAck:
+    raw = await request.body()
+    refused = verify_webhook(
+        state.settings.paypal_webhook_secret,
+        dict(request.headers),
+        raw,
+        tolerance_seconds=state.settings.paypal_webhook_tolerance_seconds,
+    )
+    if refused:
+        raise Problem(401, "Webhook refused", refused, code="webhook-signature-invalid")
+    try:
+        event = json.loads(raw)
+    except ValueError as exc:
+        raise Problem(422, "Unreadable webhook", "the body is not JSON", code="validation-error") from exc
+    if not isinstance(event, dict):
+        raise Problem(422, "Unreadable webhook", "the body is not a JSON object", code="validation-error")
+    async with transaction(state.sessions) as session:
+        return WebhookAck(status=await paypal_payins.handle_webhook(session=session, event=event))
+
+
+# --- withdrawals --------------------------------------------------------------------------------
+
+
+@router.post(
+    "/withdrawals",
+    status_code=201,
+    response_model=WithdrawalResult,
+    summary="Request a withdrawal to a bank account (the amount is held at once)",
+    responses=problems(403, 409),
+)
+async def request_withdrawal(
+    body: WithdrawalIn,
+    request: Request,
+    principal: CustomerDep,
+    state: StateDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def op(session: AsyncSession) -> WithdrawalResult:
+        withdrawal, deposit = await service.request_withdrawal(
+            session=session,
+            customer_id=principal.subject,
+            amount=body.amount,
+            account=body.bank_account.to_domain(),
+            sealing_key=state.settings.bank_details_key,
+        )
+        return WithdrawalResult(withdrawal=WithdrawalOut.of(withdrawal), deposit=DepositOut.of(deposit))
+
+    return await run_idempotent(request, state, principal, idempotency_key, body, 201, op)
+
+
+@router.get(
+    "/withdrawals", response_model=list[WithdrawalOut], summary="My withdrawal requests", responses=problems(403)
+)
+async def list_withdrawals(
+    principal: CustomerDep, state: StateDep, status: WithdrawalStatus | None = None, limit: Limit = 50
+) -> list[WithdrawalOut]:
+    async with state.sessions() as session:
+        rows = await service.list_withdrawals(
+            session=session, customer_id=principal.subject, status=status, limit=limit
+        )
+    return [WithdrawalOut.of(w) for w in rows]
+
+
+@router.get(
+    "/withdrawals/{withdrawal_id}",
+    response_model=WithdrawalOut,
+    summary="One of my withdrawal requests",
+    responses=problems(403, 404),
+)
+async def get_withdrawal(withdrawal_id: str, principal: CustomerDep, state: StateDep) -> WithdrawalOut:
+    async with state.sessions() as session:
+        return WithdrawalOut.of(
+            await service.get_withdrawal(session=session, withdrawal_id=withdrawal_id, customer_id=principal.subject)
+        )

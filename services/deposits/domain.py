@@ -1,0 +1,208 @@
+"""Rules of the deposit around the ledger: pay-in reports, withdrawal requests, bank accounts.
+
+Pure functions and values only (no I/O), so every rule has a plain unit test.
+Each decision returns what must happen, and the service layer does it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class DepositRuleError(Exception):
+    """A request the deposit refuses; ``code`` becomes the problem type, ``status`` its HTTP status."""
+
+    status = 409
+    code = "deposit-rule"
+
+
+class ReportAlreadyRejected(DepositRuleError):
+    code = "pay-in-report-rejected"
+
+
+class ReportAlreadyConfirmed(DepositRuleError):
+    code = "pay-in-report-confirmed"
+
+
+class NoteRequired(DepositRuleError):
+    status = 422
+    code = "note-required"
+
+
+class WithdrawalAlreadyPaid(DepositRuleError):
+    code = "withdrawal-paid"
+
+
+class WithdrawalAlreadyRejected(DepositRuleError):
+    code = "withdrawal-rejected"
+
+
+class ReportStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+class WithdrawalStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    REJECTED = "rejected"
+
+
+class Decision(StrEnum):
+    APPLY = "apply"  # do it: move money, change status, emit the event
+    ALREADY_DONE = "already_done"  # the same decision was taken before: answer as then, change nothing
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    decision: Decision
+    amount: int
+
+
+def confirm_pay_in_report(
+    status: ReportStatus, *, reported: int, credited: int | None, amount: int | None, note: str | None
+) -> Confirmation:
+    """Staff confirm what reached the bank, which may differ from the report (then a note says why).
+
+    Confirming twice credits once: a repeat with the same (or no) amount is
+    answered as before; a repeat with another amount is a conflict, since the
+    first confirmation already moved money.
+    """
+    if status is ReportStatus.REJECTED:
+        raise ReportAlreadyRejected("this pay-in report was rejected; it cannot be confirmed")
+    if status is ReportStatus.CONFIRMED:
+        if amount is not None and amount != credited:
+            raise ReportAlreadyConfirmed(f"this pay-in report was already confirmed with {credited} yen")
+        return Confirmation(Decision.ALREADY_DONE, credited or 0)
+    credit = reported if amount is None else amount
+    if credit != reported and not (note and note.strip()):
+        raise NoteRequired(f"crediting {credit} yen for a report of {reported} yen needs a note saying why")
+    return Confirmation(Decision.APPLY, credit)
+
+
+def reject_pay_in_report(status: ReportStatus) -> Decision:
+    if status is ReportStatus.CONFIRMED:
+        raise ReportAlreadyConfirmed("this pay-in report was confirmed and credited; it cannot be rejected")
+    return Decision.ALREADY_DONE if status is ReportStatus.REJECTED else Decision.APPLY
+
+
+def confirm_withdrawal(status: WithdrawalStatus) -> Decision:
+    """Paid out: the hold is posted to payouts, once."""
+    if status is WithdrawalStatus.REJECTED:
+        raise WithdrawalAlreadyRejected("this withdrawal request was rejected; it cannot be paid")
+    return Decision.ALREADY_DONE if status is WithdrawalStatus.PAID else Decision.APPLY
+
+
+def reject_withdrawal(status: WithdrawalStatus) -> Decision:
+    """Rejected: the hold is voided and the money is available again, once."""
+    if status is WithdrawalStatus.PAID:
+        raise WithdrawalAlreadyPaid("this withdrawal request was already paid out; it cannot be rejected")
+    return Decision.ALREADY_DONE if status is WithdrawalStatus.REJECTED else Decision.APPLY
+
+
+# --- bank accounts -----------------------------------------------------------------------------
+
+
+class AccountType(StrEnum):
+    """Japanese deposit types: 普通 (ordinary), 当座 (current), 貯蓄 (savings)."""
+
+    ORDINARY = "ordinary"
+    CURRENT = "current"
+    SAVINGS = "savings"
+
+
+ACCOUNT_NUMBER = re.compile(r"[0-9]{7}")  # Zengin format: seven digits, zero-padded
+BRANCH_CODE = re.compile(r"[0-9]{3}")
+
+
+def clean_text(value: str, *, what: str, max_length: int) -> str:
+    """Names as typed, normalised (NFKC: full-width digits and half-width kana become standard)."""
+    text = unicodedata.normalize("NFKC", value).strip()
+    if not text:
+        raise ValueError(f"{what} must not be empty")
+    if len(text) > max_length:
+        raise ValueError(f"{what} must be at most {max_length} characters")
+    if any(unicodedata.category(ch).startswith("C") for ch in text):
+        raise ValueError(f"{what} must not contain control characters")
+    return text
+
+
+def clean_account_number(value: str) -> str:
+    digits = unicodedata.normalize("NFKC", value).strip().replace("-", "").replace(" ", "")
+    if not ACCOUNT_NUMBER.fullmatch(digits):
+        raise ValueError("account number must be exactly 7 digits")
+    return digits
+
+
+def clean_branch(value: str) -> str:
+    """A branch is its name or its 3-digit code."""
+    return clean_text(value, what="branch", max_length=60)
+
+
+def mask_number(number: str) -> str:
+    return "****" + number[-4:]
+
+
+def mask_name(name: str) -> str:
+    return name[0] + "***" if name else "***"
+
+
+@dataclass(frozen=True, repr=False)
+class BankAccount:
+    """Where a withdrawal is paid. Its repr is masked, so it never reaches a log in clear."""
+
+    bank_name: str
+    branch: str
+    account_type: AccountType
+    account_number: str
+    holder_name: str
+
+    @classmethod
+    def parse(
+        cls, *, bank_name: str, branch: str, account_type: str, account_number: str, holder_name: str
+    ) -> BankAccount:
+        return cls(
+            bank_name=clean_text(bank_name, what="bank name", max_length=60),
+            branch=clean_branch(branch),
+            account_type=AccountType(account_type),
+            account_number=clean_account_number(account_number),
+            holder_name=clean_text(holder_name, what="account holder name", max_length=100),
+        )
+
+    def masked(self) -> dict[str, str]:
+        return {
+            "bank_name": self.bank_name,
+            "branch": self.branch,
+            "account_type": self.account_type.value,
+            "account_number": mask_number(self.account_number),
+            "holder_name": mask_name(self.holder_name),
+        }
+
+    def __repr__(self) -> str:
+        return f"BankAccount({self.masked()})"
+
+    __str__ = __repr__
+
+
+# --- charges and refunds (commands from the order workflow) -------------------------------------
+
+
+def charge_key(order_id: str, billing_seq: int, revision: int) -> str:
+    """A billing is charged once per revision: asking twice charges once (DESIGN.md §4)."""
+    return f"charge:{order_id}:{billing_seq}:{revision}"
+
+
+class TransferKind(StrEnum):
+    """Why money moved, in the agency's words; shown in the deposit's history."""
+
+    BANK_PAY_IN = "bank_pay_in"
+    PAYPAL_PAY_IN = "paypal_pay_in"
+    CHARGE = "charge"
+    REFUND = "refund"
+    WITHDRAWAL_HOLD = "withdrawal_hold"
+    WITHDRAWAL_PAID = "withdrawal_paid"
+    WITHDRAWAL_RELEASED = "withdrawal_released"

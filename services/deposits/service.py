@@ -1,0 +1,318 @@
+"""Operations on deposits that customers and staff start over HTTP: pay-in reports and withdrawals.
+
+Each function runs inside the caller's transaction (``session`` keyword-only)
+and leaves the state change, the ledger transfer and the outgoing event in it,
+so they commit together. A business row (report, withdrawal) is locked before
+the ledger's accounts, always in that order, so concurrent decisions serialise
+without deadlocks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from daiko.problems import not_found
+from services.deposits import domain
+from services.deposits.db import PayInReport, Withdrawal
+from services.deposits.domain import BankAccount, Decision, ReportStatus, TransferKind, WithdrawalStatus
+from services.deposits.ledger import BANK_ACCOUNT, PAYOUTS_ACCOUNT, Phase
+from services.deposits.ledger_store import AccountRef, Deposit, Movement, deposit_of, post
+from services.deposits.messages import (
+    CREDITED,
+    WITHDRAWAL_PAID,
+    WITHDRAWAL_REJECTED,
+    WITHDRAWAL_REQUESTED,
+    deposit_fields,
+    emit,
+)
+from services.deposits.sealing import seal
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:24]}"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- pay-in by bank transfer ------------------------------------------------------------------
+
+
+async def file_pay_in_report(
+    *, session: AsyncSession, customer_id: str, amount: int, transfer_date: date, sender_name: str, note: str | None
+) -> PayInReport:
+    """The customer says they sent money; nothing is credited until staff see it in the bank."""
+    report = PayInReport(
+        id=new_id("pir"),
+        customer_id=customer_id,
+        amount=amount,
+        transfer_date=transfer_date,
+        sender_name=sender_name,
+        note=note,
+        status=ReportStatus.PENDING.value,
+    )
+    session.add(report)
+    await session.flush()
+    return report
+
+
+async def list_pay_in_reports(
+    *,
+    session: AsyncSession,
+    customer_id: str | None = None,
+    status: ReportStatus | None = None,
+    limit: int = 50,
+    before: datetime | None = None,
+) -> list[PayInReport]:
+    query = select(PayInReport)
+    if customer_id is not None:
+        query = query.where(PayInReport.customer_id == customer_id)
+    if status is not None:
+        query = query.where(PayInReport.status == status.value)
+    if before is not None:
+        query = query.where(PayInReport.created_at < before)
+    return list((await session.scalars(query.order_by(PayInReport.created_at.desc()).limit(limit))).all())
+
+
+async def get_pay_in_report(*, session: AsyncSession, report_id: str, customer_id: str | None) -> PayInReport:
+    """``customer_id`` set: another customer's report is a 404, as if it did not exist."""
+    report = await session.get(PayInReport, report_id)
+    if report is None or (customer_id is not None and report.customer_id != customer_id):
+        raise not_found(f"pay-in report {report_id}")
+    return report
+
+
+async def _locked_report(session: AsyncSession, report_id: str) -> PayInReport:
+    report = await session.scalar(select(PayInReport).where(PayInReport.id == report_id).with_for_update())
+    if report is None:
+        raise not_found(f"pay-in report {report_id}")
+    return report
+
+
+async def confirm_pay_in_report(
+    *, session: AsyncSession, report_id: str, staff_id: str, amount: int | None, note: str | None
+) -> tuple[PayInReport, Deposit]:
+    """Credit what staff saw arrive; a second confirmation finds the first and credits nothing."""
+    report = await _locked_report(session, report_id)
+    confirmation = domain.confirm_pay_in_report(
+        ReportStatus(report.status), reported=report.amount, credited=report.credited_amount, amount=amount, note=note
+    )
+    if confirmation.decision is Decision.ALREADY_DONE:
+        return report, await deposit_of(session, report.customer_id)
+    key = f"pay-in-report:{report.id}"
+    posted = await post(
+        session,
+        Movement(
+            key=key,
+            kind=TransferKind.BANK_PAY_IN,
+            customer_id=report.customer_id,
+            debit=AccountRef.agency(BANK_ACCOUNT),
+            credit=AccountRef.deposit(report.customer_id),
+            amount=confirmation.amount,
+            reference=report.id,
+            note=note,
+        ),
+    )
+    report.status = ReportStatus.CONFIRMED.value
+    report.credited_amount = confirmation.amount
+    report.staff_note = note
+    report.decided_by = staff_id
+    report.decided_at = now()
+    report.transfer_id = posted.transfer.id
+    emit(
+        session,
+        CREDITED,
+        report.customer_id,
+        {
+            "method": "bank_transfer",
+            "amount": confirmation.amount,
+            "pay_in_report_id": report.id,
+            "reported_amount": report.amount,
+            "idempotency_key": key,
+            "transfer_id": posted.transfer.id,
+            **deposit_fields(posted.deposit),
+        },
+    )
+    return report, posted.deposit
+
+
+async def reject_pay_in_report(*, session: AsyncSession, report_id: str, staff_id: str, reason: str) -> PayInReport:
+    """Nothing arrived (or not from this customer): the report is closed and nothing moves."""
+    report = await _locked_report(session, report_id)
+    if domain.reject_pay_in_report(ReportStatus(report.status)) is Decision.APPLY:
+        report.status = ReportStatus.REJECTED.value
+        report.reject_reason = reason
+        report.decided_by = staff_id
+        report.decided_at = now()
+    return report
+
+
+# --- withdrawals --------------------------------------------------------------------------------
+
+
+def _hold_key(withdrawal_id: str) -> str:
+    return f"withdrawal:{withdrawal_id}:hold"
+
+
+async def request_withdrawal(
+    *, session: AsyncSession, customer_id: str, amount: int, account: BankAccount, sealing_key: str
+) -> tuple[Withdrawal, Deposit]:
+    """Hold the amount at once (pending transfer to payouts); refused if it exceeds what is available."""
+    withdrawal_id = new_id("wd")
+    posted = await post(
+        session,
+        Movement(
+            key=_hold_key(withdrawal_id),
+            kind=TransferKind.WITHDRAWAL_HOLD,
+            customer_id=customer_id,
+            debit=AccountRef.deposit(customer_id),
+            credit=AccountRef.agency(PAYOUTS_ACCOUNT),
+            amount=amount,
+            phase=Phase.PENDING,
+            reference=withdrawal_id,
+        ),
+    )
+    masked = account.masked()
+    withdrawal = Withdrawal(
+        id=withdrawal_id,
+        customer_id=customer_id,
+        amount=amount,
+        status=WithdrawalStatus.PENDING.value,
+        bank_name=masked["bank_name"],
+        branch=masked["branch"],
+        account_type=masked["account_type"],
+        account_number_masked=masked["account_number"],
+        holder_name_masked=masked["holder_name"],
+        sealed_bank_account=seal(sealing_key, account),
+        hold_transfer_id=posted.transfer.id,
+    )
+    session.add(withdrawal)
+    await session.flush()
+    emit(
+        session,
+        WITHDRAWAL_REQUESTED,
+        customer_id,
+        {
+            "withdrawal_id": withdrawal_id,
+            "amount": amount,
+            "bank_account": masked,
+            "idempotency_key": _hold_key(withdrawal_id),
+            "transfer_id": posted.transfer.id,
+            **deposit_fields(posted.deposit),
+        },
+    )
+    return withdrawal, posted.deposit
+
+
+async def list_withdrawals(
+    *,
+    session: AsyncSession,
+    customer_id: str | None = None,
+    status: WithdrawalStatus | None = None,
+    limit: int = 50,
+    before: datetime | None = None,
+) -> list[Withdrawal]:
+    query = select(Withdrawal)
+    if customer_id is not None:
+        query = query.where(Withdrawal.customer_id == customer_id)
+    if status is not None:
+        query = query.where(Withdrawal.status == status.value)
+    if before is not None:
+        query = query.where(Withdrawal.created_at < before)
+    return list((await session.scalars(query.order_by(Withdrawal.created_at.desc()).limit(limit))).all())
+
+
+async def get_withdrawal(*, session: AsyncSession, withdrawal_id: str, customer_id: str | None) -> Withdrawal:
+    row = await session.get(Withdrawal, withdrawal_id)
+    if row is None or (customer_id is not None and row.customer_id != customer_id):
+        raise not_found(f"withdrawal request {withdrawal_id}")
+    return row
+
+
+async def _locked_withdrawal(session: AsyncSession, withdrawal_id: str) -> Withdrawal:
+    row = await session.scalar(select(Withdrawal).where(Withdrawal.id == withdrawal_id).with_for_update())
+    if row is None:
+        raise not_found(f"withdrawal request {withdrawal_id}")
+    return row
+
+
+async def _resolve_hold(
+    session: AsyncSession, w: Withdrawal, *, phase: Phase, kind: TransferKind, suffix: str, note: str | None
+) -> tuple[str, Deposit, int]:
+    key = f"withdrawal:{w.id}:{suffix}"
+    posted = await post(
+        session,
+        Movement(
+            key=key,
+            kind=kind,
+            customer_id=w.customer_id,
+            debit=AccountRef.deposit(w.customer_id),
+            credit=AccountRef.agency(PAYOUTS_ACCOUNT),
+            amount=w.amount,
+            phase=phase,
+            pending_key=_hold_key(w.id),
+            reference=w.id,
+            note=note,
+        ),
+    )
+    return key, posted.deposit, posted.transfer.id
+
+
+async def confirm_withdrawal(
+    *, session: AsyncSession, withdrawal_id: str, staff_id: str, note: str | None
+) -> tuple[Withdrawal, Deposit]:
+    """Staff paid it out: the hold is posted to payouts and leaves the balance."""
+    w = await _locked_withdrawal(session, withdrawal_id)
+    if domain.confirm_withdrawal(WithdrawalStatus(w.status)) is Decision.ALREADY_DONE:
+        return w, await deposit_of(session, w.customer_id)
+    key, deposit, transfer_id = await _resolve_hold(
+        session, w, phase=Phase.POST_PENDING, kind=TransferKind.WITHDRAWAL_PAID, suffix="paid", note=note
+    )
+    w.status, w.staff_note, w.decided_by, w.decided_at = WithdrawalStatus.PAID.value, note, staff_id, now()
+    w.resolution_transfer_id = transfer_id
+    emit(
+        session,
+        WITHDRAWAL_PAID,
+        w.customer_id,
+        {
+            "withdrawal_id": w.id,
+            "amount": w.amount,
+            "idempotency_key": key,
+            "transfer_id": transfer_id,
+            **deposit_fields(deposit),
+        },
+    )
+    return w, deposit
+
+
+async def reject_withdrawal(
+    *, session: AsyncSession, withdrawal_id: str, staff_id: str, reason: str
+) -> tuple[Withdrawal, Deposit]:
+    """Staff refused it: the hold is voided and the amount is available again."""
+    w = await _locked_withdrawal(session, withdrawal_id)
+    if domain.reject_withdrawal(WithdrawalStatus(w.status)) is Decision.ALREADY_DONE:
+        return w, await deposit_of(session, w.customer_id)
+    key, deposit, transfer_id = await _resolve_hold(
+        session, w, phase=Phase.VOID_PENDING, kind=TransferKind.WITHDRAWAL_RELEASED, suffix="released", note=reason
+    )
+    w.status, w.reject_reason, w.decided_by, w.decided_at = WithdrawalStatus.REJECTED.value, reason, staff_id, now()
+    w.resolution_transfer_id = transfer_id
+    emit(
+        session,
+        WITHDRAWAL_REJECTED,
+        w.customer_id,
+        {
+            "withdrawal_id": w.id,
+            "amount": w.amount,
+            "reason": reason,
+            "idempotency_key": key,
+            "transfer_id": transfer_id,
+            **deposit_fields(deposit),
+        },
+    )
+    return w, deposit

@@ -1,0 +1,243 @@
+"""Staff routes: decide pay-in reports and withdrawal requests, look at any deposit, audit the ledger."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from daiko.auth import StaffDep
+from services.deposits import ledger_queries, ledger_store, service
+from services.deposits.api import Before, Limit, transaction_page
+from services.deposits.deps import IdempotencyKey, StateDep, problems, run_idempotent
+from services.deposits.domain import ReportStatus, WithdrawalStatus
+from services.deposits.schemas import (
+    AuditOut,
+    ConfirmPayInReportIn,
+    DepositOut,
+    PayInReportDecision,
+    PayInReportOut,
+    RejectIn,
+    TransactionPage,
+)
+from services.deposits.withdrawal_schemas import ConfirmWithdrawalIn, WithdrawalOut, WithdrawalResult
+
+router = APIRouter(prefix="/v1/staff", tags=["staff"])
+
+CustomerFilter = Annotated[str | None, Query(max_length=100, description="Only this customer's")]
+
+
+# --- pay-in reports -----------------------------------------------------------------------------
+
+
+@router.get(
+    "/pay-in-reports",
+    response_model=list[PayInReportOut],
+    summary="Pay-in reports to decide (pending by default), newest first",
+    responses=problems(403),
+)
+async def list_pay_in_reports(
+    _: StaffDep,
+    state: StateDep,
+    status: ReportStatus | None = ReportStatus.PENDING,
+    customer_id: CustomerFilter = None,
+    limit: Limit = 50,
+) -> list[PayInReportOut]:
+    async with state.sessions() as session:
+        rows = await service.list_pay_in_reports(session=session, customer_id=customer_id, status=status, limit=limit)
+    return [PayInReportOut.of(r) for r in rows]
+
+
+@router.get(
+    "/pay-in-reports/{report_id}",
+    response_model=PayInReportOut,
+    summary="One pay-in report",
+    responses=problems(403, 404),
+)
+async def get_pay_in_report(report_id: str, _: StaffDep, state: StateDep) -> PayInReportOut:
+    async with state.sessions() as session:
+        return PayInReportOut.of(
+            await service.get_pay_in_report(session=session, report_id=report_id, customer_id=None)
+        )
+
+
+@router.post(
+    "/pay-in-reports/{report_id}/confirm",
+    response_model=PayInReportDecision,
+    summary="Confirm a pay-in report: credit the amount that arrived",
+    description="The amount defaults to the reported one; another amount needs a note. Confirming twice credits "
+    "once; confirming a rejected report is a 409.",
+    responses=problems(403, 404, 409),
+)
+async def confirm_pay_in_report(
+    report_id: str,
+    request: Request,
+    staff: StaffDep,
+    state: StateDep,
+    body: ConfirmPayInReportIn | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    decision = body or ConfirmPayInReportIn()
+
+    async def op(session: AsyncSession) -> PayInReportDecision:
+        report, deposit = await service.confirm_pay_in_report(
+            session=session, report_id=report_id, staff_id=staff.subject, amount=decision.amount, note=decision.note
+        )
+        return PayInReportDecision(report=PayInReportOut.of(report), deposit=DepositOut.of(deposit))
+
+    return await run_idempotent(request, state, staff, idempotency_key, decision, 200, op)
+
+
+@router.post(
+    "/pay-in-reports/{report_id}/reject",
+    response_model=PayInReportOut,
+    summary="Reject a pay-in report (nothing is credited)",
+    responses=problems(403, 404, 409),
+)
+async def reject_pay_in_report(
+    report_id: str,
+    body: RejectIn,
+    request: Request,
+    staff: StaffDep,
+    state: StateDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def op(session: AsyncSession) -> PayInReportOut:
+        return PayInReportOut.of(
+            await service.reject_pay_in_report(
+                session=session, report_id=report_id, staff_id=staff.subject, reason=body.reason
+            )
+        )
+
+    return await run_idempotent(request, state, staff, idempotency_key, body, 200, op)
+
+
+# --- withdrawals --------------------------------------------------------------------------------
+
+
+@router.get(
+    "/withdrawals",
+    response_model=list[WithdrawalOut],
+    summary="Withdrawal requests to decide (pending by default); bank accounts masked",
+    responses=problems(403),
+)
+async def list_withdrawals(
+    _: StaffDep,
+    state: StateDep,
+    status: WithdrawalStatus | None = WithdrawalStatus.PENDING,
+    customer_id: CustomerFilter = None,
+    limit: Limit = 50,
+) -> list[WithdrawalOut]:
+    async with state.sessions() as session:
+        rows = await service.list_withdrawals(session=session, customer_id=customer_id, status=status, limit=limit)
+    return [WithdrawalOut.of(w) for w in rows]
+
+
+@router.get(
+    "/withdrawals/{withdrawal_id}",
+    response_model=WithdrawalOut,
+    summary="One withdrawal request",
+    responses=problems(403, 404),
+)
+async def get_withdrawal(withdrawal_id: str, _: StaffDep, state: StateDep) -> WithdrawalOut:
+    async with state.sessions() as session:
+        return WithdrawalOut.of(
+            await service.get_withdrawal(session=session, withdrawal_id=withdrawal_id, customer_id=None)
+        )
+
+
+@router.post(
+    "/withdrawals/{withdrawal_id}/confirm",
+    response_model=WithdrawalResult,
+    summary="Confirm a withdrawal: it was paid out (the hold is posted)",
+    responses=problems(403, 404, 409),
+)
+async def confirm_withdrawal(
+    withdrawal_id: str,
+    request: Request,
+    staff: StaffDep,
+    state: StateDep,
+    body: ConfirmWithdrawalIn | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    decision = body or ConfirmWithdrawalIn()
+
+    async def op(session: AsyncSession) -> WithdrawalResult:
+        w, deposit = await service.confirm_withdrawal(
+            session=session, withdrawal_id=withdrawal_id, staff_id=staff.subject, note=decision.note
+        )
+        return WithdrawalResult(withdrawal=WithdrawalOut.of(w), deposit=DepositOut.of(deposit))
+
+    return await run_idempotent(request, state, staff, idempotency_key, decision, 200, op)
+
+
+@router.post(
+    "/withdrawals/{withdrawal_id}/reject",
+    response_model=WithdrawalResult,
+    summary="Reject a withdrawal: the hold is released",
+    responses=problems(403, 404, 409),
+)
+async def reject_withdrawal(
+    withdrawal_id: str,
+    body: RejectIn,
+    request: Request,
+    staff: StaffDep,
+    state: StateDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def op(session: AsyncSession) -> WithdrawalResult:
+        w, deposit = await service.reject_withdrawal(
+            session=session, withdrawal_id=withdrawal_id, staff_id=staff.subject, reason=body.reason
+        )
+        return WithdrawalResult(withdrawal=WithdrawalOut.of(w), deposit=DepositOut.of(deposit))
+
+    return await run_idempotent(request, state, staff, idempotency_key, body, 200, op)
+
+
+# --- any customer's deposit, and the audit -------------------------------------------------------
+
+
+@router.get(
+    "/customers/{customer_id}/deposit",
+    response_model=DepositOut,
+    summary="A customer's deposit",
+    responses=problems(403),
+)
+async def customer_deposit(customer_id: str, _: StaffDep, state: StateDep) -> DepositOut:
+    async with state.sessions() as session:
+        return DepositOut.of(await ledger_store.deposit_of(session, customer_id))
+
+
+@router.get(
+    "/customers/{customer_id}/deposit/transactions",
+    response_model=TransactionPage,
+    summary="A customer's deposit history, newest first",
+    responses=problems(403),
+)
+async def customer_transactions(
+    customer_id: str, _: StaffDep, state: StateDep, limit: Limit = 50, before: Before = None
+) -> TransactionPage:
+    return await transaction_page(state, customer_id, before, limit)
+
+
+@router.get(
+    "/ledger/audit",
+    response_model=AuditOut,
+    summary="Recompute every balance from the transfers and check Σ debits = Σ credits",
+    responses=problems(403),
+)
+async def audit(_: StaffDep, state: StateDep, customer_id: CustomerFilter = None) -> AuditOut:
+    async with state.sessions() as session, session.begin():
+        report = await ledger_queries.audit(session, customer_id=customer_id)
+    return AuditOut(
+        ok=report.ok,
+        accounts=report.accounts,
+        transfers=report.transfers,
+        debits_posted=report.debits_posted,
+        credits_posted=report.credits_posted,
+        debits_pending=report.debits_pending,
+        credits_pending=report.credits_pending,
+        mismatches=report.mismatches,
+    )
