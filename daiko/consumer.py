@@ -2,8 +2,14 @@
 
 Offsets are committed to Kafka only after that database transaction, so a crash
 re-delivers the event and the processed-events table turns the re-delivery into
-a no-op. A handler that fails is retried (nothing is skipped); a message that is
-not a valid envelope is logged and counted, since retrying it can never succeed.
+a no-op.
+
+Nothing is ever dropped. A failure of the database, Kafka or Temporal is
+transient: the event is retried until they are back. A message that is not a
+valid envelope, or whose handler keeps failing for its own reasons, is parked
+in the service's ``dead_letters`` table (with the error, for staff to inspect
+and replay) so that one poison event cannot hold up every other order on its
+partition.
 """
 
 from __future__ import annotations
@@ -16,10 +22,13 @@ from datetime import datetime
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
-from sqlalchemy import DateTime, String, func
+from sqlalchemy import BigInteger, DateTime, Identity, Integer, LargeBinary, String, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from temporalio.service import RPCError, RPCStatusCode
 
 from daiko.events import Envelope
 
@@ -29,8 +38,19 @@ Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 
 consumed_total = Counter("daiko_events_consumed_total", "Events applied", ["consumer", "type"])
 duplicates_total = Counter("daiko_events_duplicate_total", "Re-delivered events skipped", ["consumer"])
-malformed_total = Counter("daiko_events_malformed_total", "Messages that are not valid envelopes", ["consumer"])
+dead_letters_total = Counter("daiko_events_dead_lettered_total", "Events parked in dead_letters", ["consumer"])
 consumer_lag = Gauge("daiko_consumer_lag", "Messages behind the partition end", ["consumer", "topic", "partition"])
+
+_TRANSIENT_RPC = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure of a part we depend on (retry until it is back), not of the event itself."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, RPCError):
+        return exc.status in _TRANSIENT_RPC
+    return isinstance(exc, OSError | TimeoutError | OperationalError | InterfaceError | PoolTimeoutError)
 
 
 class ProcessedEventMixin:
@@ -41,6 +61,29 @@ class ProcessedEventMixin:
     consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class DeadLetterMixin:
+    """Messages a consumer could not apply, kept whole with the reason, one row per Kafka record."""
+
+    __tablename__ = "dead_letters"
+
+    @declared_attr.directive
+    @classmethod
+    def __table_args__(cls) -> tuple[UniqueConstraint]:
+        return (UniqueConstraint("consumer", "topic", "partition", "offset"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    consumer: Mapped[str] = mapped_column(String(100))
+    topic: Mapped[str] = mapped_column(String(200))
+    partition: Mapped[int] = mapped_column(Integer)
+    offset: Mapped[int] = mapped_column(BigInteger)
+    event_id: Mapped[str | None] = mapped_column(String(64))
+    event_type: Mapped[str | None] = mapped_column(String(200))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 async def apply_once(
@@ -75,32 +118,81 @@ class IdempotentConsumer:
         consumer: AIOKafkaConsumer,
         session_factory: async_sessionmaker[AsyncSession],
         processed_model: type[ProcessedEventMixin],
+        dead_letter_model: type[DeadLetterMixin],
         handler: Handler,
-        retry_delay: float = 1.0,
+        max_attempts: int = 5,
+        retry_delay: float = 0.5,
+        max_retry_delay: float = 10.0,
     ) -> None:
         self.name = name
         self._consumer = consumer
         self._sessions = session_factory
         self._model = processed_model
+        self._dead_letters = dead_letter_model
         self._handler = handler
+        self._max_attempts = max_attempts
         self._retry_delay = retry_delay
+        self._max_retry_delay = max_retry_delay
         self._positions: dict[TopicPartition, int] = {}
 
-    async def handle_record(self, record: ConsumerRecord) -> None:
+    async def handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
-            event = Envelope.from_bytes(record.value)
-        except ValidationError:
-            malformed_total.labels(self.name).inc()
-            log.error("skipping malformed message", extra={"topic": record.topic, "offset": record.offset})
+            event = Envelope.from_bytes(record.value or b"")
+        except ValidationError as exc:
+            await self._park(record, None, f"not a valid event envelope: {exc}", attempts=1)
             return
+        failures, delay = 0, self._retry_delay
         while True:
             try:
                 async with self._sessions() as session, session.begin():
                     await apply_once(session, self._model, self.name, event, self._handler)
                 return
+            except Exception as exc:
+                transient = is_transient(exc)
+                failures += 0 if transient else 1
+                log.warning(
+                    "handler failed; retrying",
+                    exc_info=not transient,
+                    extra={"consumer": self.name, "event_id": event.id, "type": event.type, "transient": transient},
+                )
+                if failures >= self._max_attempts:
+                    await self._park(record, event, repr(exc), attempts=failures)
+                    return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._max_retry_delay)
+
+    async def _park(
+        self, record: ConsumerRecord[bytes, bytes], event: Envelope | None, error: str, *, attempts: int
+    ) -> None:
+        """Keep the message for staff; retried until the database takes it, so it is never lost."""
+        values = {
+            "consumer": self.name,
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": record.offset,
+            "event_id": event.id if event else None,
+            "event_type": event.type[:200] if event else None,
+            "payload": record.value or b"",
+            "error": error[:10_000],
+            "attempts": attempts,
+        }
+        delay = self._retry_delay
+        while True:
+            try:
+                async with self._sessions() as session, session.begin():
+                    await session.execute(
+                        insert(self._dead_letters).values(**values).on_conflict_do_nothing()  # type: ignore[arg-type]
+                    )
+                break
             except Exception:
-                log.exception("handler failed; retrying", extra={"event_id": event.id, "type": event.type})
-                await asyncio.sleep(self._retry_delay)
+                log.exception("could not park a dead letter; retrying", extra={"consumer": self.name})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._max_retry_delay)
+        dead_letters_total.labels(self.name).inc()
+        log.error(
+            "event parked in dead_letters",
+            extra={"consumer": self.name, "topic": record.topic, "offset": record.offset, "error": error[:500]},
+        )
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
@@ -133,6 +225,7 @@ def consumer_task(
     topics: tuple[str, ...],
     session_factory: async_sessionmaker[AsyncSession],
     processed_model: type[ProcessedEventMixin],
+    dead_letter_model: type[DeadLetterMixin],
     handler: Handler,
 ) -> Callable[[asyncio.Event], Awaitable[None]]:
     """A background task for :func:`daiko.service.create_service_app`; ``name`` is the group id."""
@@ -146,6 +239,7 @@ def consumer_task(
             consumer=kafka,
             session_factory=session_factory,
             processed_model=processed_model,
+            dead_letter_model=dead_letter_model,
             handler=handler,
         )
         await consumer.run(stop)

@@ -13,19 +13,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter
-from sqlalchemy import BigInteger, DateTime, Identity, LargeBinary, String, func, select, text, update
+from sqlalchemy import BigInteger, DateTime, Identity, Index, LargeBinary, String, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from daiko.events import Envelope
 
 log = logging.getLogger(__name__)
 
+PURGE_EVERY_SECONDS = 3600.0
 RELAY_LOCK_ID = 0x0DA1C0  # one advisory lock id per database: each service owns its own database
 
 published_total = Counter("daiko_outbox_published_total", "Outbox rows published to Kafka", ["topic"])
@@ -42,7 +44,14 @@ class OutboxMixin:
     key: Mapped[str] = mapped_column(String(200))
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @declared_attr.directive
+    @classmethod
+    def __table_args__(cls) -> tuple[Index]:
+        # The relay only ever looks for unpublished rows, oldest first: a small partial index
+        # stays small however long the published history grows.
+        return (Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),)
 
 
 def enqueue(session: AsyncSession, model: type[OutboxMixin], *, topic: str, key: str, event: Envelope) -> None:
@@ -69,12 +78,15 @@ class OutboxRelay:
         *,
         batch_size: int = 200,
         poll_interval: float = 0.2,
+        retention: timedelta = timedelta(days=7),
     ) -> None:
         self._sessions = session_factory
         self._model = model
         self._producer = producer
         self._batch_size = batch_size
         self._poll_interval = poll_interval
+        self._retention = retention
+        self._next_purge = 0.0
 
     async def publish_batch(self) -> int:
         """Publish the oldest unpublished rows; returns how many went out."""
@@ -100,10 +112,21 @@ class OutboxRelay:
                 published_total.labels(row.topic).inc()
             return len(rows)
 
+    async def purge_published(self) -> int:
+        """Forget rows published longer ago than the retention: Kafka keeps the events themselves."""
+        m = self._model
+        cutoff = datetime.now(UTC) - self._retention
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(delete(m).where(m.published_at < cutoff))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
         while not stop.is_set():
             try:
+                if time.monotonic() >= self._next_purge:
+                    self._next_purge = time.monotonic() + PURGE_EVERY_SECONDS
+                    await self.purge_published()
                 sent = await self.publish_batch()
             except Exception:  # keep relaying: the rows stay unpublished and are retried
                 log.exception("outbox relay batch failed; retrying")

@@ -42,6 +42,5 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-log "resolving Kafka's jars from Maven Central (first time only)"
-.venv/bin/python -c 'from daiko.settings import DaikoSettings; from daiko.stack.parts import resolve_kafka_jars; resolve_kafka_jars(DaikoSettings().state_dir / "kafka" / "libs")'
+.venv/bin/python -c 'from daiko.settings import DaikoSettings; from daiko.stack.parts import resolve_kafka_jars; resolve_kafka_jars(DaikoSettings().state_dir / "kafka" / "libs", announce=True)'
 log "ready"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
 import uuid
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +28,7 @@ class StackError(RuntimeError):
 
 
 @dataclass
-class Part:
+class Part(ABC):
     """One process of the stack. Subclasses fill in start and health."""
 
     name: str
@@ -64,16 +66,18 @@ class Part:
                     f"stop that process or choose another port (see README, 'Ports')"
                 )
 
-    def prepare(self) -> None:
+    def prepare(self) -> None:  # noqa: B027 - optional hook
         """One-time, idempotent set-up before the first start (install, format, init)."""
 
+    @abstractmethod
     def start(self) -> None:
-        raise NotImplementedError  # each part defines how it starts
+        """Launch the part's process(es); returns without waiting for health."""
 
+    @abstractmethod
     async def healthy(self) -> bool:
-        raise NotImplementedError  # each part defines what healthy means
+        """Whether the part answers as its users need it to (not merely that a process exists)."""
 
-    async def after_healthy(self) -> None:
+    async def after_healthy(self) -> None:  # noqa: B027 - optional hook
         """Idempotent set-up that needs the part running (databases, topics)."""
 
     def stop(self) -> bool:
@@ -83,6 +87,16 @@ class Part:
         terminate(pid)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+    def spawn_python(self, *args: str) -> None:
+        """Run one of our own Python entry points from the project root, in this venv."""
+        spawn(
+            [sys.executable, *args],
+            log_file=self.log_file,
+            pid_file=self.pid_file,
+            cwd=PROJECT_ROOT,
+            env=self.child_env(),
+        )
 
     def child_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -96,6 +110,14 @@ def _run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     if result.returncode != 0:
         raise StackError(f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}")
     return result  # type: ignore[no-any-return]
+
+
+async def answers_ok(url: str) -> bool:
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            return (await client.get(url)).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 class Postgres(Part):
@@ -317,11 +339,18 @@ class Kafka(Part):
         await create_topics(self.settings.kafka_bootstrap)
 
 
-def resolve_kafka_jars(libs: Path) -> None:
-    """Kafka has no tarball download here: Maven resolves the broker and its logging backend."""
-    if libs.exists() and any(libs.glob("kafka_2.13-*.jar")):
-        return
+def resolve_kafka_jars(libs: Path, *, announce: bool = False) -> None:
+    """Kafka has no tarball download here: Maven resolves the broker and its logging backend.
+
+    Re-resolves when the pom names another Kafka version than the jars in ``libs``.
+    """
     pom = PROJECT_ROOT / "deploy" / "kafka" / "pom.xml"
+    version = re.search(r"<kafka.version>([^<]+)</kafka.version>", pom.read_text())
+    if version and (libs / f"kafka_2.13-{version.group(1)}.jar").exists():
+        return
+    shutil.rmtree(libs, ignore_errors=True)
+    if announce:
+        print("[bootstrap] resolving Kafka's jars from Maven Central", flush=True)
     _run(
         [
             "mvn",
@@ -414,30 +443,11 @@ class Service(Part):
         return [f"{self.name:<10} API http://{self.address}/docs"]
 
     def start(self) -> None:
-        spawn(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                f"services.{self.name}.app:app",
-                "--host",
-                self.host,
-                "--port",
-                str(self.ports[0]),
-                "--no-access-log",
-            ],
-            log_file=self.log_file,
-            pid_file=self.pid_file,
-            cwd=PROJECT_ROOT,
-            env=self.child_env(),
-        )
+        app = f"services.{self.name}.app:app"
+        self.spawn_python("-m", "uvicorn", app, "--host", self.host, "--port", str(self.ports[0]), "--no-access-log")
 
     async def healthy(self) -> bool:
-        try:
-            async with httpx.AsyncClient(timeout=5) as client:
-                return (await client.get(f"http://{self.address}/readyz")).status_code == 200
-        except httpx.HTTPError:
-            return False
+        return await answers_ok(f"http://{self.address}/readyz")
 
 
 class PaypalSandbox(Part):
@@ -455,20 +465,10 @@ class PaypalSandbox(Part):
         return [f"PayPal sandbox http://{self.address}"]
 
     def start(self) -> None:
-        spawn(
-            [sys.executable, "-m", "services.deposits.paypal_sandbox"],
-            log_file=self.log_file,
-            pid_file=self.pid_file,
-            cwd=PROJECT_ROOT,
-            env=self.child_env(),
-        )
+        self.spawn_python("-m", "services.deposits.paypal_sandbox")
 
     async def healthy(self) -> bool:
-        try:
-            async with httpx.AsyncClient(timeout=5) as client:
-                return (await client.get(f"http://{self.address}/sandbox/deliveries")).status_code == 200
-        except httpx.HTTPError:
-            return False
+        return await answers_ok(f"http://{self.address}/sandbox/deliveries")
 
 
 class Worker(Part):
@@ -485,13 +485,7 @@ class Worker(Part):
         pass
 
     def start(self) -> None:
-        spawn(
-            [sys.executable, "-m", "workflows.worker"],
-            log_file=self.log_file,
-            pid_file=self.pid_file,
-            cwd=PROJECT_ROOT,
-            env=self.child_env(),
-        )
+        self.spawn_python("-m", "workflows.worker")
 
     async def healthy(self) -> bool:
         pid = self.running_pid()

@@ -9,7 +9,7 @@ from daiko.db import make_engine, make_session_factory
 from daiko.outbox import relay_task
 from daiko.service import BackgroundTask, create_service_app
 from services.deposits import api, staff_api
-from services.deposits.db import Outbox, ProcessedEvent
+from services.deposits.db import DeadLetter, Outbox, ProcessedEvent
 from services.deposits.deps import DepositsState, install_error_handlers
 from services.deposits.events import handle_command
 from services.deposits.paypal import PayPalClient
@@ -48,6 +48,7 @@ def build_app(settings: DepositsSettings | None = None) -> FastAPI:
             topics=(settings.deposits_commands_topic,),
             session_factory=sessions,
             processed_model=ProcessedEvent,
+            dead_letter_model=DeadLetter,
             handler=handle_command,
         )
     app = create_service_app(

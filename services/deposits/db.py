@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from daiko.consumer import ProcessedEventMixin
+from daiko.consumer import DeadLetterMixin, ProcessedEventMixin
 from daiko.db import new_metadata
 from daiko.outbox import OutboxMixin
 
@@ -45,6 +45,10 @@ class Outbox(OutboxMixin, Base):
 
 
 class ProcessedEvent(ProcessedEventMixin, Base):
+    pass
+
+
+class DeadLetter(DeadLetterMixin, Base):
     pass
 
 

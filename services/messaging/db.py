@@ -17,7 +17,7 @@ from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Identity, Inde
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from daiko.consumer import ProcessedEventMixin
+from daiko.consumer import DeadLetterMixin, ProcessedEventMixin
 from daiko.db import new_metadata
 from daiko.outbox import OutboxMixin
 
@@ -31,6 +31,10 @@ class Outbox(OutboxMixin, Base):
 
 
 class ProcessedEvent(ProcessedEventMixin, Base):
+    pass
+
+
+class DeadLetter(DeadLetterMixin, Base):
     pass
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import DateTime, Index, Integer, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from daiko.consumer import ProcessedEventMixin
+from daiko.consumer import DeadLetterMixin, ProcessedEventMixin
 from daiko.db import new_metadata
 from daiko.outbox import OutboxMixin
 
@@ -22,6 +22,10 @@ class Outbox(OutboxMixin, Base):
 
 
 class ProcessedEvent(ProcessedEventMixin, Base):
+    pass
+
+
+class DeadLetter(DeadLetterMixin, Base):
     pass
 
 

@@ -19,7 +19,7 @@ from daiko.consumer import Handler, consumer_task
 from daiko.events import DEPOSITS_EVENTS, Envelope
 from daiko.problems import Problem
 from daiko.service import BackgroundTask
-from services.orders.db import ProcessedEvent
+from services.orders.db import DeadLetter, ProcessedEvent
 from services.orders.domain import NotAnOrderEvent, deposit_event_for_order
 from services.orders.gateway import OrderGone, OrderWorkflows
 from workflows import DEPOSIT_EVENT_SIGNAL
@@ -80,5 +80,6 @@ def deposit_bridge_task(
         topics=(DEPOSITS_EVENTS,),
         session_factory=sessions,
         processed_model=ProcessedEvent,
+        dead_letter_model=DeadLetter,
         handler=deposit_bridge_handler(workflows),
     )

@@ -6,7 +6,7 @@ import asyncpg
 from sqlalchemy import BigInteger, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from daiko.consumer import ProcessedEventMixin
+from daiko.consumer import DeadLetterMixin, ProcessedEventMixin
 from daiko.db import new_metadata
 from daiko.outbox import OutboxMixin
 from daiko.settings import DaikoSettings
@@ -23,6 +23,10 @@ class Outbox(OutboxMixin, Base):
 
 
 class ProcessedEvent(ProcessedEventMixin, Base):
+    pass
+
+
+class DeadLetter(DeadLetterMixin, Base):
     pass
 
 

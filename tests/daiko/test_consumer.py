@@ -15,7 +15,7 @@ from daiko.consumer import IdempotentConsumer, apply_once
 from daiko.events import Envelope
 from daiko.kafka import committed_consumer, idempotent_producer
 from daiko.settings import DaikoSettings
-from tests.daiko.plumbing_db import Effect, ProcessedEvent
+from tests.daiko.plumbing_db import DeadLetter, Effect, ProcessedEvent
 
 pytestmark = pytest.mark.stack
 
@@ -71,6 +71,7 @@ async def test_a_redelivered_kafka_event_is_applied_once(
         consumer=committed_consumer(stack.kafka_bootstrap, f"adder-{name}", topic),
         session_factory=plumbing_db,
         processed_model=ProcessedEvent,
+        dead_letter_model=DeadLetter,
         handler=_adder(name),
     )
     task = asyncio.create_task(consumer.run(stop))
@@ -84,3 +85,70 @@ async def test_a_redelivered_kafka_event_is_applied_once(
         stop.set()
         await asyncio.wait_for(task, timeout=10)
     assert await _total(plumbing_db, name) == 111
+
+
+async def test_a_poison_event_is_parked_in_dead_letters_and_does_not_block_the_next_one(
+    stack: DaikoSettings, plumbing_db: async_sessionmaker[AsyncSession], new_topic: Callable[..., Awaitable[str]]
+) -> None:
+    topic = await new_topic("poison", partitions=1)
+    name = f"poison-{uuid.uuid4().hex[:8]}"
+    poison = Envelope(type="test.added", source="tests", subject=name, data={"amount": "boom"})
+    producer = idempotent_producer(stack.kafka_bootstrap)
+    await producer.start()
+    try:
+        for value in (
+            Envelope(type="test.added", source="tests", subject=name, data={"amount": 1}).to_bytes(),
+            poison.to_bytes(),  # the handler can never apply it
+            b"not an envelope",
+            Envelope(type="test.added", source="tests", subject=name, data={"amount": 10}).to_bytes(),
+        ):
+            await producer.send_and_wait(topic, value, key=name.encode())
+    finally:
+        await producer.stop()
+
+    stop = asyncio.Event()
+    consumer = IdempotentConsumer(
+        name=name,
+        consumer=committed_consumer(stack.kafka_bootstrap, name, topic),
+        session_factory=plumbing_db,
+        processed_model=ProcessedEvent,
+        dead_letter_model=DeadLetter,
+        handler=_adder(name),
+        max_attempts=2,
+        retry_delay=0.01,
+    )
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        for _ in range(300):
+            if await _total(plumbing_db, name) == 11:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+
+    assert await _total(plumbing_db, name) == 11
+    async with plumbing_db() as session:
+        parked = (
+            await session.execute(
+                select(DeadLetter.offset, DeadLetter.event_id, DeadLetter.payload, DeadLetter.attempts)
+                .where(DeadLetter.consumer == name)
+                .order_by(DeadLetter.offset)
+            )
+        ).all()
+    assert [(row.offset, row.event_id) for row in parked] == [(1, poison.id), (2, None)]
+    assert parked[0].attempts == 2
+    assert parked[1].payload == b"not an envelope"  # kept whole for staff to inspect
+
+
+def test_outages_of_the_database_or_temporal_are_transient_and_a_bad_event_is_not() -> None:
+    from sqlalchemy.exc import OperationalError
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from daiko.consumer import is_transient
+
+    assert is_transient(ConnectionRefusedError())
+    assert is_transient(OperationalError("SELECT 1", {}, Exception("server closed the connection")))
+    assert is_transient(RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b""))
+    assert not is_transient(RPCError("bad", RPCStatusCode.INVALID_ARGUMENT, b""))
+    assert not is_transient(ValueError("invalid literal for int(): 'boom'"))

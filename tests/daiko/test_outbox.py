@@ -143,3 +143,23 @@ async def test_killing_the_relay_mid_batch_loses_nothing_and_resends_with_the_sa
     assert set(ids) == set(written), "an event was lost"
     assert left, "the relay was killed only after finishing; nothing was tested"
     _assert_in_order_per_key(events)
+
+
+async def test_published_rows_older_than_the_retention_are_purged_and_nothing_unpublished_is(
+    stack: DaikoSettings, empty_outbox: async_sessionmaker[AsyncSession]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    old, recent, unpublished = (await _write(empty_outbox, "t", "order-p", range(3)))[:3]
+    async with empty_outbox() as session, session.begin():
+        now = datetime.now(UTC)
+        await session.execute(update(Outbox).where(Outbox.event_id == old).values(published_at=now - timedelta(days=8)))
+        await session.execute(update(Outbox).where(Outbox.event_id == recent).values(published_at=now))
+    producer = idempotent_producer(stack.kafka_bootstrap)  # never started: purging needs no Kafka
+    relay = OutboxRelay(empty_outbox, Outbox, producer, retention=timedelta(days=7))
+    assert await relay.purge_published() == 1
+    async with empty_outbox() as session:
+        left = set((await session.scalars(select(Outbox.event_id))).all())
+    assert left == {recent, unpublished}

@@ -37,7 +37,7 @@ from daiko.consumer import consumer_task
 from daiko.events import DEPOSITS_COMMANDS, DEPOSITS_EVENTS, Envelope
 from daiko.settings import DaikoSettings
 from services.deposits.app import build_app
-from services.deposits.db import Outbox, ProcessedEvent, TransferRow
+from services.deposits.db import DeadLetter, Outbox, ProcessedEvent, TransferRow
 from services.deposits.events import handle_command
 from services.deposits.ledger_queries import audit, ledger_totals
 from services.deposits.ledger_store import deposit_of
@@ -267,6 +267,7 @@ async def commands_consumer(
         topics=(DEPOSITS_COMMANDS,),
         session_factory=db_sessions["deposits"],
         processed_model=ProcessedEvent,
+        dead_letter_model=DeadLetter,
         handler=handle_command,
     )
 
