@@ -24,12 +24,12 @@ from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 from sqlalchemy import BigInteger, DateTime, Identity, Integer, LargeBinary, String, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from temporalio.service import RPCError, RPCStatusCode
 
+from daiko.db import database_unavailable
 from daiko.events import Envelope
 
 log = logging.getLogger(__name__)
@@ -44,13 +44,17 @@ consumer_lag = Gauge("daiko_consumer_lag", "Messages behind the partition end", 
 _TRANSIENT_RPC = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED}
 
 
+# Serialization failure and deadlock: the transaction lost a race and will pass when retried.
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}
+
+
 def is_transient(exc: BaseException) -> bool:
     """A failure of a part we depend on (retry until it is back), not of the event itself."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
     if isinstance(exc, RPCError):
         return exc.status in _TRANSIENT_RPC
-    return isinstance(exc, OSError | TimeoutError | OperationalError | InterfaceError | PoolTimeoutError)
+    if isinstance(exc, DBAPIError) and str(getattr(exc.orig, "sqlstate", "")) in _RETRYABLE_SQLSTATES:
+        return True
+    return isinstance(exc, TimeoutError) or database_unavailable(exc)
 
 
 class ProcessedEventMixin:

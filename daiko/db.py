@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import MetaData
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -43,3 +45,22 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
     """One unit of work: state change and its outbox rows commit together or not at all."""
     async with factory() as session, session.begin():
         yield session
+
+
+# SQLSTATE classes meaning "the database cannot serve now": 08 connection exception,
+# 53 insufficient resources, 57 operator intervention (e.g. 57P03 "starting up" after a crash).
+_UNAVAILABLE_SQLSTATE_CLASSES = {"08", "53", "57"}
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """PostgreSQL down, restarting or unreachable: an outage to wait out, not a fault of the request.
+
+    A query cut off by a crash or refused during crash recovery arrives as a plain ``DBAPIError``,
+    so the SQLSTATE and SQLAlchemy's invalidation flag are what tell it apart from a real bug.
+    """
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError | OSError):
+        return True
+    if isinstance(exc, DBAPIError):
+        sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
+        return bool(exc.connection_invalidated) or sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
+    return False

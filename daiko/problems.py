@@ -8,9 +8,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from daiko.db import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -105,19 +107,24 @@ def install_problem_handlers(app: FastAPI) -> None:
         return response
 
     async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
-        """PostgreSQL down or unreachable is the service being unavailable (503), not a bug (500)."""
-        log.warning("database unavailable", extra={"path": request.url.path, "error": repr(exc)})
+        """PostgreSQL (or another part) down or unreachable is an outage (503), not a bug (500)."""
+        log.warning("dependency unavailable", extra={"path": request.url.path, "error": repr(exc)})
         problem = Problem(
-            503, "Service unavailable", "the database cannot be reached; retry shortly", code="database-unavailable"
+            503,
+            "Service unavailable",
+            "a part this service needs cannot be reached; retry shortly",
+            code="database-unavailable",
         )
         response = problem_response(problem, request)
         response.headers["Retry-After"] = "5"
         return response
 
-    for unavailable in (OSError, OperationalError, InterfaceError, PoolTimeoutError):
-        app.add_exception_handler(unavailable, _unavailable)
-
-    @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if database_unavailable(exc):
+            return await _unavailable(request, exc)
         log.exception("unhandled error", extra={"path": request.url.path})
         return problem_response(Problem(500, "Internal error", "an unexpected error occurred"), request)
+
+    # DBAPIError covers OperationalError and InterfaceError; OSError a refused connection.
+    for kind in (DBAPIError, PoolTimeoutError, OSError, Exception):
+        app.add_exception_handler(kind, _unexpected)

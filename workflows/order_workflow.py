@@ -71,7 +71,8 @@ CUSTOMER = "customer"
 DEPOSITS = "deposits"
 SYSTEM = "system"
 
-RECORD_TIMEOUT = timedelta(seconds=30)
+RECORD_TIMEOUT = timedelta(seconds=10)
+"""One transaction on the orders database: a worker that dies mid-activity delays the order by this much."""
 RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 """Retried until the orders database takes it: the order waits, it never skips a transition."""
 

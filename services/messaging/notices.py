@@ -4,6 +4,11 @@ Pure wording, no I/O. Each notice carries its text in the agency's words plus
 the facts it was made from (``data``), so a frontend can render it its own way.
 Event payloads are read leniently: a missing optional field leaves a sentence
 out, it never fails the consumer; an unknown event type gives no notice.
+
+The order workflow publishes flat payloads (``workflows/rules``): ``due_at``
+next to ``billing``, ``item_id``/``item_status``/``name``, ``method``/
+``carrier``/``tracking_numbers``, and ``deadline`` as the deadline's kind.
+Nested objects (``item``, ``shipment``, ``deadline`` as an object) are read too.
 """
 
 from __future__ import annotations
@@ -45,8 +50,8 @@ def _join(*parts: str | None) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _billing_sentence(billing: dict[str, Any], label: str) -> str:
-    amount, due = yen(billing.get("total")), when(billing.get("due_at"))
+def _billing_sentence(billing: dict[str, Any], label: str, due_at: Any = None) -> str:
+    amount, due = yen(billing.get("total")), when(billing.get("due_at") or due_at)
     return _join(
         f"The amount to pay is {amount}." if amount else None,
         f"Please pay from your deposit by {due}." if due else "Please pay from your deposit.",
@@ -59,16 +64,9 @@ def _estimated(data: dict[str, Any]) -> Notice:
     revised = isinstance(billing.get("revision"), int) and billing["revision"] > 1
     head = "We have revised the estimate of your order." if revised else "The estimate of your order is ready."
     tail = "If payment is not received by the deadline, the order will be canceled automatically."
-    return Notice("estimate_ready", _join(head, _billing_sentence(billing, tail)), {"billing": billing})
-
-
-def _payment_requested(data: dict[str, Any]) -> Notice:
-    billing = _dict(data.get("billing"))
-    return Notice(
-        "payment_requested",
-        _join("A billing for your order has been issued.", _billing_sentence(billing, "")),
-        {"billing": billing},
-    )
+    due_at = data.get("due_at")
+    body = _join(head, _billing_sentence(billing, tail, due_at))
+    return Notice("estimate_ready", body, {"billing": billing, "due_at": billing.get("due_at") or due_at})
 
 
 def _paid(data: dict[str, Any]) -> Notice:
@@ -77,8 +75,25 @@ def _paid(data: dict[str, Any]) -> Notice:
     return Notice("payment_received", body, {"billing_seq": data.get("billing_seq"), "amount": data.get("amount")})
 
 
+def _payment_rejected(data: dict[str, Any]) -> Notice:
+    """The deposit could not pay: the customer must pay in before trying again (R9)."""
+    short = yen(data.get("shortfall"))
+    body = _join(
+        "We could not take your payment from your deposit.",
+        f"Your deposit is {short} short." if short else None,
+        "Please pay in to your deposit, then pay the billing again before its deadline.",
+    )
+    return Notice(
+        "payment_rejected", body, {"billing_seq": data.get("billing_seq"), "shortfall": data.get("shortfall")}
+    )
+
+
 def _item_updated(data: dict[str, Any]) -> Notice | None:
-    item = _dict(data.get("item"))
+    item = _dict(data.get("item")) or {
+        "item_id": data.get("item_id"),
+        "name": data.get("name"),
+        "status": data.get("item_status"),
+    }
     name = str(item.get("name") or "an item")
     status = str(item.get("status") or "").lower()
     if status == "purchased":
@@ -111,12 +126,17 @@ def _second_billing(data: dict[str, Any]) -> Notice:
         "already paid will not be refunded."
     )
     head = "The billing for your 2nd payment (international shipping and extras) has been issued."
-    return Notice("second_billing_issued", _join(head, _billing_sentence(billing, tail)), {"billing": billing})
+    due_at = data.get("due_at")
+    body = _join(head, _billing_sentence(billing, tail, due_at))
+    return Notice("second_billing_issued", body, {"billing": billing, "due_at": billing.get("due_at") or due_at})
 
 
 def _shipped(data: dict[str, Any]) -> Notice:
-    shipment = _dict(data.get("shipment"))
-    numbers = [str(n) for n in shipment.get("tracking_numbers") or [] if n]
+    shipment = _dict(data.get("shipment")) or {
+        key: data[key] for key in ("method", "carrier", "tracking_numbers") if key in data
+    }
+    given = shipment.get("tracking_numbers")
+    numbers = [str(n) for n in given if n] if isinstance(given, list) else []
     carrier, method = shipment.get("carrier"), shipment.get("method")
     how = ", ".join(str(x) for x in (carrier, method) if x)
     body = _join(
@@ -182,7 +202,10 @@ def _disputed(data: dict[str, Any]) -> Notice:
 
 
 def _reminder(data: dict[str, Any]) -> Notice:
-    deadline = _dict(data.get("deadline"))
+    given = data.get("deadline")
+    deadline = _dict(given) or (
+        {"kind": given, "due_at": data.get("due_at"), "rule": data.get("rule")} if isinstance(given, str) else {}
+    )
     kind = str(deadline.get("kind") or "").lower()
     due = when(deadline.get("due_at"))
     by = f"by {due}" if due else "by the deadline"
@@ -205,8 +228,10 @@ def _reminder(data: dict[str, Any]) -> Notice:
 
 NOTICES: dict[str, Callable[[dict[str, Any]], Notice | None]] = {
     "order.estimated": _estimated,
-    "order.payment_requested": _payment_requested,
+    # order.payment_requested gives no notice: the customer has just pressed "pay" themselves, and the
+    # deposit's answer follows at once (order.paid -> "payment received").
     "order.paid": _paid,
+    "order.payment_rejected": _payment_rejected,
     "order.item_updated": _item_updated,
     "order.arrived": _arrived,
     "order.second_billing_issued": _second_billing,

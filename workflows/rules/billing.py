@@ -94,7 +94,13 @@ def amend_items(order: Order, request: AmendItemsRequest, now: datetime, actor: 
             item.quantity = change.quantity
         if change.unit_price is not None:
             item.unit_price = change.unit_price
-        order.emit("order.item_updated", item_id=item.item_id, item_status=item.status.value, quantity=item.quantity)
+        order.emit(
+            "order.item_updated",
+            item_id=item.item_id,
+            name=item.name,
+            item_status=item.status.value,
+            quantity=item.quantity,
+        )
         order.record(now, actor, "item amended", f"item {item.item_id}: {item.status.value}, quantity {item.quantity}")
     if not order.live_items:
         refuse(Refusal.INVALID_REQUEST, "an amendment cannot cancel every item; cancel the order instead")

@@ -48,7 +48,7 @@ def item_purchased(order: Order, request: ItemPurchasedRequest, now: datetime, a
     item.status = ItemStatus.PURCHASED
     item.note = request.note or item.note
     order.record(now, actor, "item purchased", f"item {item.item_id}: {item.name}")
-    order.emit("order.item_updated", item_id=item.item_id, item_status=item.status.value)
+    order.emit("order.item_updated", item_id=item.item_id, name=item.name, item_status=item.status.value)
 
 
 def item_unavailable(order: Order, request: ItemUnavailableRequest, now: datetime, actor: str) -> None:
@@ -63,7 +63,13 @@ def item_unavailable(order: Order, request: ItemUnavailableRequest, now: datetim
     refund = order.request_refund(min(price, order.refundable), "item_unavailable", now)
     refunded = refund.amount if refund else 0
     order.record(now, actor, "item unavailable", f"item {item.item_id}: {request.reason}; refund {refunded} yen")
-    order.emit("order.item_updated", item_id=item.item_id, item_status=item.status.value, refund_amount=refunded)
+    order.emit(
+        "order.item_updated",
+        item_id=item.item_id,
+        name=item.name,
+        item_status=item.status.value,
+        refund_amount=refunded,
+    )
     _after_item_change(order, now, actor)
 
 
@@ -79,7 +85,7 @@ def item_arrived(order: Order, request: ItemArrivedRequest, now: datetime, actor
     item.status = ItemStatus.ARRIVED
     item.domestic_tracking_number = request.domestic_tracking_number or item.domestic_tracking_number
     order.record(now, actor, "item arrived", f"item {item.item_id}: {item.name}")
-    order.emit("order.item_updated", item_id=item.item_id, item_status=item.status.value)
+    order.emit("order.item_updated", item_id=item.item_id, name=item.name, item_status=item.status.value)
     _after_item_change(order, now, actor)
 
 

@@ -35,6 +35,12 @@ def test_payment_received_with_amount() -> None:
     )
 
 
+def test_a_rejected_payment_tells_how_much_the_deposit_is_short() -> None:
+    notice = notice_for("order.payment_rejected", {"billing_seq": 1, "revision": 1, "shortfall": 1200})
+    assert notice is not None and notice.notice_type == "payment_rejected"
+    assert "¥1,200 short" in notice.body and "pay in" in notice.body
+
+
 @pytest.mark.parametrize(
     ("status", "words"),
     [("purchased", "We have purchased Blue mug."), ("unavailable", "could not purchase Blue mug")],
