@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter
 from sqlalchemy import BigInteger, DateTime, Identity, Index, LargeBinary, String, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
@@ -65,6 +66,16 @@ def enqueue(session: AsyncSession, model: type[OutboxMixin], *, topic: str, key:
             payload=event.to_bytes(),
         )
     )
+
+
+def enqueue_once(model: type[OutboxMixin], *, topic: str, key: str, event: Envelope) -> Insert:
+    """An INSERT for the caller to execute that does nothing if this event id is already queued.
+
+    For writers that may run twice with the same deterministic event ids (a Temporal activity
+    retried after its commit), where :func:`enqueue` would fail on the unique event id.
+    """
+    row = {"event_id": event.id, "topic": topic, "key": key, "payload": event.to_bytes()}
+    return insert(model).values(**row).on_conflict_do_nothing(index_elements=["event_id"])  # type: ignore[arg-type]
 
 
 class OutboxRelay:

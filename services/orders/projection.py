@@ -3,7 +3,7 @@
 One transition = one transaction: the read-model row (only if this version is
 newer than the stored one, so a late activity retry never overwrites newer
 state) and one outbox row per outgoing message. Outbox rows are keyed by their
-deterministic event id and inserted with ON CONFLICT DO NOTHING: an activity
+deterministic event id and queued with ``enqueue_once``: an activity
 retried after its commit (its result lost on the way back) writes nothing twice
 and never fails on the unique event id.
 """
@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from daiko.events import Envelope
+from daiko.outbox import enqueue_once
 from services.orders.db import OrderRecord, Outbox
 from workflows.models import OrderTransition
 
@@ -52,9 +53,5 @@ async def apply_transition(session: AsyncSession, transition: OrderTransition) -
             subject=message.key,
             data=message.data,
         )
-        await session.execute(
-            insert(Outbox)
-            .values(event_id=envelope.id, topic=message.topic, key=message.key, payload=envelope.to_bytes())
-            .on_conflict_do_nothing(index_elements=[Outbox.event_id])
-        )
+        await session.execute(enqueue_once(Outbox, topic=message.topic, key=message.key, event=envelope))
     return taken
