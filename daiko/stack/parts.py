@@ -315,7 +315,7 @@ class Kafka(Part):
             [
                 "java",
                 f"-Xmx{heap}",
-                f"-Xms{heap}",
+                "-Xms128m",  # grows to the -Xmx bound under load; small when idle
                 "-XX:+UseG1GC",
                 "-XX:MaxGCPauseMillis=20",
                 f"-Dlog4j2.configurationFile={PROJECT_ROOT / 'deploy' / 'kafka' / 'log4j2.properties'}",
