@@ -47,6 +47,9 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
         yield session
 
 
+MAX_BIGINT = 2**63 - 1
+"""The largest id or offset PostgreSQL's bigint holds: bound every integer query parameter by it."""
+
 # SQLSTATE classes meaning "the database cannot serve now": 08 connection exception,
 # 53 insufficient resources, 57 operator intervention (e.g. 57P03 "starting up" after a crash).
 _UNAVAILABLE_SQLSTATE_CLASSES = {"08", "53", "57"}

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -122,6 +122,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         if database_unavailable(exc):
             return await _unavailable(request, exc)
+        if isinstance(exc, DataError):  # a value no column can hold (e.g. beyond bigint): the input's fault
+            log.warning("value refused by the database", extra={"path": request.url.path, "error": repr(exc)})
+            problem = Problem(422, "Invalid request", "a value in the request is out of range", code="validation-error")
+            return problem_response(problem, request)
         log.exception("unhandled error", extra={"path": request.url.path})
         return problem_response(Problem(500, "Internal error", "an unexpected error occurred"), request)
 

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from daiko.auth import CustomerDep
-from daiko.db import transaction
+from daiko.db import MAX_BIGINT, transaction
 from daiko.problems import Problem
 from services.deposits import ledger_queries, ledger_store, paypal_payins, service
 from services.deposits.deps import IdempotencyKey, StateDep, problems, run_idempotent
@@ -34,7 +34,7 @@ from services.deposits.withdrawal_schemas import WithdrawalIn, WithdrawalOut, Wi
 router = APIRouter(prefix="/v1/deposit", tags=["deposit"])
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
-Before = Annotated[int | None, Query(ge=1, description="Only entries older than this transaction id")]
+Before = Annotated[int | None, Query(ge=1, le=MAX_BIGINT, description="Only entries older than this transaction id")]
 
 
 async def transaction_page(state: StateDep, customer_id: str, before: int | None, limit: int) -> TransactionPage:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from daiko.auth import CustomerDep, Principal, StaffDep
+from daiko.db import MAX_BIGINT
 from daiko.problems import PROBLEM_SCHEMA
 from services.messaging import repository as repo
 from services.messaging import service
@@ -44,7 +45,7 @@ SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]
 StoreDep = Annotated[AttachmentStore, Depends(_store)]
 SettingsDep = Annotated[MessagingSettings, Depends(_settings)]
 OrderId = Annotated[str, Path(min_length=1, max_length=100, description="The order's id")]
-After = Annotated[int, Query(ge=0, description="Only messages after this seq (paging)")]
+After = Annotated[int, Query(ge=0, le=MAX_BIGINT, description="Only messages after this seq (paging)")]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 ERRORS: dict[int | str, dict[str, Any]] = {code: PROBLEM_SCHEMA for code in (401, 403, 404, 409, 413, 415, 422)}
@@ -161,7 +162,7 @@ async def staff_threads(
     sessions: SessionsDep,
     awaiting_reply: Annotated[bool | None, Query(description="true: the customer wrote last")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
 ) -> ThreadListOut:
     async with sessions() as session:
         rows = await repo.threads_page(session, awaiting_reply=awaiting_reply, limit=limit, offset=offset)

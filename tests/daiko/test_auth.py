@@ -40,3 +40,53 @@ def test_bad_tokens_are_401_problems(token: str) -> None:
     with pytest.raises(Problem) as raised:
         decode_token(SETTINGS, token)
     assert raised.value.status == 401
+
+
+def test_production_rs256_tokens_are_checked_against_the_identity_providers_jwks() -> None:
+    """``DAIKO_JWT_ALGORITHM=RS256`` + ``DAIKO_JWT_JWKS_URL``: keys come from the provider, not from us."""
+    import json
+    import threading
+    from datetime import UTC, datetime
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    provider_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    stranger_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(provider_key.public_key()))
+    jwks = json.dumps({"keys": [{**jwk, "kid": "provider-1", "use": "sig", "alg": "RS256"}]}).encode()
+
+    class Jwks(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(jwks)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Jwks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings = DaikoSettings(jwt_algorithm="RS256", jwt_jwks_url=f"http://127.0.0.1:{server.server_port}/jwks.json")
+        claims = {
+            "sub": "cust-rs",
+            "role": "customer",
+            "iss": settings.jwt_issuer,
+            "aud": settings.jwt_audience,
+            "exp": datetime.now(UTC) + timedelta(minutes=5),
+        }
+        good = jwt.encode(claims, provider_key, algorithm="RS256", headers={"kid": "provider-1"})
+        assert decode_token(settings, good).subject == "cust-rs"
+
+        forged = jwt.encode(claims, stranger_key, algorithm="RS256", headers={"kid": "provider-1"})
+        with pytest.raises(Problem) as raised:
+            decode_token(settings, forged)
+        assert raised.value.status == 401
+
+        hs256 = mint_token(SETTINGS, subject="cust-rs", role=Role.STAFF)  # the development secret is no key here
+        with pytest.raises(Problem):
+            decode_token(settings, hs256)
+    finally:
+        server.shutdown()

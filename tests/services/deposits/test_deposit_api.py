@@ -63,6 +63,14 @@ async def test_a_customer_sees_only_their_own_deposit(
     assert (await http.get("/v1/deposit/transactions", headers=other.headers)).json()["items"] == []
 
 
+async def test_a_paging_cursor_beyond_any_transaction_id_is_a_422_not_a_500(
+    http: httpx.AsyncClient, customer: Caller
+) -> None:
+    response = await http.get("/v1/deposit/transactions", params={"before": 2**70}, headers=customer.headers)
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
 async def test_staff_see_any_customers_deposit_and_history_but_not_through_customer_routes(
     http: httpx.AsyncClient, customer: Caller, staff: dict[str, str]
 ) -> None:

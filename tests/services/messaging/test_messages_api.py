@@ -192,6 +192,7 @@ async def test_malformed_requests_get_problems_not_500s(
         (await me.api.post(url, data={"text": "wrong field"}, files=[], headers=headers), 422),
         (await me.api.post(url, data={"body": "x", "photos": "not a file"}, files=[], headers=headers), 422),
         (await me.api.get(f"{url}?limit=0", headers=headers), 422),
+        (await me.api.get(f"{url}?after={2**70}", headers=headers), 422),  # beyond bigint
     ]
     for response, status in cases:
         assert response.status_code == status, response.text
