@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, func, select, tuple_
+from sqlalchemy import Text, cast, delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -51,6 +51,11 @@ async def reserve_application(
         )
     ).one()
     return Reservation(order_id=earlier.order_id, fingerprint=earlier.fingerprint, created=False)
+
+
+async def forget_application(session: AsyncSession, *, order_id: str) -> None:
+    """Drop a reservation whose workflow could not be started and that no client can replay."""
+    await session.execute(delete(AppliedOrder).where(AppliedOrder.order_id == order_id))
 
 
 async def applied_by(session: Reader, *, order_id: str) -> str | None:

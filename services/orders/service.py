@@ -67,18 +67,26 @@ async def apply_for_order(
             code="idempotency-key-reused",
             order_id=reservation.order_id,
         )
-    started = await workflows.start(
-        OrderApplication(
-            order_id=reservation.order_id,
-            customer_id=customer_id,
-            service_type=application.service_type,
-            payment_plan=application.payment_plan,
-            delivery_address=application.delivery_address.to_workflow(),
-            items=[item.to_workflow() for item in application.items],
-            customer_note=application.customer_note,
-            policy=settings.order_policy(),
+    try:
+        started = await workflows.start(
+            OrderApplication(
+                order_id=reservation.order_id,
+                customer_id=customer_id,
+                service_type=application.service_type,
+                payment_plan=application.payment_plan,
+                delivery_address=application.delivery_address.to_workflow(),
+                items=[item.to_workflow() for item in application.items],
+                customer_note=application.customer_note,
+                policy=settings.order_policy(),
+            )
         )
-    )
+    except Problem:
+        if idempotency_key is None:
+            # Without a key the client's retry is a new application: this reservation would only
+            # ever name an order that does not exist. With a key, the retry starts this same order.
+            async with transaction(sessions) as session:
+                await repository.forget_application(session, order_id=reservation.order_id)
+        raise
     status = OrderStatus.APPLIED
     if not started:
         async with sessions() as session:

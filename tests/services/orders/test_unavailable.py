@@ -11,9 +11,12 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from daiko.settings import DaikoSettings
 from services.orders.app import build_app
+from services.orders.db import AppliedOrder
 from services.orders.settings import OrdersSettings
 from tests.conftest import bearer, customer_token, staff_token
 from tests.services.orders.driver import Driver, purchase_application
@@ -53,6 +56,21 @@ async def test_without_temporal_applying_is_a_503_and_the_order_details_still_lo
             f"/v1/staff/orders/{order_id}/estimate", json={"domestic_shipping": 1}, headers=driver.staff
         )
         assert staff.status_code == 503
+
+
+async def test_an_application_without_a_key_that_could_not_start_leaves_no_order_behind(
+    driver: Driver, db_sessions: dict[str, async_sessionmaker[AsyncSession]]
+) -> None:
+    async with orders_app(temporal_address=UNREACHABLE) as http:
+        applied = await http.post("/v1/orders", json=purchase_application(), headers=driver.customer)
+        assert applied.status_code == 503, applied.text
+        orders = await http.get("/v1/orders", headers=driver.customer)
+    async with db_sessions["orders"]() as session:
+        reserved = await session.scalar(
+            select(func.count()).select_from(AppliedOrder).where(AppliedOrder.customer_id == driver.customer_id)
+        )
+    assert reserved == 0, "a 503 without an Idempotency-Key must not leave a phantom application"
+    assert orders.json()["orders"] == []
 
 
 async def test_without_the_database_requests_are_a_503_not_a_500(settings: DaikoSettings) -> None:
