@@ -42,26 +42,30 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def register_search_attributes(settings: DaikoSettings) -> None:
-    """Idempotent: attributes already registered are left as they are."""
-    from temporalio.api.enums.v1 import IndexedValueType
-    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
-    from temporalio.client import Client
+def register_search_attributes(settings: DaikoSettings) -> None:
+    """Idempotent (the CLI accepts an attribute that already exists with the same type)."""
+    import subprocess
 
+    from daiko.stack.parts import VENV_BIN
     from workflows.search_attributes import SEARCH_ATTRIBUTES
 
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
-    existing = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=settings.temporal_namespace)
-    )
-    wanted = {
-        name: IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{kind.upper()}")
-        for name, kind in SEARCH_ATTRIBUTES
-        if name not in existing.custom_attributes
-    }
-    if wanted:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(namespace=settings.temporal_namespace, search_attributes=wanted)
+    for name, kind in SEARCH_ATTRIBUTES:
+        subprocess.run(
+            [
+                str(VENV_BIN / "temporal"),
+                "operator",
+                "search-attribute",
+                "create",
+                "--name",
+                name,
+                "--type",
+                kind,
+                "--namespace",
+                settings.temporal_namespace,
+                "--address",
+                settings.temporal_address,
+            ],
+            check=True,
         )
 
 
@@ -96,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             print(mint_token(settings, subject=args.staff, role=Role.STAFF))
         return 0
     if args.command == "search-attributes":
-        asyncio.run(register_search_attributes(settings))
+        register_search_attributes(settings)
         return 0
     if args.command == "topics":
         from daiko.stack.parts import create_topics

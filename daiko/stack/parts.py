@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import json
 import os
 import re
 import shutil
@@ -110,6 +111,26 @@ def _run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     if result.returncode != 0:
         raise StackError(f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}")
     return result  # type: ignore[no-any-return]
+
+
+async def temporal_cli(settings: DaikoSettings, *args: str) -> str | None:
+    """Ask Temporal through its CLI: the stack command never loads the SDK's native runtime,
+    whose threads can abort the interpreter at exit (seen as a SIGABRT after a healthy ``up``)."""
+    process = await asyncio.create_subprocess_exec(
+        str(VENV_BIN / "temporal"),
+        *args,
+        "--address",
+        settings.temporal_address,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        out, _ = await asyncio.wait_for(process.communicate(), timeout=5)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        return None
+    return out.decode() if process.returncode == 0 else None
 
 
 async def answers_ok(url: str) -> bool:
@@ -423,14 +444,8 @@ class Temporal(Part):
     async def healthy(self) -> bool:
         if not port_open(self.host, self.ports[1]):
             return False
-        from temporalio.client import Client
-
-        try:
-            client = await asyncio.wait_for(Client.connect(self.settings.temporal_address), timeout=3)
-            await asyncio.wait_for(client.service_client.check_health(), timeout=3)
-        except Exception:
-            return False
-        return True
+        answer = await temporal_cli(self.settings, "operator", "cluster", "health")
+        return answer is not None and "SERVING" in answer
 
 
 class Service(Part):
@@ -491,23 +506,21 @@ class Worker(Part):
         pid = self.running_pid()
         if pid is None or not pid_alive(pid):
             return False
-        from temporalio.api.enums.v1 import TaskQueueType
-        from temporalio.api.taskqueue.v1 import TaskQueue
-        from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-        from temporalio.client import Client
-
-        try:
-            client = await asyncio.wait_for(Client.connect(self.settings.temporal_address), timeout=3)
-            response = await client.workflow_service.describe_task_queue(
-                DescribeTaskQueueRequest(
-                    namespace=self.settings.temporal_namespace,
-                    task_queue=TaskQueue(name=self.settings.temporal_task_queue),
-                    task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-                )
-            )
-        except Exception:
+        answer = await temporal_cli(
+            self.settings,
+            "task-queue",
+            "describe",
+            "--task-queue",
+            self.settings.temporal_task_queue,
+            "--namespace",
+            self.settings.temporal_namespace,
+            "--output",
+            "json",
+        )
+        if answer is None:
             return False
-        return len(response.pollers) > 0
+        pollers = json.loads(answer).get("pollers") or []
+        return any(p.get("taskQueueType") == "workflow" for p in pollers)
 
 
 def all_parts(settings: DaikoSettings) -> list[Part]:
