@@ -8,6 +8,8 @@ none, so the stack is the one source.
 
 from __future__ import annotations
 
+import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -19,6 +21,28 @@ from daiko.auth import Role, mint_token
 from daiko.db import make_engine, make_session_factory
 from daiko.settings import DaikoSettings
 from daiko.stack.processes import port_open
+
+_session_exit_status: int | None = None
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    global _session_exit_status
+    _session_exit_status = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Leave without interpreter finalization once pytest has reported.
+
+    Temporal's native client threads can abort CPython while it finalizes
+    ("PyGILState_Release ... finalizing", SIGABRT; temporalio/sdk-python#300),
+    which would turn a green run red after the summary. Everything is written
+    by now, so the exit status is pytest's own.
+    """
+    if _session_exit_status is not None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_session_exit_status)
 
 
 @pytest.fixture(scope="session")
