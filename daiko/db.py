@@ -9,7 +9,6 @@ from sqlalchemy import MetaData
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names make Alembic migrations reproducible.
 NAMING_CONVENTION = {
@@ -23,10 +22,6 @@ NAMING_CONVENTION = {
 
 def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class ServiceBase(DeclarativeBase):
-    """Never used directly: each service declares its own ``Base`` with its own metadata."""
 
 
 def make_engine(url: str, *, pool_size: int = 10, pre_ping: bool = False) -> AsyncEngine:

@@ -7,7 +7,6 @@ Each service keeps ``services/<name>/migrations/`` whose ``env.py`` calls
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
@@ -56,7 +55,3 @@ def run_env(metadata: MetaData) -> None:
             context.run_migrations()
     else:
         asyncio.run(run_async())
-
-
-def migrations_dir(service: str) -> Path:
-    return PROJECT_ROOT / "services" / service / "migrations"

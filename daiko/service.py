@@ -12,7 +12,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
@@ -118,11 +117,3 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     return app
-
-
-async def start_producer(settings: DaikoSettings) -> AIOKafkaProducer:
-    from daiko.kafka import idempotent_producer
-
-    producer = idempotent_producer(settings.kafka_bootstrap)
-    await producer.start()
-    return producer
