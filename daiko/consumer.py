@@ -31,6 +31,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from daiko.db import database_unavailable
 from daiko.events import Envelope
+from daiko.problems import Problem
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ _RETRYABLE_SQLSTATES = {"40001", "40P01"}
 
 def is_transient(exc: BaseException) -> bool:
     """A failure of a part we depend on (retry until it is back), not of the event itself."""
+    if isinstance(exc, Problem):  # a gateway saying "unavailable" (503), e.g. Temporal down
+        return exc.status in (502, 503, 504)
     if isinstance(exc, RPCError):
         return exc.status in _TRANSIENT_RPC
     if isinstance(exc, DBAPIError) and str(getattr(exc.orig, "sqlstate", "")) in _RETRYABLE_SQLSTATES:

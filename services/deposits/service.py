@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,29 +70,16 @@ async def list_pay_in_reports(
     limit: int = 50,
     before: datetime | None = None,
 ) -> list[PayInReport]:
-    query = select(PayInReport)
-    if customer_id is not None:
-        query = query.where(PayInReport.customer_id == customer_id)
-    if status is not None:
-        query = query.where(PayInReport.status == status.value)
-    if before is not None:
-        query = query.where(PayInReport.created_at < before)
-    return list((await session.scalars(query.order_by(PayInReport.created_at.desc()).limit(limit))).all())
+    return await _newest_first(session, PayInReport, customer_id, status, limit, before)
 
 
 async def get_pay_in_report(*, session: AsyncSession, report_id: str, customer_id: str | None) -> PayInReport:
     """``customer_id`` set: another customer's report is a 404, as if it did not exist."""
-    report = await session.get(PayInReport, report_id)
-    if report is None or (customer_id is not None and report.customer_id != customer_id):
-        raise not_found(f"pay-in report {report_id}")
-    return report
+    return await _owned(session, PayInReport, report_id, customer_id, "pay-in report")
 
 
 async def _locked_report(session: AsyncSession, report_id: str) -> PayInReport:
-    report = await session.scalar(select(PayInReport).where(PayInReport.id == report_id).with_for_update())
-    if report is None:
-        raise not_found(f"pay-in report {report_id}")
-    return report
+    return await _locked(session, PayInReport, report_id, "pay-in report")
 
 
 async def confirm_pay_in_report(
@@ -217,27 +205,54 @@ async def list_withdrawals(
     limit: int = 50,
     before: datetime | None = None,
 ) -> list[Withdrawal]:
-    query = select(Withdrawal)
-    if customer_id is not None:
-        query = query.where(Withdrawal.customer_id == customer_id)
-    if status is not None:
-        query = query.where(Withdrawal.status == status.value)
-    if before is not None:
-        query = query.where(Withdrawal.created_at < before)
-    return list((await session.scalars(query.order_by(Withdrawal.created_at.desc()).limit(limit))).all())
+    return await _newest_first(session, Withdrawal, customer_id, status, limit, before)
 
 
 async def get_withdrawal(*, session: AsyncSession, withdrawal_id: str, customer_id: str | None) -> Withdrawal:
-    row = await session.get(Withdrawal, withdrawal_id)
-    if row is None or (customer_id is not None and row.customer_id != customer_id):
-        raise not_found(f"withdrawal request {withdrawal_id}")
-    return row
+    return await _owned(session, Withdrawal, withdrawal_id, customer_id, "withdrawal request")
 
 
 async def _locked_withdrawal(session: AsyncSession, withdrawal_id: str) -> Withdrawal:
-    row = await session.scalar(select(Withdrawal).where(Withdrawal.id == withdrawal_id).with_for_update())
+    return await _locked(session, Withdrawal, withdrawal_id, "withdrawal request")
+
+
+# --- customer requests staff decide: pay-in reports and withdrawal requests read alike ----------
+
+_Request = TypeVar("_Request", PayInReport, Withdrawal)
+
+
+async def _newest_first(
+    session: AsyncSession,
+    model: type[_Request],
+    customer_id: str | None,
+    status: ReportStatus | WithdrawalStatus | None,
+    limit: int,
+    before: datetime | None,
+) -> list[_Request]:
+    query = select(model)
+    if customer_id is not None:
+        query = query.where(model.customer_id == customer_id)
+    if status is not None:
+        query = query.where(model.status == status.value)
+    if before is not None:
+        query = query.where(model.created_at < before)
+    return list((await session.scalars(query.order_by(model.created_at.desc()).limit(limit))).all())
+
+
+async def _owned(
+    session: AsyncSession, model: type[_Request], request_id: str, customer_id: str | None, what: str
+) -> _Request:
+    """``customer_id`` set: another customer's request is a 404, as if it did not exist."""
+    row = await session.get(model, request_id)
+    if row is None or (customer_id is not None and row.customer_id != customer_id):
+        raise not_found(f"{what} {request_id}")
+    return row
+
+
+async def _locked(session: AsyncSession, model: type[_Request], request_id: str, what: str) -> _Request:
+    row = await session.scalar(select(model).where(model.id == request_id).with_for_update())
     if row is None:
-        raise not_found(f"withdrawal request {withdrawal_id}")
+        raise not_found(f"{what} {request_id}")
     return row
 
 

@@ -34,15 +34,6 @@ skipped_total = Counter(
 )
 
 
-class TemporalUnavailable(ConnectionError):
-    """Temporal cannot take the signal now: an outage, not a fault of the event.
-
-    A connection error is what the idempotent consumer retries for as long as it
-    lasts; any other failure would count against the event and, after a few
-    attempts, park it in ``dead_letters``, leaving its order waiting for ever.
-    """
-
-
 def deposit_bridge_handler(workflows: OrderWorkflows) -> Handler:
     async def handle(session: AsyncSession, envelope: Envelope) -> None:
         try:
@@ -63,8 +54,8 @@ def deposit_bridge_handler(workflows: OrderWorkflows) -> Handler:
             )
             return
         except Problem as problem:
-            if problem.status >= 500:  # Temporal unavailable: the consumer must retry until it is back
-                raise TemporalUnavailable(problem.detail or problem.title) from problem
+            if problem.status >= 500:  # Temporal unavailable: transient, the consumer retries until it is back
+                raise
             skipped_total.labels("refused").inc()
             log.error(
                 "deposit event refused by Temporal; skipped",

@@ -152,3 +152,7 @@ def test_outages_of_the_database_or_temporal_are_transient_and_a_bad_event_is_no
     assert is_transient(RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b""))
     assert not is_transient(RPCError("bad", RPCStatusCode.INVALID_ARGUMENT, b""))
     assert not is_transient(ValueError("invalid literal for int(): 'boom'"))
+    from daiko.problems import Problem
+
+    assert is_transient(Problem(503, "Temporal unavailable"))
+    assert not is_transient(Problem(409, "Operation refused"))
