@@ -203,7 +203,9 @@ class MaskedBankAccount(Part):
 
 class WithdrawalRequested(DepositMovement):
     type: ClassVar[str] = "deposit.withdrawal_requested"
-    summary: ClassVar[str] = "The customer asked to withdraw money to a bank account: the amount is held until staff decide."
+    summary: ClassVar[str] = (
+        "The customer asked to withdraw money to a bank account: the amount is held until staff decide."
+    )
     withdrawal_id: WithdrawalId
     amount: PositiveYen
     bank_account: MaskedBankAccount

@@ -38,8 +38,8 @@ PayInReportId = Annotated[Id, Field(description="A bank-transfer pay-in report's
 Yen = Annotated[int, Field(strict=True, ge=0, le=YEN_MAX, description="Whole yen.")]
 PositiveYen = Annotated[int, Field(strict=True, gt=0, le=YEN_MAX, description="Whole yen, more than zero.")]
 Count = Annotated[int, Field(strict=True, ge=0)]
-BillingSeq = Annotated[int, Field(strict=True, ge=1, le=2, description="1: the first or single billing, 2: the second.")]
-Revision = Annotated[int, Field(strict=True, ge=1, description="The billing's revision; a re-estimate makes a new one.")]
+BillingSeq = Annotated[int, Field(strict=True, ge=1, le=2, description="1: the first or single billing, 2: the 2nd.")]
+Revision = Annotated[int, Field(strict=True, ge=1, description="The billing's revision; a re-estimate adds one.")]
 
 Text = Annotated[str, StringConstraints(strict=True, max_length=10_000)]
 """Free text written by people (names, notes, reasons): anything but unbounded."""

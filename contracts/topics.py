@@ -70,7 +70,8 @@ class Topic:
             return model.from_data(data)
         except ValidationError as invalid:
             reasons = "; ".join(
-                f"{'.'.join(str(part) for part in error['loc']) or 'data'}: {error['msg']}" for error in invalid.errors()
+                f"{'.'.join(str(part) for part in error['loc']) or 'data'}: {error['msg']}"
+                for error in invalid.errors()
             )
             raise ContractViolation(f"{event_type} v{model.version} refused: {reasons}") from invalid
 
