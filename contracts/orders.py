@@ -129,7 +129,8 @@ class OrderItemUpdated(OrderEvent):
         "or amended (quantity)."
     )
     item_id: ItemId
-    name: Text
+    name: Text | None = None
+    """Always sent today; absent in events raised before items were named in them (still on the topic)."""
     item_status: ItemStatus
     quantity: Count | None = None
     refund_amount: Yen | None = None
