@@ -179,7 +179,7 @@ class Credited(DepositMovement):
         "PayPal capture."
     )
     method: Literal["bank_transfer", "paypal"]
-    amount: PositiveYen
+    amount: Yen
     pay_in_report_id: PayInReportId | None = None
     reported_amount: Yen | None = None
     paypal_order_id: StrictStr | None = None

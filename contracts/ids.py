@@ -31,13 +31,13 @@ CustomerId = Annotated[Id, Field(description="The customer's id (the subject of 
 EventId = Annotated[Id, Field(description="An event's or command's id; consumers de-duplicate on it.")]
 ItemId = Annotated[Id, Field(description="An item's number within its order, as text ('1', '2', ...).")]
 MessageId = Annotated[Id, Field(description="A message's id in an order's message history.")]
-TransferId = Annotated[Id, Field(description="The deposit ledger's transfer that moved the money.")]
 WithdrawalId = Annotated[Id, Field(description="A withdrawal request's id.")]
 PayInReportId = Annotated[Id, Field(description="A bank-transfer pay-in report's id.")]
 
 Yen = Annotated[int, Field(strict=True, ge=0, le=YEN_MAX, description="Whole yen.")]
 PositiveYen = Annotated[int, Field(strict=True, gt=0, le=YEN_MAX, description="Whole yen, more than zero.")]
 Count = Annotated[int, Field(strict=True, ge=0)]
+TransferId = Annotated[int, Field(strict=True, ge=1, description="The deposit ledger's transfer that moved the money.")]
 BillingSeq = Annotated[int, Field(strict=True, ge=1, le=2, description="1: the first or single billing, 2: the 2nd.")]
 Revision = Annotated[int, Field(strict=True, ge=1, description="The billing's revision; a re-estimate adds one.")]
 

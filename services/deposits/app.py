@@ -11,7 +11,7 @@ from daiko.service import BackgroundTask, create_service_app
 from services.deposits import api, staff_api
 from services.deposits.db import DeadLetter, Outbox, ProcessedEvent
 from services.deposits.deps import DepositsState, install_error_handlers
-from services.deposits.events import handle_command
+from services.deposits.events import command_type_known, handle_command
 from services.deposits.paypal import PayPalClient
 from services.deposits.settings import DepositsSettings, get_deposits_settings
 
@@ -50,6 +50,7 @@ def build_app(settings: DepositsSettings | None = None) -> FastAPI:
             processed_model=ProcessedEvent,
             dead_letter_model=DeadLetter,
             handler=handle_command,
+            check=command_type_known,
         )
     app = create_service_app(
         name="deposits",
