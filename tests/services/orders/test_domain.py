@@ -132,7 +132,9 @@ _REFUND_ANSWERS = {
 @pytest.mark.parametrize("answer", sorted(_REFUND_ANSWERS))
 def test_a_refund_answer_carries_its_refund_key(answer: str) -> None:
     fields = _REFUND_ANSWERS[answer]
-    event = deposit_event_for_order(_deposit(answer, order_id="P1", amount=500, idempotency_key="refund:P1:1", **fields))
+    event = deposit_event_for_order(
+        _deposit(answer, order_id="P1", amount=500, idempotency_key="refund:P1:1", **fields)
+    )
     assert event is not None and event.type == answer and event.refund_key == "refund:P1:1"
 
 
