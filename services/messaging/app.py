@@ -16,7 +16,7 @@ from daiko.outbox import relay_task
 from daiko.service import create_service_app
 from services.messaging.api import customer, staff
 from services.messaging.db import DeadLetter, Outbox, ProcessedEvent
-from services.messaging.events import order_event_handler, pending_sweep_task
+from services.messaging.events import order_event_check, order_event_handler, pending_sweep_task
 from services.messaging.settings import MessagingSettings, get_messaging_settings
 from services.messaging.storage import AttachmentStore, make_store
 
@@ -47,6 +47,7 @@ def build_app(settings: MessagingSettings | None = None, store: AttachmentStore 
                 processed_model=ProcessedEvent,
                 dead_letter_model=DeadLetter,
                 handler=order_event_handler(settings, store),
+                check=order_event_check,
             ),
             "pending-sweep": pending_sweep_task(sessions, store, settings),
         },
