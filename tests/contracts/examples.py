@@ -45,7 +45,12 @@ REQUIRED: dict[str, dict[str, Any]] = {
     "order.item_updated": {"item_id": "1", "name": "Blue mug", "item_status": "purchased"},
     "order.arrived": {},
     "order.second_billing_issued": {"billing": billing(seq=2, total=3400), "due_at": _iso(DUE + timedelta(days=30))},
-    "order.shipped": {"method": "EMS", "carrier": "Japan Post", "tracking_numbers": ["EJ1JP"], "completes_at": _iso(DUE)},
+    "order.shipped": {
+        "method": "EMS",
+        "carrier": "Japan Post",
+        "tracking_numbers": ["EJ1JP"],
+        "completes_at": _iso(DUE),
+    },
     "order.completed": {"completed_by": "reception_report"},
     "order.disputed": {"description": ""},
     "order.canceled": {"reason": "customer_request", "detail": "", "refund_amount": 0},
