@@ -22,6 +22,7 @@ lint: bootstrap
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy contracts daiko services workflows
+	.venv/bin/python -m contracts.publish --check
 
 bench: bootstrap
 	@.venv/bin/daiko stack up
