@@ -179,6 +179,9 @@ class OrderWorkflow(StaffHandlers):
             self._apply(rule, request, actor)
         except ApplicationError as refusal:
             self._record_rejected_signal(signal, refusal.type or "Refused", refusal.message, actor)
+        except ValidationError as broken:  # an event it would publish breaks its contract (e.g. yen beyond 2**53)
+            reason = f"an event it would publish breaks its contract: {broken.errors()[0]['msg']}"
+            self._record_rejected_signal(signal, Refusal.INVALID_REQUEST.value, reason, actor)
         await self._until_recorded()
 
     def _decode(self, signal: str, model: type[_M], payloads: tuple[Any, ...], actor: str) -> _M | None:
