@@ -106,6 +106,14 @@ async def test_a_staff_signal_whose_event_would_break_its_contract_is_recorded_a
     assert (await shop.view(handle)).status is OrderStatus.AWAITING_PAYMENT  # the order is fine
 
 
+async def test_a_staff_update_whose_event_would_break_its_contract_is_refused_as_invalid(shop: Shop) -> None:
+    handle = await shop.apply(application())
+    with pytest.raises(WorkflowUpdateFailedError) as too_much:
+        await shop.staff(handle, "estimate", EstimateRequest(domestic_shipping=2**53))
+    assert refusal_of(too_much) == "InvalidRequest"
+    assert (await shop.view(handle)).billings == []
+
+
 async def test_a_malformed_staff_signal_is_recorded_and_ignored(shop: Shop) -> None:
     handle = await shop.apply(application())
     await shop.signal(handle, "estimate", {"domestic_shipping": "a lot"})
