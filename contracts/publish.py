@@ -110,14 +110,14 @@ def asyncapi() -> dict[str, Any]:
             "action": "send",
             "channel": {"$ref": f"#/channels/{channel}"},
             "summary": f"{topic.producer} publishes through its outbox.",
-            "messages": refs,
+            "messages": [dict(ref) for ref in refs],
         }
         for consumer in topic.consumers:
             operations[f"{consumer}.receive.{channel}"] = {
                 "action": "receive",
                 "channel": {"$ref": f"#/channels/{channel}"},
                 "summary": f"{consumer} applies each event once; what breaks the contract is dead-lettered.",
-                "messages": refs,
+                "messages": [dict(ref) for ref in refs],
             }
     schemas["CloudEventsHeaders"] = {
         "type": "object",
