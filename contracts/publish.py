@@ -160,6 +160,11 @@ def catalogue() -> str:
         "`<type>.schema.json`; `asyncapi.yaml` describes all four topics.",
         f"Ids are at most {ID_MAX_LENGTH} characters without control characters; money is whole yen.",
         "",
+        "Daiko's consumers read every event with its contract: an unknown type or data the contract refuses is",
+        "parked in the consumer's `dead_letters` table with the reason. A type's `version` changes when a field",
+        "becomes required or changes meaning; an optional field added keeps the version (readers must accept it",
+        "only from a newer version of these documents: the producers are ours and forbid unknown fields).",
+        "",
     ]
     for topic in TOPICS:
         consumers = ", ".join(topic.consumers) or "none inside Daiko (for other systems)"
