@@ -162,8 +162,8 @@ def catalogue() -> str:
         "",
         "Daiko's consumers read every event with its contract: an unknown type or data the contract refuses is",
         "parked in the consumer's `dead_letters` table with the reason. A type's `version` changes when a field",
-        "becomes required or changes meaning; an optional field added keeps the version (readers must accept it",
-        "only from a newer version of these documents: the producers are ours and forbid unknown fields).",
+        "becomes required or changes meaning; adding an optional field keeps it. Our consumers refuse fields they",
+        "do not know, so a producer sends a new field only once every consumer has the contract that names it.",
         "",
     ]
     for topic in TOPICS:
