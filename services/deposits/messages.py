@@ -33,7 +33,7 @@ from services.deposits.ledger_store import Deposit
 SOURCE = source_of("deposits")
 COMMANDS = topic(DEPOSITS_COMMANDS)
 
-DepositEvent = (
+AnyDepositEvent = (
     Charged
     | ChargeRejected
     | Refunded
@@ -44,7 +44,7 @@ DepositEvent = (
     | WithdrawalRejected
 )
 
-__all__ = ["COMMANDS", "SOURCE", "ChargeRequested", "DepositEvent", "RefundRequested", "balances", "emit"]
+__all__ = ["COMMANDS", "SOURCE", "ChargeRequested", "AnyDepositEvent", "RefundRequested", "balances", "emit"]
 
 
 class Balances(TypedDict):
@@ -59,7 +59,7 @@ def balances(deposit: Deposit) -> Balances:
     return Balances(balance=deposit.balance, held=deposit.held, available=deposit.available)
 
 
-def emit(session: AsyncSession, event: DepositEvent) -> Envelope:
+def emit(session: AsyncSession, event: AnyDepositEvent) -> Envelope:
     """Adds the event to the caller's transaction: it leaves only if the money movement commits."""
     envelope = Envelope(type=event.type, source=SOURCE, subject=event.customer_id, data=event.to_data())
     enqueue(session, Outbox, topic=DEPOSITS_EVENTS, key=event.customer_id, event=envelope)
