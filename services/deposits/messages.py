@@ -15,11 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.deposits import (
     Charged,
     ChargeRejected,
-    ChargeRequested,
     Credited,
     Refunded,
     RefundRejected,
-    RefundRequested,
     WithdrawalPaid,
     WithdrawalRejected,
     WithdrawalRequested,
@@ -43,8 +41,6 @@ AnyDepositEvent = (
     | WithdrawalPaid
     | WithdrawalRejected
 )
-
-__all__ = ["COMMANDS", "SOURCE", "ChargeRequested", "AnyDepositEvent", "RefundRequested", "balances", "emit"]
 
 
 class Balances(TypedDict):
