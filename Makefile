@@ -6,16 +6,16 @@ bootstrap:
 	@deploy/bootstrap.sh
 
 up: bootstrap
-	@.venv/bin/daiko stack up
+	@.venv/bin/daiko-stack up
 
 down:
-	@.venv/bin/daiko stack down
+	@.venv/bin/daiko-stack down
 
 status:
-	@.venv/bin/daiko stack status
+	@.venv/bin/daiko-stack status
 
 test: bootstrap
-	@.venv/bin/daiko stack up
+	@.venv/bin/daiko-stack up
 	.venv/bin/pytest $(PYTEST_ARGS)
 
 lint: bootstrap
@@ -24,5 +24,5 @@ lint: bootstrap
 	.venv/bin/mypy daiko services workflows
 
 bench: bootstrap
-	@.venv/bin/daiko stack up
+	@.venv/bin/daiko-stack up
 	@for script in bench/*.py; do echo "== $$script"; .venv/bin/python $$script || exit 1; done

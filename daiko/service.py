@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter, FastAPI, Response
@@ -19,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from daiko.housekeeping import housekeeping_task
 from daiko.logs import configure_logging
 from daiko.problems import install_problem_handlers
 from daiko.settings import DaikoSettings
@@ -81,9 +83,11 @@ def create_service_app(
         stop = asyncio.Event()
         if on_startup:
             await on_startup(app)
+        retention = timedelta(days=settings.processed_events_retention_days)
+        every_task = {**(background or {}), "housekeeping": housekeeping_task(engine, retention)}
         tasks = [
             asyncio.create_task(run_forever(task_name, task, stop), name=task_name)
-            for task_name, task in (background or {}).items()
+            for task_name, task in every_task.items()
         ]
         app.state.stop = stop
         try:
@@ -98,6 +102,7 @@ def create_service_app(
             await engine.dispose()
 
     app = FastAPI(title=f"Daiko {name}", description=description, version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings  # the one settings object of this process; auth reads it too
     install_problem_handlers(app)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")

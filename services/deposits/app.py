@@ -13,7 +13,7 @@ from services.deposits.db import DeadLetter, Outbox, ProcessedEvent
 from services.deposits.deps import DepositsState, install_error_handlers
 from services.deposits.events import handle_command
 from services.deposits.paypal import PayPalClient
-from services.deposits.settings import DepositsSettings, get_deposits_settings
+from services.deposits.settings import DepositsSettings
 
 DESCRIPTION = """\
 Each customer's deposit as a double-entry ledger in integer yen (DESIGN.md R9).
@@ -33,8 +33,8 @@ async def _close_paypal(app: FastAPI) -> None:
 
 
 def build_app(settings: DepositsSettings | None = None) -> FastAPI:
-    settings = settings or get_deposits_settings()
-    engine = make_engine(settings.database_url(settings.deposits_database))
+    settings = settings or DepositsSettings()
+    engine = make_engine(settings.own_database_url)
     sessions = make_session_factory(engine)
     background: dict[str, BackgroundTask] = {
         "outbox-relay": relay_task(

@@ -14,7 +14,7 @@ from services.orders.api import router as customer_router
 from services.orders.db import Outbox
 from services.orders.events import DEPOSIT_BRIDGE, deposit_bridge_task
 from services.orders.gateway import OrderWorkflows
-from services.orders.settings import OrdersSettings, get_orders_settings
+from services.orders.settings import OrdersSettings
 from services.orders.staff_api import router as staff_router
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,8 @@ at its current stage is a 409 whose `detail` says why.
 
 
 def build_app(settings: OrdersSettings | None = None) -> FastAPI:
-    settings = settings or get_orders_settings()
-    engine = make_engine(settings.database_url(settings.orders_database), pool_size=settings.database_pool_size)
+    settings = settings or OrdersSettings()
+    engine = make_engine(settings.own_database_url, pool_size=settings.database_pool_size)
     sessions = make_session_factory(engine)
     workflows = OrderWorkflows(settings)
     background: dict[str, BackgroundTask] = {

@@ -1,7 +1,7 @@
 """ledger, pay-ins, paypal, withdrawals
 
 Revision ID: 7a4542cfb827
-Revises: 0d0cf629e663
+Revises: 
 Create Date: 2026-11-26 13:52:37.730629
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '7a4542cfb827'
-down_revision: str | None = '0d0cf629e663'
+down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
