@@ -21,7 +21,7 @@ test: bootstrap
 lint: bootstrap
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy daiko services workflows
+	.venv/bin/mypy daiko services workflows devstack
 
 bench: bootstrap
 	@.venv/bin/daiko-stack up
