@@ -1,4 +1,4 @@
-"""OrderWorkflow: the single durable source of truth of one order (DESIGN.md §1, §3).
+"""OrderWorkflow: the single durable source of truth of one order (docs/architecture.md, docs/rules.md).
 
 One workflow per order, id ``order-<order_id>`` (``workflow_id``); starting the
 same order twice is refused (``workflows.client.start_order``). Every automatic

@@ -16,7 +16,7 @@ from services.deposits.paypal import PayPalClient
 from services.deposits.settings import DepositsSettings
 
 DESCRIPTION = """\
-Each customer's deposit as a double-entry ledger in integer yen (DESIGN.md R9).
+Each customer's deposit as a double-entry ledger in integer yen (R9 in docs/rules.md).
 
 * Pay-in by bank transfer (payment report, credited when staff confirm) and by card through PayPal.
 * Withdrawal requests: the amount is held at once; staff pay it out or release it.

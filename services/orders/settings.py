@@ -1,6 +1,6 @@
 """Settings of the orders service (``DAIKO_`` prefix, shared base).
 
-The rule durations (DESIGN.md §3) live here because the orders service is what
+The rule durations (docs/rules.md) live here because the orders service is what
 starts an order: they are copied into the workflow's input as its
 :class:`~workflows.models.OrderPolicy`, so changing them affects new orders
 only, never one already running. They are ISO-8601 durations in the

@@ -1,4 +1,4 @@
-"""Killing any one process during load loses nothing and double-charges nothing once it is back (DESIGN.md §6).
+"""Killing any one process during load loses nothing and double-charges nothing once it is back (docs/operations.md).
 
 Each test puts a batch of orders in flight at once, every one driven through
 the HTTP APIs as real customers and staff would: the customer pays into their
