@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from daiko.auth import Role, mint_token
 from daiko.db import make_engine, make_session_factory
+from daiko.settings import DaikoSettings
 from devstack.processes import port_open
 from services.deposits.settings import DepositsSettings
 from services.messaging.settings import MessagingSettings
@@ -70,11 +71,11 @@ def stack(settings: StackSettings) -> StackSettings:
     return settings
 
 
-def customer_token(settings: StackSettings, customer_id: str) -> str:
+def customer_token(settings: DaikoSettings, customer_id: str) -> str:
     return mint_token(settings, subject=customer_id, role=Role.CUSTOMER)
 
 
-def staff_token(settings: StackSettings, staff_id: str = "staff-1") -> str:
+def staff_token(settings: DaikoSettings, staff_id: str = "staff-1") -> str:
     return mint_token(settings, subject=staff_id, role=Role.STAFF)
 
 
