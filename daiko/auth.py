@@ -46,7 +46,7 @@ def mint_token(settings: DaikoSettings, *, subject: str, role: Role, ttl: timede
         "iat": now,
         "exp": now + ttl,
     }
-    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+    return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
 
 
 @lru_cache
@@ -57,7 +57,7 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
 def decode_token(settings: DaikoSettings, token: str) -> Principal:
     try:
         if settings.jwt_algorithm == "HS256":
-            key: Any = settings.jwt_secret
+            key: Any = settings.jwt_secret.get_secret_value()
         else:
             if not settings.jwt_jwks_url:
                 raise Problem(500, "Auth misconfigured", "DAIKO_JWT_JWKS_URL is required for RS256")

@@ -200,7 +200,7 @@ async def capture_paypal_order(
 async def paypal_webhook(request: Request, state: StateDep) -> WebhookAck:
     raw = await request.body()
     refused = verify_webhook(
-        state.settings.paypal_webhook_secret,
+        state.settings.paypal_webhook_secret.get_secret_value(),
         dict(request.headers),
         raw,
         tolerance_seconds=state.settings.paypal_webhook_tolerance_seconds,
@@ -240,7 +240,7 @@ async def request_withdrawal(
             customer_id=principal.subject,
             amount=body.amount,
             account=body.bank_account.to_domain(),
-            sealing_key=state.settings.bank_details_key,
+            sealing_key=state.settings.bank_details_key.get_secret_value(),
         )
         return WithdrawalResult(withdrawal=WithdrawalOut.of(withdrawal), deposit=DepositOut.of(deposit))
 

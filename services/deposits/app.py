@@ -67,7 +67,7 @@ def build_app(settings: DepositsSettings | None = None) -> FastAPI:
         paypal=PayPalClient(
             settings.paypal_base_url,
             settings.paypal_client_id,
-            settings.paypal_client_secret,
+            settings.paypal_client_secret.get_secret_value(),
             timeout=settings.paypal_timeout_seconds,
         ),
     )

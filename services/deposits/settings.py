@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import SecretStr
 
 from daiko.events import DEPOSITS_COMMANDS
-from daiko.settings import ServiceSettings
+from daiko.settings import ServiceSettings, development_secret
 
 
 class DepositsSettings(ServiceSettings):
@@ -24,8 +24,8 @@ class DepositsSettings(ServiceSettings):
     # services/deposits/paypal_sandbox (``python -m services.deposits.paypal_sandbox``).
     paypal_base_url: str = "http://127.0.0.1:8104"
     paypal_client_id: str = "daiko-sandbox-client"
-    paypal_client_secret: str = Field(default="daiko-sandbox-secret")
-    paypal_webhook_secret: str = Field(default="daiko-sandbox-webhook-secret")
+    paypal_client_secret: SecretStr = development_secret("daiko-sandbox-secret")
+    paypal_webhook_secret: SecretStr = development_secret("daiko-sandbox-webhook-secret")
     # A webhook older than this is refused even with a valid signature (replayed capture).
     paypal_webhook_tolerance_seconds: int = 300
     paypal_return_url: str = "http://127.0.0.1:8102/paypal/return"
@@ -35,7 +35,7 @@ class DepositsSettings(ServiceSettings):
     paypal_sandbox_webhook_url: str | None = None
 
     # Key that seals withdrawal bank details at rest (AES-GCM); 32 bytes as 64 hex digits.
-    bank_details_key: str = Field(default="6461696b6f2d6465762d62616e6b2d64657461696c732d6b65792d3030303030")
+    bank_details_key: SecretStr = development_secret("6461696b6f2d6465762d62616e6b2d64657461696c732d6b65792d3030303030")
 
     @property
     def port(self) -> int:

@@ -88,7 +88,7 @@ class StackControl:
                 host=self.settings.postgres_host,
                 port=self.settings.postgres_port,
                 user=self.settings.postgres_user,
-                password=self.settings.postgres_password,
+                password=self.settings.postgres_password.get_secret_value(),
                 database=str(getattr(self.settings, f"{service}_database")),
             )
             try:

@@ -36,7 +36,7 @@ T0 = datetime(2030, 1, 1, tzinfo=UTC)
 async def orders_db(stack: DaikoSettings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     conn = await asyncpg.connect(
         host=stack.postgres_host, port=stack.postgres_port, user=stack.postgres_user,
-        password=stack.postgres_password, database="postgres",
+        password=stack.postgres_password.get_secret_value(), database="postgres",
     )  # fmt: skip
     try:
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE):

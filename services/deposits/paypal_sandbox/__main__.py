@@ -18,8 +18,8 @@ def main() -> None:
     )
     app = create_app(
         client_id=settings.paypal_client_id,
-        client_secret=settings.paypal_client_secret,
-        webhook_secret=settings.paypal_webhook_secret,
+        client_secret=settings.paypal_client_secret.get_secret_value(),
+        webhook_secret=settings.paypal_webhook_secret.get_secret_value(),
         webhook_url=webhook,
     )
     uvicorn.run(app, host=url.hostname or "127.0.0.1", port=url.port or 8104)
