@@ -1,0 +1,247 @@
+"""``Idempotency-Key`` for every creating POST of the three services, with Stripe's semantics.
+
+* same key, same request: the stored answer is replayed (same status, body and
+  ``Location``), with ``Idempotent-Replayed: true``; nothing happens twice;
+* same key, another request (method, path or body): 422 ``idempotency-key-reused``;
+* same key while the first request is still running: 409 with ``Retry-After``
+  (type ``retry``, which careful clients already retry).
+
+Keys are scoped per caller (role and token subject), so one customer's key
+never answers another's request, and rows are purged after :data:`RETENTION`.
+
+How: the request's transaction takes a PostgreSQL advisory lock on
+(scope, key) without waiting (taken: 409), looks for a stored answer, runs the
+operation and stores its answer, all in that transaction. So the effect and
+the stored answer commit together or not at all: a failed or crashed attempt
+leaves no row and its retry runs afresh. An operation that must commit part
+of its work earlier (orders: the order id is fixed before its workflow starts)
+keeps its own record of that part, keyed the same way.
+
+The table is defined here once (:data:`IDEMPOTENT_REQUESTS`); each service's
+Alembic revision creates it with :func:`create_table`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Annotated, Any
+
+from alembic.operations import Operations
+from fastapi import Header, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Column, DateTime, Index, Integer, String, Table, delete, func, insert, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from daiko.auth import Principal
+from daiko.db import new_metadata, transaction
+from daiko.errors import DomainError, InvalidInput
+from daiko.problems import RETRY_AFTER_SECONDS, ProblemType
+
+log = logging.getLogger(__name__)
+
+MAX_KEY_LENGTH = 200
+MAX_SCOPE_LENGTH = 150
+RETENTION = timedelta(hours=24)  # Stripe's: a client retries within minutes, a day covers an outage
+PURGE_INTERVAL_SECONDS = 3600.0
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+IDEMPOTENT_REQUESTS = Table(
+    "idempotent_requests",
+    new_metadata(),
+    Column("scope", String(MAX_SCOPE_LENGTH), primary_key=True),  # who asked: role and token subject
+    Column("key", String(MAX_KEY_LENGTH), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),  # method, path and body, hashed
+    Column("status_code", Integer, nullable=False),
+    Column("response", JSONB, nullable=False),
+    Column("headers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_idempotent_requests_created_at", "created_at"),
+)
+
+
+def create_table(op: Operations) -> None:
+    """For a service's Alembic revision: the plumbing's table, exactly as defined above."""
+    IDEMPOTENT_REQUESTS.create(op.get_bind())
+
+
+def drop_table(op: Operations) -> None:
+    IDEMPOTENT_REQUESTS.drop(op.get_bind())
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Client-chosen key, 1 to 200 printable characters: a retry with the same key and body gets "
+        "the first answer (same status) and changes nothing; the same key with another body is a 422; "
+        "while the first request is still running, a 409 with `Retry-After`. Keys are kept for 24 hours.",
+        examples=["5d1c0a7e-2f6b-4a8e-9d55-3f0b6c1e2a90"],
+    ),
+]
+
+
+class IdempotencyKeyReused(DomainError):
+    """The key came back with a different request: a client bug, never merged into the first."""
+
+    code = "idempotency-key-reused"
+
+
+class RequestInFlight(DomainError):
+    """The first request with this key has not finished; answering now could only guess."""
+
+    code = "retry"
+
+
+PROBLEMS: dict[type[Exception], ProblemType] = {
+    IdempotencyKeyReused: ProblemType(422, "Idempotency-Key reused"),
+    RequestInFlight: ProblemType(409, "Request in progress", {"Retry-After": str(RETRY_AFTER_SECONDS)}),
+}
+"""Merged into every service's table by the skeleton."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a creating POST answers, as stored for its replays."""
+
+    status_code: int
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def response(self, *, replayed: bool = False) -> JSONResponse:
+        headers = {**self.headers, **({REPLAYED_HEADER: "true"} if replayed else {})}
+        return JSONResponse(self.body, status_code=self.status_code, headers=headers)
+
+
+def scope_of(principal: Principal) -> str:
+    scope = f"{principal.role.value}:{principal.subject}"
+    if len(scope) <= MAX_SCOPE_LENGTH:
+        return scope
+    return f"{principal.role.value}:sha256:{hashlib.sha256(principal.subject.encode()).hexdigest()}"
+
+
+def fingerprint(method: str, path: str, body: Any) -> str:
+    """Same request, same fingerprint, whatever the key order or spacing of its JSON."""
+    canonical = json.dumps([method.upper(), path, body], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_key(key: str) -> str:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidInput(
+            f"the Idempotency-Key header must be 1 to {MAX_KEY_LENGTH} printable characters",
+            code="invalid-idempotency-key",
+            title="Invalid Idempotency-Key",
+        )
+    return key
+
+
+Operation = Callable[[AsyncSession], Awaitable[Answer]]
+ReusedFacts = Callable[[Any], Mapping[str, Any]]
+
+
+async def run_once(
+    session: AsyncSession,
+    *,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    operation: Operation,
+    reused_facts: ReusedFacts | None = None,
+) -> tuple[Answer, bool]:
+    """Inside the caller's transaction: the stored answer (True: a replay) or the operation's, now stored.
+
+    ``reused_facts`` picks, from the first answer's body, what a 422 for a
+    reused key should tell the client (e.g. the order the key already made).
+    """
+    lock = func.pg_try_advisory_xact_lock(func.hashtextextended(scope + "\x1f" + key, 0))
+    if not await session.scalar(select(lock)):
+        raise RequestInFlight("a request with this Idempotency-Key is still being processed; retry after a few seconds")
+    t = IDEMPOTENT_REQUESTS.c
+    stored = (
+        await session.execute(
+            select(t.fingerprint, t.status_code, t.response, t.headers).where(t.scope == scope, t.key == key)
+        )
+    ).first()
+    if stored is not None:
+        if stored.fingerprint != fingerprint:
+            facts = reused_facts(stored.response) if reused_facts else {}
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was already used for a different request; use a new key for a new request",
+                title="Idempotency-Key reused",
+                **facts,
+            )
+        return Answer(stored.status_code, stored.response, stored.headers or {}), True
+    answer = await operation(session)
+    await session.execute(
+        insert(IDEMPOTENT_REQUESTS).values(
+            scope=scope,
+            key=key,
+            fingerprint=fingerprint,
+            status_code=answer.status_code,
+            response=answer.body,
+            headers=dict(answer.headers),
+        )
+    )
+    return answer, False
+
+
+async def idempotent(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    request: Request,
+    principal: Principal,
+    key: str | None,
+    body: Any,
+    operation: Operation,
+    reused_facts: ReusedFacts | None = None,
+) -> JSONResponse:
+    """Run a creating POST in one transaction; with a key, at most once per (caller, key).
+
+    ``body`` is the request as the operation will act on it (JSON-able), which
+    is what tells a replay from a different request under the same key.
+    """
+    async with transaction(sessions) as session:
+        if key is None:
+            answer, replayed = await operation(session), False
+        else:
+            answer, replayed = await run_once(
+                session,
+                scope=scope_of(principal),
+                key=check_key(key),
+                fingerprint=fingerprint(request.method, request.url.path, body),
+                operation=operation,
+                reused_facts=reused_facts,
+            )
+    return answer.response(replayed=replayed)
+
+
+async def purge(engine: AsyncEngine, retention: timedelta = RETENTION) -> int:
+    """Forget keys older than ``retention``; returns how many."""
+    t = IDEMPOTENT_REQUESTS.c
+    async with engine.begin() as conn:
+        result = await conn.execute(delete(IDEMPOTENT_REQUESTS).where(t.created_at < func.now() - retention))
+    return int(result.rowcount or 0)
+
+
+def purge_task(
+    engine: AsyncEngine, retention: timedelta = RETENTION, interval: float = PURGE_INTERVAL_SECONDS
+) -> Callable[[asyncio.Event], Awaitable[None]]:
+    """A background task of the service skeleton: purge at start, then every ``interval`` seconds."""
+
+    async def run(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            purged = await purge(engine, retention)
+            if purged:
+                log.info("idempotency keys purged", extra={"count": purged})
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+
+    return run
