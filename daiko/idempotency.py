@@ -3,15 +3,17 @@
 * same key, same request: the stored answer is replayed (same status, body and
   ``Location``), with ``Idempotent-Replayed: true``; nothing happens twice;
 * same key, another request (method, path or body): 422 ``idempotency-key-reused``;
-* same key while the first request is still running: 409 with ``Retry-After``
-  (type ``retry``, which careful clients already retry).
+* same key while the first request is still running: the retry waits for it
+  (a double click gets the first answer), up to :data:`IN_FLIGHT_WAIT_SECONDS`;
+  then 409 with ``Retry-After`` (type ``retry``, which careful clients retry).
 
 Keys are scoped per caller (role and token subject), so one customer's key
 never answers another's request, and rows are purged after :data:`RETENTION`.
 
-How: the request's transaction takes a PostgreSQL advisory lock on
-(scope, key) without waiting (taken: 409), looks for a stored answer, runs the
-operation and stores its answer, all in that transaction. So the effect and
+How: the request's transaction looks for a stored answer; finding none, it
+takes a PostgreSQL advisory lock on (scope, key) (waiting at most
+:data:`IN_FLIGHT_WAIT_SECONDS`, then 409), looks again, runs the operation
+and stores its answer, all in that transaction. So the effect and
 the stored answer commit together or not at all: a failed or crashed attempt
 leaves no row and its retry runs afresh. An operation that must commit part
 of its work earlier (orders: the order id is fixed before its workflow starts)
@@ -38,6 +40,7 @@ from fastapi import Header, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Column, DateTime, Index, Integer, String, Table, delete, func, insert, select, text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from daiko.auth import Principal
@@ -51,6 +54,7 @@ MAX_KEY_LENGTH = 200
 MAX_SCOPE_LENGTH = 150
 RETENTION = timedelta(hours=24)  # Stripe's: a client retries within minutes, a day covers an outage
 PURGE_INTERVAL_SECONDS = 3600.0
+IN_FLIGHT_WAIT_SECONDS = 5.0  # how long a retry waits for the first request with its key before a 409
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 IDEMPOTENT_REQUESTS = Table(
@@ -143,6 +147,47 @@ def check_key(key: str) -> str:
     return key
 
 
+@dataclass(frozen=True)
+class _Stored:
+    fingerprint: str
+    answer: Answer
+
+
+async def _stored(session: AsyncSession, scope: str, key: str) -> _Stored | None:
+    t = IDEMPOTENT_REQUESTS.c
+    row = (
+        await session.execute(
+            select(t.fingerprint, t.status_code, t.response, t.headers).where(t.scope == scope, t.key == key)
+        )
+    ).first()
+    if row is None:
+        return None
+    return _Stored(row.fingerprint, Answer(row.status_code, row.response, row.headers or {}))
+
+
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+async def _wait_for_key(session: AsyncSession, scope: str, key: str) -> None:
+    """Hold the key's advisory lock for this transaction; :class:`RequestInFlight` if it stays taken too long.
+
+    A double click waits the few milliseconds its twin needs and gets its
+    answer; a first request that is slow (PayPal, Temporal) makes the retry a
+    409 instead of a connection held for as long. ``lock_timeout`` is set for
+    this one statement only, so the operation's own row locks wait as usual.
+    """
+    await session.execute(text(f"SET LOCAL lock_timeout = '{int(IN_FLIGHT_WAIT_SECONDS * 1000)}ms'"))
+    try:
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(scope + "\x1f" + key, 0))))
+    except DBAPIError as exc:
+        if str(getattr(exc.orig, "sqlstate", "")) != _LOCK_NOT_AVAILABLE:
+            raise
+        raise RequestInFlight(
+            "a request with this Idempotency-Key is still being processed; retry after a few seconds"
+        ) from exc
+    await session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
+
+
 Operation = Callable[[AsyncSession], Awaitable[Answer]]
 ReusedFacts = Callable[[Any], Mapping[str, Any]]
 
@@ -161,24 +206,19 @@ async def run_once(
     ``reused_facts`` picks, from the first answer's body, what a 422 for a
     reused key should tell the client (e.g. the order the key already made).
     """
-    lock = func.pg_try_advisory_xact_lock(func.hashtextextended(scope + "\x1f" + key, 0))
-    if not await session.scalar(select(lock)):
-        raise RequestInFlight("a request with this Idempotency-Key is still being processed; retry after a few seconds")
-    t = IDEMPOTENT_REQUESTS.c
-    stored = (
-        await session.execute(
-            select(t.fingerprint, t.status_code, t.response, t.headers).where(t.scope == scope, t.key == key)
-        )
-    ).first()
+    stored = await _stored(session, scope, key)
+    if stored is None:  # not answered yet: run it, once the first request with the key (if any) has finished
+        await _wait_for_key(session, scope, key)
+        stored = await _stored(session, scope, key)  # the first request may have answered while we waited
     if stored is not None:
         if stored.fingerprint != fingerprint:
-            facts = reused_facts(stored.response) if reused_facts else {}
+            facts = reused_facts(stored.answer.body) if reused_facts else {}
             raise IdempotencyKeyReused(
                 "this Idempotency-Key was already used for a different request; use a new key for a new request",
                 title="Idempotency-Key reused",
                 **facts,
             )
-        return Answer(stored.status_code, stored.response, stored.headers or {}), True
+        return stored.answer, True
     answer = await operation(session)
     await session.execute(
         insert(IDEMPOTENT_REQUESTS).values(
