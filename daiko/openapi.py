@@ -8,7 +8,9 @@ What a generator needs and FastAPI does not give by default, done once here:
   ``application/problem+json`` by every 4xx/5xx response, instead of FastAPI's
   ``HTTPValidationError`` (a shape no Daiko API ever answers with);
 * an example on every request body: a route's own examples, or else those of
-  the body's model.
+  the body's model;
+* the 409 of :mod:`daiko.idempotency` (a key still in flight) on every
+  operation that takes an ``Idempotency-Key``.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class Problem(BaseModel):
 
 
 PROBLEM_REF = {"$ref": SCHEMAS + "Problem"}
+IN_FLIGHT = "The first request with this Idempotency-Key is still running; retry after `Retry-After` seconds"
 
 _DESCRIPTIONS = {
     400: "Bad request",
@@ -126,6 +129,8 @@ def shape_document(doc: dict[str, Any]) -> dict[str, Any]:
     components.update(_component_schemas())
     for path_item in doc.get("paths", {}).values():
         for operation in path_item.values():
+            if any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])):
+                operation["responses"].setdefault("409", {"description": IN_FLIGHT})
             for status, response in operation.get("responses", {}).items():
                 if status[:1] in ("4", "5"):
                     response["content"] = {PROBLEM_JSON: {"schema": PROBLEM_REF}}

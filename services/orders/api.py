@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from daiko.auth import CustomerDep
 from daiko.idempotency import Answer, IdempotencyKey, idempotent
-from daiko.openapi import problem_responses
+from daiko.openapi import IN_FLIGHT, problem_responses
 from services.orders import repository, service
 from services.orders.deps import CursorDep, Limit, OrderId, ReadsDep, StateDep, WorkflowsDep
 from services.orders.domain import OrderTab, statuses_of
@@ -47,7 +47,7 @@ _OPERATION = problem_responses(
         409,
         422,
         503,
-        s409="The first request with this Idempotency-Key is still running; retry after `Retry-After`",
+        s409=IN_FLIGHT,
         s422="Invalid application, or the Idempotency-Key was used for another one",
     ),
 )

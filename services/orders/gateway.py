@@ -26,7 +26,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from daiko.problems import Problem, invalid_request
+from daiko.problems import RETRY_AFTER_SECONDS, Problem, invalid_request
 from services.orders.domain import OrderRefused, refusal_error
 from services.orders.settings import OrdersSettings
 from workflows import VIEW_QUERY, workflow_id
@@ -41,7 +41,14 @@ class OrderGone(Exception):
 
 
 def temporal_unavailable(detail: str) -> Problem:
-    return Problem(503, "Order engine unavailable", detail, code="temporal-unavailable", retry_after_seconds=5)
+    return Problem(
+        503,
+        "Order engine unavailable",
+        detail,
+        code="temporal-unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        retry_after_seconds=RETRY_AFTER_SECONDS,
+    )
 
 
 class OrderWorkflows:
