@@ -1,4 +1,4 @@
-"""The event envelope every Kafka message carries (CloudEvents-style JSON, DESIGN.md §4)."""
+"""The event envelope every Kafka message carries (CloudEvents-style JSON, docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -19,8 +19,8 @@ leaves no row and its retry runs afresh. An operation that must commit part
 of its work earlier (orders: the order id is fixed before its workflow starts)
 keeps its own record of that part, keyed the same way.
 
-The table is defined here once (:data:`IDEMPOTENT_REQUESTS`); each service's
-Alembic revision creates it with :func:`create_table`.
+The table is the plumbing's (:class:`daiko.tables.IdempotentRequest`), created
+in every service database by the plumbing's own migrations (``daiko/schema``).
 """
 
 from __future__ import annotations
@@ -35,50 +35,26 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any
 
-from alembic.operations import Operations
 from fastapi import Header, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Column, DateTime, Index, Integer, String, Table, delete, func, insert, select, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from daiko.auth import Principal
-from daiko.db import new_metadata, transaction
+from daiko.db import transaction
 from daiko.errors import DomainError, InvalidInput
 from daiko.problems import RETRY_AFTER_SECONDS, ProblemType
+from daiko.tables import IdempotentRequest
 
 log = logging.getLogger(__name__)
 
-MAX_KEY_LENGTH = 200
+MAX_KEY_LENGTH = 200  # the column lengths of daiko.tables.IdempotentRequest
 MAX_SCOPE_LENGTH = 150
 RETENTION = timedelta(hours=24)  # Stripe's: a client retries within minutes, a day covers an outage
 PURGE_INTERVAL_SECONDS = 3600.0
 IN_FLIGHT_WAIT_SECONDS = 5.0  # how long a retry waits for the first request with its key before a 409
 REPLAYED_HEADER = "Idempotent-Replayed"
-
-IDEMPOTENT_REQUESTS = Table(
-    "idempotent_requests",
-    new_metadata(),
-    Column("scope", String(MAX_SCOPE_LENGTH), primary_key=True),  # who asked: role and token subject
-    Column("key", String(MAX_KEY_LENGTH), primary_key=True),
-    Column("fingerprint", String(64), nullable=False),  # method, path and body, hashed
-    Column("status_code", Integer, nullable=False),
-    Column("response", JSONB, nullable=False),
-    Column("headers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Index("ix_idempotent_requests_created_at", "created_at"),
-)
-
-
-def create_table(op: Operations) -> None:
-    """For a service's Alembic revision: the plumbing's table, exactly as defined above."""
-    IDEMPOTENT_REQUESTS.create(op.get_bind())
-
-
-def drop_table(op: Operations) -> None:
-    IDEMPOTENT_REQUESTS.drop(op.get_bind())
-
 
 IdempotencyKey = Annotated[
     str | None,
@@ -154,7 +130,7 @@ class _Stored:
 
 
 async def _stored(session: AsyncSession, scope: str, key: str) -> _Stored | None:
-    t = IDEMPOTENT_REQUESTS.c
+    t = IdempotentRequest
     row = (
         await session.execute(
             select(t.fingerprint, t.status_code, t.response, t.headers).where(t.scope == scope, t.key == key)
@@ -221,7 +197,7 @@ async def run_once(
         return stored.answer, True
     answer = await operation(session)
     await session.execute(
-        insert(IDEMPOTENT_REQUESTS).values(
+        insert(IdempotentRequest).values(
             scope=scope,
             key=key,
             fingerprint=fingerprint,
@@ -265,9 +241,10 @@ async def idempotent(
 
 async def purge(engine: AsyncEngine, retention: timedelta = RETENTION) -> int:
     """Forget keys older than ``retention``; returns how many."""
-    t = IDEMPOTENT_REQUESTS.c
     async with engine.begin() as conn:
-        result = await conn.execute(delete(IDEMPOTENT_REQUESTS).where(t.created_at < func.now() - retention))
+        result = await conn.execute(
+            delete(IdempotentRequest).where(IdempotentRequest.created_at < func.now() - retention)
+        )
     return int(result.rowcount or 0)
 
 

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 from typing import TypeVar
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -22,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from daiko import idempotency
+from daiko.housekeeping import housekeeping_task
 from daiko.logs import configure_logging
 from daiko.openapi import OPERATIONS_TAG, install_openapi, operation_ids
 from daiko.problems import ProblemTable, install_problem_handlers
@@ -98,16 +100,21 @@ def create_service_app(
     description: str = "",
 ) -> FastAPI:
     configure_logging(settings.log_level)
-    background = {**(background or {}), "idempotency-purge": idempotency.purge_task(engine)}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
         if on_startup:
             await on_startup(app)
+        retention = timedelta(days=settings.processed_events_retention_days)
+        every_task = {
+            **(background or {}),
+            "housekeeping": housekeeping_task(engine, retention),
+            "idempotency-purge": idempotency.purge_task(engine),
+        }
         tasks = [
             asyncio.create_task(run_forever(task_name, task, stop), name=task_name)
-            for task_name, task in background.items()
+            for task_name, task in every_task.items()
         ]
         app.state.stop = stop
         try:
@@ -128,6 +135,7 @@ def create_service_app(
         lifespan=lifespan,
         generate_unique_id_function=operation_ids(name),
     )
+    app.state.settings = settings  # the one settings object of this process; auth reads it too
     app.state.service = state
     install_problem_handlers(app, {**idempotency.PROBLEMS, **(problems or {})})
     install_openapi(app)

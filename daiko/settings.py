@@ -1,13 +1,15 @@
 """Settings shared by every Daiko process.
 
 One pydantic-settings base with the ``DAIKO_`` prefix: each service subclasses
-it for its own knobs, so a single environment configures the whole system and a
-wrong value fails at start-up rather than at the first request.
+:class:`ServiceSettings` for its own knobs (its port, its database, its rules),
+so a single environment configures the whole system and a wrong value fails at
+start-up rather than at the first request. A process builds its settings once
+and hands that one object to everything it runs, authentication included.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from abc import abstractmethod
 from pathlib import Path
 
 from pydantic import Field
@@ -34,13 +36,6 @@ class DaikoSettings(BaseSettings):
     temporal_ui_port: int = 8233
     temporal_task_queue: str = "daiko-orders"
 
-    orders_port: int = 8101
-    deposits_port: int = 8102
-    messaging_port: int = 8103
-    orders_database: str = "daiko_orders"
-    deposits_database: str = "daiko_deposits"
-    messaging_database: str = "daiko_messaging"
-
     # Auth: HS256 with a shared secret in development; RS256 with a JWKS URL in production.
     jwt_algorithm: str = "HS256"
     jwt_secret: str = Field(default="daiko-development-secret-change-me-0123456789")
@@ -50,6 +45,8 @@ class DaikoSettings(BaseSettings):
 
     log_level: str = "INFO"
     outbox_poll_interval_seconds: float = 0.2
+    # Longer than the longest topic retention, so a redelivered event is always recognised.
+    processed_events_retention_days: int = Field(default=35, ge=31)
 
     def database_url(self, database: str) -> str:
         return (
@@ -58,6 +55,22 @@ class DaikoSettings(BaseSettings):
         )
 
 
-@lru_cache
-def get_settings() -> DaikoSettings:
-    return DaikoSettings()
+class ServiceSettings(DaikoSettings):
+    """A service's settings: the base plus where it listens and which database it owns.
+
+    Subclasses declare ``<name>_port`` and ``<name>_database`` fields (so the
+    environment says ``DAIKO_ORDERS_PORT``) and expose them as :attr:`port` and
+    :attr:`database`, which is all the plumbing needs to know.
+    """
+
+    @property
+    @abstractmethod
+    def port(self) -> int: ...
+
+    @property
+    @abstractmethod
+    def database(self) -> str: ...
+
+    @property
+    def own_database_url(self) -> str:
+        return self.database_url(self.database)

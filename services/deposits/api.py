@@ -1,4 +1,4 @@
-"""Customer routes of the deposit (DESIGN.md §5): a customer sees and moves only their own deposit."""
+"""Customer routes of the deposit (docs/architecture.md): a customer sees and moves only their own deposit."""
 
 from __future__ import annotations
 

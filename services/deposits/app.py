@@ -24,10 +24,10 @@ from services.deposits.domain import (
 from services.deposits.events import handle_command
 from services.deposits.ledger import InsufficientFunds, LedgerError, PendingAlreadyResolved
 from services.deposits.paypal import PayPalClient
-from services.deposits.settings import DepositsSettings, get_deposits_settings
+from services.deposits.settings import DepositsSettings
 
 DESCRIPTION = """\
-Each customer's deposit as a double-entry ledger in integer yen (DESIGN.md R9).
+Each customer's deposit as a double-entry ledger in integer yen (R9 in docs/rules.md).
 
 * Pay-in by bank transfer (payment report, credited when staff confirm) and by card through PayPal.
 * Withdrawal requests: the amount is held at once; staff pay it out or release it.
@@ -58,8 +58,8 @@ PROBLEMS: ProblemTable = {
 
 
 def build_app(settings: DepositsSettings | None = None) -> FastAPI:
-    settings = settings or get_deposits_settings()
-    engine = make_engine(settings.database_url(settings.deposits_database))
+    settings = settings or DepositsSettings()
+    engine = make_engine(settings.own_database_url)
     sessions = make_session_factory(engine)
     background: dict[str, BackgroundTask] = {
         "outbox-relay": relay_task(

@@ -228,7 +228,7 @@ class BankAccount:
 
 
 def charge_key(order_id: str, billing_seq: int, revision: int) -> str:
-    """A billing is charged once per revision: asking twice charges once (DESIGN.md §4)."""
+    """A billing is charged once per revision: asking twice charges once (docs/architecture.md)."""
     return f"charge:{order_id}:{billing_seq}:{revision}"
 
 

@@ -1,4 +1,4 @@
-"""What the deposits service says and hears on Kafka (DESIGN.md §4): types, shapes, and the emit helper.
+"""What the deposits service says and hears on Kafka (docs/architecture.md): types, shapes, and the emit helper.
 
 Every event is keyed and ``subject``-ed by the customer id, so one customer's
 deposit events stay in order, and leaves through the outbox in the caller's

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from pydantic import Field
 
 from daiko.events import DEPOSITS_COMMANDS
-from daiko.settings import DaikoSettings
+from daiko.settings import ServiceSettings
 
 
-class DepositsSettings(DaikoSettings):
+class DepositsSettings(ServiceSettings):
+    deposits_port: int = 8102
+    deposits_database: str = "daiko_deposits"
+
     # Kafka: a test or a second deployment may point the consumer at another topic or group.
     deposits_commands_topic: str = DEPOSITS_COMMANDS
     deposits_commands_group: str = "deposits-commands"
@@ -36,7 +37,10 @@ class DepositsSettings(DaikoSettings):
     # Key that seals withdrawal bank details at rest (AES-GCM); 32 bytes as 64 hex digits.
     bank_details_key: str = Field(default="6461696b6f2d6465762d62616e6b2d64657461696c732d6b65792d3030303030")
 
+    @property
+    def port(self) -> int:
+        return self.deposits_port
 
-@lru_cache
-def get_deposits_settings() -> DepositsSettings:
-    return DepositsSettings()
+    @property
+    def database(self) -> str:
+        return self.deposits_database

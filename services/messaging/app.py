@@ -20,7 +20,7 @@ from services.messaging.db import DeadLetter, Outbox, ProcessedEvent
 from services.messaging.deps import MessagingState
 from services.messaging.events import order_event_handler, pending_sweep_task
 from services.messaging.service import AttachmentGone, MessageWindowClosed
-from services.messaging.settings import MessagingSettings, get_messaging_settings
+from services.messaging.settings import MessagingSettings
 from services.messaging.storage import AttachmentStore, make_store
 
 PROBLEMS: ProblemTable = {
@@ -31,9 +31,9 @@ PROBLEMS: ProblemTable = {
 
 
 def build_app(settings: MessagingSettings | None = None, store: AttachmentStore | None = None) -> FastAPI:
-    settings = settings or get_messaging_settings()
+    settings = settings or MessagingSettings()
     store = store or make_store(settings)
-    engine = make_engine(settings.database_url(settings.messaging_database))
+    engine = make_engine(settings.own_database_url)
     sessions = make_session_factory(engine)
 
     async def close_store(_: FastAPI) -> None:

@@ -1,4 +1,4 @@
-"""Customer API of the orders service (DESIGN.md §5): apply, list, the order-details view, operations."""
+"""Customer API of the orders service (docs/architecture.md): apply, list, the order-details view, operations."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from services.orders.deps import OrdersState
 from services.orders.domain import NotACustomer, OrderRefused, RequestUnfitForOrder
 from services.orders.events import DEPOSIT_BRIDGE, deposit_bridge_task
 from services.orders.gateway import OrderWorkflows
-from services.orders.settings import OrdersSettings, get_orders_settings
+from services.orders.settings import OrdersSettings
 from services.orders.staff_api import router as staff_router
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,8 @@ PROBLEMS: ProblemTable = {
 
 
 def build_app(settings: OrdersSettings | None = None) -> FastAPI:
-    settings = settings or get_orders_settings()
-    engine = make_engine(settings.database_url(settings.orders_database), pool_size=settings.database_pool_size)
+    settings = settings or OrdersSettings()
+    engine = make_engine(settings.own_database_url, pool_size=settings.database_pool_size)
     sessions = make_session_factory(engine)
     workflows = OrderWorkflows(settings)
     background: dict[str, BackgroundTask] = {

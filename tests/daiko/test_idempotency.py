@@ -10,7 +10,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from daiko import idempotency
-from daiko.idempotency import IDEMPOTENT_REQUESTS, Answer, IdempotencyKeyReused, RequestInFlight, run_once
+from daiko.idempotency import Answer, IdempotencyKeyReused, RequestInFlight, run_once
+from daiko.tables import IdempotentRequest
 
 pytestmark = pytest.mark.stack
 
@@ -113,11 +114,10 @@ async def test_keys_older_than_the_retention_are_purged(
 ) -> None:
     engine = database_engines["orders"]
     scope, key = _key()
-    t = IDEMPOTENT_REQUESTS.c
     async with engine.begin() as conn:
         for name, age in (("old", idempotency.RETENTION * 2), ("new", idempotency.RETENTION / 2)):
             await conn.execute(
-                insert(IDEMPOTENT_REQUESTS).values(
+                insert(IdempotentRequest).values(
                     scope=scope,
                     key=f"{key}-{name}",
                     fingerprint="f",
@@ -128,5 +128,6 @@ async def test_keys_older_than_the_retention_are_purged(
             )
     assert await idempotency.purge(engine) >= 1
     async with engine.connect() as conn:
-        left = (await conn.execute(select(t.key).where(t.scope == scope))).scalars().all()
+        mine = select(IdempotentRequest.key).where(IdempotentRequest.scope == scope)
+        left = (await conn.execute(mine)).scalars().all()
     assert left == [f"{key}-new"]

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from daiko.settings import PROJECT_ROOT, DaikoSettings
-from daiko.stack.parts import all_parts
+from devstack.parts import all_parts
+from tests.conftest import StackSettings
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +27,10 @@ def test_compose_runs_every_process_of_the_local_stack(compose: dict[str, Any]) 
     assert "temporal-ui" in names
 
 
-def _defaults() -> DaikoSettings:
+def _defaults() -> StackSettings:
     """The settings as shipped, whatever this shell's DAIKO_ variables say."""
-    return DaikoSettings.model_construct(
-        **{name: field.get_default(call_default_factory=True) for name, field in DaikoSettings.model_fields.items()}
+    return StackSettings.model_construct(
+        **{name: field.get_default(call_default_factory=True) for name, field in StackSettings.model_fields.items()}
     )
 
 

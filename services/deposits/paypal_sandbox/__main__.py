@@ -7,11 +7,11 @@ from urllib.parse import urlparse
 import uvicorn
 
 from services.deposits.paypal_sandbox.app import create_app
-from services.deposits.settings import get_deposits_settings
+from services.deposits.settings import DepositsSettings
 
 
 def main() -> None:
-    settings = get_deposits_settings()
+    settings = DepositsSettings()
     url = urlparse(settings.paypal_base_url)
     webhook = (
         settings.paypal_sandbox_webhook_url or f"http://127.0.0.1:{settings.deposits_port}/v1/deposit/paypal/webhook"
