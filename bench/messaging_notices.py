@@ -1,6 +1,6 @@
 """How long from an order event on Kafka to its system notice being readable through the messaging API.
 
-Runs against the local stack (``daiko stack up``):
+Runs against the local stack (``daiko-stack up``):
 
     .venv/bin/python bench/messaging_notices.py [--count 200] [--max-seconds 120]
 
@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from contracts.topics import topic
 from daiko.auth import Role, mint_token
 from daiko.events import ORDERS_EVENTS, Envelope
-from daiko.settings import DaikoSettings
+from services.messaging.settings import MessagingSettings
 
 ORDER_EVENTS = topic(ORDERS_EVENTS)
 
@@ -126,7 +126,7 @@ async def main() -> int:
     parser.add_argument("--timeout", type=float, default=30.0, help="give up on one notice after this long")
     args = parser.parse_args()
 
-    settings = DaikoSettings()
+    settings = MessagingSettings()
     base = f"http://127.0.0.1:{settings.messaging_port}"
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=0)
     await producer.start()
@@ -141,7 +141,7 @@ async def main() -> int:
     began = time.perf_counter()
     async with httpx.AsyncClient(base_url=base, timeout=10) as api:
         if (await api.get("/readyz")).status_code != 200:
-            print(f"messaging is not ready at {base}; run `daiko stack up`", file=sys.stderr)
+            print(f"messaging is not ready at {base}; run `daiko-stack up`", file=sys.stderr)
             return 1
         order_id, customer, headers, step = "", "", {}, len(LIFECYCLE)
         for _ in range(args.count):

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/orders_read.py [--orders 10000] [--requests 4000] [--concurrency 32]
 
-Needs the local stack's PostgreSQL (``daiko stack up postgres``) with the
+Needs the local stack's PostgreSQL (``daiko-stack up postgres``) with the
 orders migrations applied. It inserts the orders straight into the read model
 (customer ids ``bench-…``, removed afterwards unless ``--keep``), then serves
 two apps the same way - one uvicorn process each, on loopback, access log off:

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from daiko.settings import DaikoSettings
-from daiko.stack.parts import all_parts
+from devstack.parts import all_parts
 
 
 def _parent_of(pid: int) -> int:

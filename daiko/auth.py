@@ -13,12 +13,12 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 import jwt
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from daiko.problems import Problem
-from daiko.settings import DaikoSettings, get_settings
+from daiko.settings import DaikoSettings
 
 
 class Role(StrEnum):
@@ -46,7 +46,7 @@ def mint_token(settings: DaikoSettings, *, subject: str, role: Role, ttl: timede
         "iat": now,
         "exp": now + ttl,
     }
-    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+    return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
 
 
 @lru_cache
@@ -57,7 +57,7 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
 def decode_token(settings: DaikoSettings, token: str) -> Principal:
     try:
         if settings.jwt_algorithm == "HS256":
-            key: Any = settings.jwt_secret
+            key: Any = settings.jwt_secret.get_secret_value()
         else:
             if not settings.jwt_jwks_url:
                 raise Problem(500, "Auth misconfigured", "DAIKO_JWT_JWKS_URL is required for RS256")
@@ -78,9 +78,15 @@ def decode_token(settings: DaikoSettings, token: str) -> Principal:
 _bearer = HTTPBearer(auto_error=False)
 
 
+def _process_settings(request: Request) -> DaikoSettings:
+    """The settings the service was built with (``app.state.settings``): one object per process."""
+    settings: DaikoSettings = request.app.state.settings
+    return settings
+
+
 def current_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    settings: Annotated[DaikoSettings, Depends(get_settings)],
+    settings: Annotated[DaikoSettings, Depends(_process_settings)],
 ) -> Principal:
     if credentials is None:
         raise Problem(401, "Unauthorized", "a bearer token is required", code="unauthorized")

@@ -1,12 +1,16 @@
-"""Alembic, one migration history per service database, driven from code.
+"""Alembic, driven from code: the plumbing's history, then each service's own, per service database.
 
-Each service keeps ``services/<name>/migrations/`` whose ``env.py`` calls
-:func:`run_env`; ``daiko migrate`` (and ``daiko stack up``) upgrades all three.
+Every service database holds two histories: the plumbing's tables (outbox,
+processed events, dead letters; ``daiko/schema``, version table
+``daiko_plumbing_version``) and the service's own (its ``migrations/`` folder,
+named by its registration, version table ``alembic_version``). ``daiko
+migrate`` (and the local stack's ``up``) applies both, plumbing first.
 """
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
@@ -14,32 +18,35 @@ from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from daiko.settings import PROJECT_ROOT, DaikoSettings
+from daiko.registry import ServiceRegistration
 
-SERVICES = ("orders", "deposits", "messaging")
-
-
-def service_database(settings: DaikoSettings, service: str) -> str:
-    return str(getattr(settings, f"{service}_database"))
+PLUMBING_SCHEMA = Path(__file__).resolve().parent / "schema"
+PLUMBING_VERSION_TABLE = "daiko_plumbing_version"
 
 
-def alembic_config(settings: DaikoSettings, service: str, database: str | None = None) -> Config:
+def alembic_config(script_location: Path, database_url: str) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(PROJECT_ROOT / "services" / service / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", settings.database_url(database or service_database(settings, service)))
+    cfg.set_main_option("script_location", str(script_location))
+    cfg.set_main_option("sqlalchemy.url", database_url)
     return cfg
 
 
-def upgrade(settings: DaikoSettings, service: str, database: str | None = None) -> None:
-    command.upgrade(alembic_config(settings, service, database), "head")
+def upgrade(registration: ServiceRegistration, database: str | None = None) -> None:
+    """Bring one service database to head: the plumbing's tables, then the service's own."""
+    settings = registration.settings()
+    url = settings.database_url(database or settings.database)
+    command.upgrade(alembic_config(PLUMBING_SCHEMA, url), "head")
+    command.upgrade(alembic_config(registration.migrations, url), "head")
 
 
-def run_env(metadata: MetaData) -> None:
-    """The body of every service's ``env.py`` (online, async driver)."""
+def run_env(metadata: MetaData, *, version_table: str = "alembic_version") -> None:
+    """The body of every history's ``env.py`` (online, async driver)."""
     url = context.config.get_main_option("sqlalchemy.url")
 
     def do_run(connection: Connection) -> None:
-        context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+        context.configure(
+            connection=connection, target_metadata=metadata, compare_type=True, version_table=version_table
+        )
         with context.begin_transaction():
             context.run_migrations()
 
@@ -50,7 +57,7 @@ def run_env(metadata: MetaData) -> None:
         await engine.dispose()
 
     if context.is_offline_mode():
-        context.configure(url=url, target_metadata=metadata, literal_binds=True)
+        context.configure(url=url, target_metadata=metadata, literal_binds=True, version_table=version_table)
         with context.begin_transaction():
             context.run_migrations()
     else:

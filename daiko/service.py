@@ -1,8 +1,9 @@
-"""The FastAPI skeleton all three services share: problems, health, metrics, background tasks.
+"""The FastAPI skeleton all three services share: state, problems, OpenAPI, health, metrics, background tasks.
 
-A service hands over its routers, a readiness check and the long-running tasks
-it needs (outbox relay, consumers); this module owns their lifecycle so the
-three services start, stop and report health the same way.
+A service hands over its routers, its one typed state object (what its
+``deps.py`` hands to routes), its table of domain exceptions and the
+long-running tasks it needs (outbox relay, consumers); this module owns their
+lifecycle so the three services start, stop, wire, fail and document the same way.
 """
 
 from __future__ import annotations
@@ -11,21 +12,43 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
+from typing import TypeVar
 
 from aiokafka.admin import AIOKafkaAdminClient
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from daiko import idempotency
+from daiko.housekeeping import housekeeping_task
 from daiko.logs import configure_logging
-from daiko.problems import install_problem_handlers
+from daiko.openapi import OPERATIONS_TAG, install_openapi, operation_ids
+from daiko.problems import ProblemTable, install_problem_handlers
 from daiko.settings import DaikoSettings
 
 log = logging.getLogger(__name__)
 
 BackgroundTask = Callable[[asyncio.Event], Awaitable[None]]
+State = TypeVar("State")
+
+
+def state_getter(kind: type[State]) -> Callable[[Request], Awaitable[State]]:
+    """The dependency that hands a route its service's state, typed (``Annotated[S, Depends(state_getter(S))]``).
+
+    ``async`` on purpose: FastAPI runs a plain ``def`` dependency in its thread
+    pool, a thread hop per request for a dictionary lookup.
+    """
+
+    async def service_state(request: Request) -> State:
+        state = request.app.state.service
+        if not isinstance(state, kind):
+            raise TypeError(f"app.state.service is {type(state).__name__}, not {kind.__name__}")
+        return state
+
+    return service_state
 
 
 async def database_ready(engine: AsyncEngine) -> bool:
@@ -69,6 +92,8 @@ def create_service_app(
     settings: DaikoSettings,
     engine: AsyncEngine,
     routers: Sequence[APIRouter],
+    state: object,
+    problems: ProblemTable | None = None,
     background: dict[str, BackgroundTask] | None = None,
     on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
     on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None,
@@ -81,9 +106,15 @@ def create_service_app(
         stop = asyncio.Event()
         if on_startup:
             await on_startup(app)
+        retention = timedelta(days=settings.processed_events_retention_days)
+        every_task = {
+            **(background or {}),
+            "housekeeping": housekeeping_task(engine, retention),
+            "idempotency-purge": idempotency.purge_task(engine),
+        }
         tasks = [
             asyncio.create_task(run_forever(task_name, task, stop), name=task_name)
-            for task_name, task in (background or {}).items()
+            for task_name, task in every_task.items()
         ]
         app.state.stop = stop
         try:
@@ -97,20 +128,29 @@ def create_service_app(
                 await on_shutdown(app)
             await engine.dispose()
 
-    app = FastAPI(title=f"Daiko {name}", description=description, version="0.1.0", lifespan=lifespan)
-    install_problem_handlers(app)
+    app = FastAPI(
+        title=f"Daiko {name}",
+        description=description,
+        version="0.1.0",
+        lifespan=lifespan,
+        generate_unique_id_function=operation_ids(name),
+    )
+    app.state.settings = settings  # the one settings object of this process; auth reads it too
+    app.state.service = state
+    install_problem_handlers(app, {**idempotency.PROBLEMS, **(problems or {})})
+    install_openapi(app)
 
-    @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
+    @app.get("/healthz", tags=[OPERATIONS_TAG], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": name}
 
-    @app.get("/readyz", tags=["ops"], summary="Readiness: its database and Kafka are reachable")
+    @app.get("/readyz", tags=[OPERATIONS_TAG], summary="Readiness: its database and Kafka are reachable")
     async def readyz() -> JSONResponse:
         db_ok, kafka_ok = await asyncio.gather(database_ready(engine), kafka_ready(settings.kafka_bootstrap))
         body = {"status": "ready" if db_ok and kafka_ok else "not ready", "database": db_ok, "kafka": kafka_ok}
         return JSONResponse(body, status_code=200 if db_ok and kafka_ok else 503)
 
-    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", include_in_schema=False)
+    @app.get("/metrics", tags=[OPERATIONS_TAG], summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

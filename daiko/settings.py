@@ -1,19 +1,32 @@
 """Settings shared by every Daiko process.
 
 One pydantic-settings base with the ``DAIKO_`` prefix: each service subclasses
-it for its own knobs, so a single environment configures the whole system and a
-wrong value fails at start-up rather than at the first request.
+:class:`ServiceSettings` for its own knobs (its port, its database, its rules),
+so a single environment configures the whole system and a wrong value fails at
+start-up rather than at the first request. A process builds its settings once
+and hands that one object to everything it runs, authentication included.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from abc import abstractmethod
 from pathlib import Path
+from typing import Any, Self
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = "production"
+
+
+def development_secret(default: str, description: str = "") -> Any:
+    """A secret whose shipped value only serves development: production refuses to start with it.
+
+    The value is a :class:`SecretStr`, so it never appears in a log line, a
+    repr or an error message; code reads it with ``get_secret_value()``.
+    """
+    return Field(default=SecretStr(default), description=description, json_schema_extra={"development_default": True})
 
 
 class DaikoSettings(BaseSettings):
@@ -25,7 +38,7 @@ class DaikoSettings(BaseSettings):
     postgres_host: str = "127.0.0.1"
     postgres_port: int = 5433
     postgres_user: str = "daiko"
-    postgres_password: str = "daiko"
+    postgres_password: SecretStr = development_secret("daiko")
 
     kafka_bootstrap: str = "127.0.0.1:9092"
 
@@ -34,30 +47,63 @@ class DaikoSettings(BaseSettings):
     temporal_ui_port: int = 8233
     temporal_task_queue: str = "daiko-orders"
 
-    orders_port: int = 8101
-    deposits_port: int = 8102
-    messaging_port: int = 8103
-    orders_database: str = "daiko_orders"
-    deposits_database: str = "daiko_deposits"
-    messaging_database: str = "daiko_messaging"
-
     # Auth: HS256 with a shared secret in development; RS256 with a JWKS URL in production.
     jwt_algorithm: str = "HS256"
-    jwt_secret: str = Field(default="daiko-development-secret-change-me-0123456789")
+    jwt_secret: SecretStr = development_secret("daiko-development-secret-change-me-0123456789")
     jwt_jwks_url: str | None = None
     jwt_issuer: str = "daiko"
     jwt_audience: str = "daiko"
 
     log_level: str = "INFO"
     outbox_poll_interval_seconds: float = 0.2
+    # Longer than the longest topic retention, so a redelivered event is always recognised.
+    processed_events_retention_days: int = Field(default=35, ge=31)
+
+    @model_validator(mode="after")
+    def _production_refuses_development_secrets(self) -> Self:
+        """With ``DAIKO_ENVIRONMENT=production`` no shipped secret is accepted, whichever process starts."""
+        if self.environment != PRODUCTION:
+            return self
+        kept = [
+            f"DAIKO_{name.upper()}"
+            for name, field in type(self).model_fields.items()
+            if isinstance(field.json_schema_extra, dict)
+            and field.json_schema_extra.get("development_default")
+            and getattr(self, name) == field.default
+        ]
+        if kept:
+            raise ValueError(
+                "DAIKO_ENVIRONMENT=production refuses the development default of " + ", ".join(sorted(kept))
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == PRODUCTION
 
     def database_url(self, database: str) -> str:
         return (
-            f"postgresql+asyncpg://{self.postgres_user}:{self.postgres_password}"
+            f"postgresql+asyncpg://{self.postgres_user}:{self.postgres_password.get_secret_value()}"
             f"@{self.postgres_host}:{self.postgres_port}/{database}"
         )
 
 
-@lru_cache
-def get_settings() -> DaikoSettings:
-    return DaikoSettings()
+class ServiceSettings(DaikoSettings):
+    """A service's settings: the base plus where it listens and which database it owns.
+
+    Subclasses declare ``<name>_port`` and ``<name>_database`` fields (so the
+    environment says ``DAIKO_ORDERS_PORT``) and expose them as :attr:`port` and
+    :attr:`database`, which is all the plumbing needs to know.
+    """
+
+    @property
+    @abstractmethod
+    def port(self) -> int: ...
+
+    @property
+    @abstractmethod
+    def database(self) -> str: ...
+
+    @property
+    def own_database_url(self) -> str:
+        return self.database_url(self.database)

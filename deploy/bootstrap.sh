@@ -42,5 +42,5 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-.venv/bin/python -c 'from daiko.settings import DaikoSettings; from daiko.stack.parts import resolve_kafka_jars; resolve_kafka_jars(DaikoSettings().state_dir / "kafka" / "libs", announce=True)'
+.venv/bin/python -c 'from daiko.settings import DaikoSettings; from devstack.parts import resolve_kafka_jars; resolve_kafka_jars(DaikoSettings().state_dir / "kafka" / "libs", announce=True)'
 log "ready"

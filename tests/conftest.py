@@ -1,7 +1,7 @@
 """Fixtures shared by every test: settings, tokens, and the real parts of the local stack.
 
 Integration tests run against the real PostgreSQL, Kafka and Temporal that
-``daiko stack up`` starts (``make test`` does that first). Where a Docker
+``daiko-stack up`` starts (``make test`` does that first). Where a Docker
 engine exists the same parts could come from testcontainers; here there is
 none, so the stack is the one source.
 """
@@ -20,7 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from daiko.auth import Role, mint_token
 from daiko.db import make_engine, make_session_factory
 from daiko.settings import DaikoSettings
-from daiko.stack.processes import port_open
+from devstack.processes import port_open
+from services.deposits.settings import DepositsSettings
+from services.messaging.settings import MessagingSettings
+from services.orders.settings import OrdersSettings
 
 _session_exit_status: int | None = None
 
@@ -45,13 +48,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         os._exit(_session_exit_status)
 
 
-@pytest.fixture(scope="session")
-def settings() -> DaikoSettings:
-    return DaikoSettings()
+class StackSettings(OrdersSettings, DepositsSettings, MessagingSettings):
+    """Every service's settings in one object: the tests see the whole stack at once."""
 
 
 @pytest.fixture(scope="session")
-def stack(settings: DaikoSettings) -> DaikoSettings:
+def settings() -> StackSettings:
+    return StackSettings()
+
+
+@pytest.fixture(scope="session")
+def stack(settings: StackSettings) -> StackSettings:
     """The running local stack; a clear failure (not a hang) when it is not up."""
     host, _, port = settings.kafka_bootstrap.rpartition(":")
     needed = {
@@ -82,7 +89,7 @@ def customer_id() -> str:
 
 
 @pytest.fixture(scope="session")
-async def database_engines(stack: DaikoSettings) -> AsyncIterator[dict[str, AsyncEngine]]:
+async def database_engines(stack: StackSettings) -> AsyncIterator[dict[str, AsyncEngine]]:
     engines = {
         name: make_engine(stack.database_url(str(getattr(stack, f"{name}_database"))), pool_size=5)
         for name in ("orders", "deposits", "messaging")
@@ -99,7 +106,7 @@ def db_sessions(database_engines: dict[str, AsyncEngine]) -> dict[str, async_ses
 
 
 @pytest.fixture
-async def new_topic(stack: DaikoSettings) -> AsyncIterator[Callable[..., Awaitable[str]]]:
+async def new_topic(stack: StackSettings) -> AsyncIterator[Callable[..., Awaitable[str]]]:
     """Creates throw-away topics (unique names) and deletes them after the test."""
     admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
     await admin.start()

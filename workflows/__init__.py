@@ -1,4 +1,4 @@
-"""OrderWorkflow: the single durable source of truth of one order (DESIGN.md §1, §3).
+"""OrderWorkflow: the single durable source of truth of one order (docs/architecture.md, docs/rules.md).
 
 One workflow per order, id ``order-<order_id>`` (``workflow_id``); starting the
 same order twice is refused (``workflows.client.start_order``). Every automatic
@@ -24,7 +24,8 @@ bridged, ``deposit.refund_rejected``. A charge that lands for a billing the orde
 no longer asks for is refunded at once. The workflow ends only once no charge or
 refund is still travelling, so no deposit answer ever meets a closed workflow.
 
-Activity: ``record_transition(OrderTransition)`` (``workflows.activities``) writes
+Activity: ``record_transition(OrderTransition)``, implemented by the orders service
+(``services.orders.activities``, run by ``services.orders.worker``), writes
 the read model (version-guarded) and the outbox in one orders-database transaction.
 
 Staff operations: for each name X below, a signal ``X`` (Temporal Web UI, JSON

@@ -127,7 +127,7 @@ class CustomerOperation(StrEnum):
 
 
 class OrderPolicy(BaseModel):
-    """The durations of the automatic rules, frozen into the order when it starts (DESIGN §3)."""
+    """The durations of the automatic rules, frozen into the order when it starts (docs/rules.md)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -79,7 +79,7 @@ RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interv
 
 @workflow.defn(name=WORKFLOW_NAME)
 class OrderWorkflow(StaffHandlers):
-    """The single durable source of truth of one order (DESIGN.md §3)."""
+    """The single durable source of truth of one order (docs/rules.md)."""
 
     @workflow.init
     def __init__(self, application: OrderApplication) -> None:

@@ -1,4 +1,4 @@
-"""Customer routes of the deposit (DESIGN.md §5): a customer sees and moves only their own deposit."""
+"""Customer routes of the deposit (docs/architecture.md): a customer sees and moves only their own deposit."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from daiko.auth import CustomerDep
 from daiko.db import MAX_BIGINT, transaction
-from daiko.problems import Problem
+from daiko.openapi import problem_responses
+from daiko.problems import Problem, invalid_request
 from services.deposits import ledger_queries, ledger_store, paypal_payins, service
-from services.deposits.deps import IdempotencyKey, StateDep, problems, run_idempotent
+from services.deposits.deps import IdempotencyKey, StateDep, run_idempotent
 from services.deposits.domain import ReportStatus, WithdrawalStatus
 from services.deposits.paypal import TRANSMISSION_ID, TRANSMISSION_SIG, TRANSMISSION_TIME, verify_webhook
 from services.deposits.schemas import (
@@ -31,7 +32,7 @@ from services.deposits.schemas import (
 )
 from services.deposits.withdrawal_schemas import WithdrawalIn, WithdrawalOut, WithdrawalResult
 
-router = APIRouter(prefix="/v1/deposit", tags=["deposit"])
+router = APIRouter(prefix="/v1/deposit", tags=["deposits"])
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
 Before = Annotated[int | None, Query(ge=1, le=MAX_BIGINT, description="Only entries older than this transaction id")]
@@ -44,7 +45,12 @@ async def transaction_page(state: StateDep, customer_id: str, before: int | None
     return TransactionPage(items=items, next_before=items[-1].id if len(items) == limit else None)
 
 
-@router.get("", response_model=DepositOut, summary="My deposit: balance, held, available", responses=problems(403))
+@router.get(
+    "",
+    response_model=DepositOut,
+    summary="My deposit: balance, held, available",
+    responses=problem_responses(401, 422, 403),
+)
 async def get_deposit(principal: CustomerDep, state: StateDep) -> DepositOut:
     async with state.sessions() as session:
         return DepositOut.of(await ledger_store.deposit_of(session, principal.subject))
@@ -54,7 +60,7 @@ async def get_deposit(principal: CustomerDep, state: StateDep) -> DepositOut:
     "/transactions",
     response_model=TransactionPage,
     summary="My deposit's history, newest first, with the running balance",
-    responses=problems(403),
+    responses=problem_responses(401, 422, 403),
 )
 async def list_transactions(
     principal: CustomerDep, state: StateDep, limit: Limit = 50, before: Before = None
@@ -70,7 +76,7 @@ async def list_transactions(
     status_code=201,
     response_model=PayInReportOut,
     summary="Report a bank transfer to the agency (credited when staff confirm)",
-    responses=problems(403),
+    responses=problem_responses(401, 422, 403),
 )
 async def file_pay_in_report(
     body: PayInReportIn,
@@ -94,7 +100,10 @@ async def file_pay_in_report(
 
 
 @router.get(
-    "/pay-in-reports", response_model=list[PayInReportOut], summary="My pay-in reports", responses=problems(403)
+    "/pay-in-reports",
+    response_model=list[PayInReportOut],
+    summary="My pay-in reports",
+    responses=problem_responses(401, 422, 403),
 )
 async def list_pay_in_reports(
     principal: CustomerDep,
@@ -114,7 +123,7 @@ async def list_pay_in_reports(
     "/pay-in-reports/{report_id}",
     response_model=PayInReportOut,
     summary="One of my pay-in reports",
-    responses=problems(403, 404),
+    responses=problem_responses(401, 422, 403, 404),
 )
 async def get_pay_in_report(report_id: str, principal: CustomerDep, state: StateDep) -> PayInReportOut:
     async with state.sessions() as session:
@@ -131,7 +140,7 @@ async def get_pay_in_report(report_id: str, principal: CustomerDep, state: State
     status_code=201,
     response_model=PayPalOrderOut,
     summary="Start a card pay-in: returns PayPal's approve link",
-    responses=problems(403, 502, 503),
+    responses=problem_responses(401, 422, 403, 502, 503),
 )
 async def create_paypal_order(
     body: PayPalOrderIn,
@@ -161,7 +170,7 @@ async def create_paypal_order(
     "/paypal/orders/{order_id}",
     response_model=PayPalOrderOut,
     summary="One of my PayPal pay-ins",
-    responses=problems(403, 404),
+    responses=problem_responses(401, 422, 403, 404),
 )
 async def get_paypal_order(order_id: str, principal: CustomerDep, state: StateDep) -> PayPalOrderOut:
     async with state.sessions() as session:
@@ -175,7 +184,7 @@ async def get_paypal_order(order_id: str, principal: CustomerDep, state: StateDe
     response_model=PayPalCaptureOut,
     summary="Capture an approved PayPal order and credit the deposit",
     description="Capturing twice credits once. A declined card is a 402 with the approve link to try again.",
-    responses=problems(402, 403, 404, 409, 502, 503),
+    responses=problem_responses(401, 422, 402, 403, 404, 409, 502, 503),
 )
 async def capture_paypal_order(
     order_id: str, request: Request, principal: CustomerDep, state: StateDep, idempotency_key: IdempotencyKey = None
@@ -195,12 +204,12 @@ async def capture_paypal_order(
     summary="PayPal webhook (no bearer token: the signature headers authenticate it)",
     description=f"Requires `{TRANSMISSION_ID}`, `{TRANSMISSION_TIME}` and `{TRANSMISSION_SIG}` "
     "(HMAC-SHA256 with the shared webhook secret). A forged or stale delivery is a 401 and changes nothing.",
-    responses=problems(),
+    responses=problem_responses(401, 422),
 )
 async def paypal_webhook(request: Request, state: StateDep) -> WebhookAck:
     raw = await request.body()
     refused = verify_webhook(
-        state.settings.paypal_webhook_secret,
+        state.settings.paypal_webhook_secret.get_secret_value(),
         dict(request.headers),
         raw,
         tolerance_seconds=state.settings.paypal_webhook_tolerance_seconds,
@@ -210,9 +219,9 @@ async def paypal_webhook(request: Request, state: StateDep) -> WebhookAck:
     try:
         event = json.loads(raw)
     except ValueError as exc:
-        raise Problem(422, "Unreadable webhook", "the body is not JSON", code="validation-error") from exc
+        raise invalid_request("the webhook's body is not JSON") from exc
     if not isinstance(event, dict):
-        raise Problem(422, "Unreadable webhook", "the body is not a JSON object", code="validation-error")
+        raise invalid_request("the webhook's body is not a JSON object")
     async with transaction(state.sessions) as session:
         return WebhookAck(status=await paypal_payins.handle_webhook(session=session, event=event))
 
@@ -225,7 +234,7 @@ async def paypal_webhook(request: Request, state: StateDep) -> WebhookAck:
     status_code=201,
     response_model=WithdrawalResult,
     summary="Request a withdrawal to a bank account (the amount is held at once)",
-    responses=problems(403, 409),
+    responses=problem_responses(401, 422, 403, 409),
 )
 async def request_withdrawal(
     body: WithdrawalIn,
@@ -240,7 +249,7 @@ async def request_withdrawal(
             customer_id=principal.subject,
             amount=body.amount,
             account=body.bank_account.to_domain(),
-            sealing_key=state.settings.bank_details_key,
+            sealing_key=state.settings.bank_details_key.get_secret_value(),
         )
         return WithdrawalResult(withdrawal=WithdrawalOut.of(withdrawal), deposit=DepositOut.of(deposit))
 
@@ -248,7 +257,10 @@ async def request_withdrawal(
 
 
 @router.get(
-    "/withdrawals", response_model=list[WithdrawalOut], summary="My withdrawal requests", responses=problems(403)
+    "/withdrawals",
+    response_model=list[WithdrawalOut],
+    summary="My withdrawal requests",
+    responses=problem_responses(401, 422, 403),
 )
 async def list_withdrawals(
     principal: CustomerDep, state: StateDep, status: WithdrawalStatus | None = None, limit: Limit = 50
@@ -264,7 +276,7 @@ async def list_withdrawals(
     "/withdrawals/{withdrawal_id}",
     response_model=WithdrawalOut,
     summary="One of my withdrawal requests",
-    responses=problems(403, 404),
+    responses=problem_responses(401, 422, 403, 404),
 )
 async def get_withdrawal(withdrawal_id: str, principal: CustomerDep, state: StateDep) -> WithdrawalOut:
     async with state.sessions() as session:

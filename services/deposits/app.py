@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from sqlalchemy.exc import IntegrityError
 
 from daiko.consumer import consumer_task
 from daiko.db import make_engine, make_session_factory
 from daiko.outbox import relay_task
+from daiko.problems import ProblemTable, ProblemType
 from daiko.service import BackgroundTask, create_service_app
 from services.deposits import api, staff_api
 from services.deposits.db import DeadLetter, Outbox, ProcessedEvent
-from services.deposits.deps import DepositsState, install_error_handlers
+from services.deposits.deps import DepositsState
+from services.deposits.domain import (
+    CardDeclined,
+    DepositRuleError,
+    NoteRequired,
+    PayPalOrderNotApproved,
+    PayPalOrderTaken,
+    PayPalRefused,
+)
 from services.deposits.events import command_type_known, handle_command
+from services.deposits.ledger import InsufficientFunds, LedgerError, PendingAlreadyResolved
 from services.deposits.paypal import PayPalClient
-from services.deposits.settings import DepositsSettings, get_deposits_settings
+from services.deposits.settings import DepositsSettings
 
 DESCRIPTION = """\
-Each customer's deposit as a double-entry ledger in integer yen (DESIGN.md R9).
+Each customer's deposit as a double-entry ledger in integer yen (R9 in docs/rules.md).
 
 * Pay-in by bank transfer (payment report, credited when staff confirm) and by card through PayPal.
 * Withdrawal requests: the amount is held at once; staff pay it out or release it.
@@ -28,13 +39,27 @@ A deposit never goes below zero. Every error is RFC 9457 problem JSON. POSTs tha
 """
 
 
-async def _close_paypal(app: FastAPI) -> None:
-    await app.state.deposits.paypal.aclose()
+PROBLEMS: ProblemTable = {
+    DepositRuleError: ProblemType(409, "Operation refused"),
+    NoteRequired: ProblemType(422, "Operation refused"),
+    LedgerError: ProblemType(422, "Ledger refused the transfer"),
+    PendingAlreadyResolved: ProblemType(409, "Ledger refused the transfer"),
+    InsufficientFunds: ProblemType(409, "Insufficient deposit"),
+    CardDeclined: ProblemType(402, "Card declined"),
+    PayPalOrderNotApproved: ProblemType(409, "Not approved yet"),
+    PayPalOrderTaken: ProblemType(409, "PayPal order belongs to someone else"),
+    PayPalRefused: ProblemType(502, "PayPal refused the call"),
+    # Two requests raced on a unique row (a key, an id): nothing was written; a retry is answered properly.
+    IntegrityError: ProblemType(
+        409, "Concurrent update", code="retry", detail="a concurrent request changed the same record; retry"
+    ),
+}
+"""The deposits service's domain exceptions over HTTP (the plumbing's own are in ``daiko.problems``)."""
 
 
 def build_app(settings: DepositsSettings | None = None) -> FastAPI:
-    settings = settings or get_deposits_settings()
-    engine = make_engine(settings.database_url(settings.deposits_database))
+    settings = settings or DepositsSettings()
+    engine = make_engine(settings.own_database_url)
     sessions = make_session_factory(engine)
     background: dict[str, BackgroundTask] = {
         "outbox-relay": relay_task(
@@ -52,27 +77,31 @@ def build_app(settings: DepositsSettings | None = None) -> FastAPI:
             handler=handle_command,
             check=command_type_known,
         )
-    app = create_service_app(
-        name="deposits",
-        settings=settings,
-        engine=engine,
-        routers=[api.router, staff_api.router],
-        background=background,
-        on_shutdown=_close_paypal,
-        description=DESCRIPTION,
-    )
-    install_error_handlers(app)
-    app.state.deposits = DepositsState(
+    state = DepositsState(
         settings=settings,
         sessions=sessions,
         paypal=PayPalClient(
             settings.paypal_base_url,
             settings.paypal_client_id,
-            settings.paypal_client_secret,
+            settings.paypal_client_secret.get_secret_value(),
             timeout=settings.paypal_timeout_seconds,
         ),
     )
-    return app
+
+    async def close_paypal(_: FastAPI) -> None:
+        await state.paypal.aclose()
+
+    return create_service_app(
+        name="deposits",
+        settings=settings,
+        engine=engine,
+        routers=[api.router, staff_api.router],
+        state=state,
+        problems=PROBLEMS,
+        background=background,
+        on_shutdown=close_paypal,
+        description=DESCRIPTION,
+    )
 
 
 app = build_app()

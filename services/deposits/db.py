@@ -11,7 +11,6 @@ negative deposit.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -28,28 +27,16 @@ from sqlalchemy import (
     Text,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from daiko.consumer import DeadLetterMixin, ProcessedEventMixin
 from daiko.db import new_metadata
-from daiko.outbox import OutboxMixin
+from daiko.tables import DeadLetter as DeadLetter  # the plumbing's tables, used through this module
+from daiko.tables import Outbox as Outbox
+from daiko.tables import ProcessedEvent as ProcessedEvent
 
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
-
-
-class Outbox(OutboxMixin, Base):
-    pass
-
-
-class ProcessedEvent(ProcessedEventMixin, Base):
-    pass
-
-
-class DeadLetter(DeadLetterMixin, Base):
-    pass
 
 
 class Account(Base):
@@ -181,17 +168,4 @@ class Withdrawal(Base):
     reject_reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str | None] = mapped_column(String(100))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-
-
-class IdempotentRequest(Base):
-    """An HTTP request made with an ``Idempotency-Key`` and the answer it got, replayed on retry."""
-
-    __tablename__ = "idempotent_requests"
-
-    scope: Mapped[str] = mapped_column(String(150), primary_key=True)  # who asked (role and subject)
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    fingerprint: Mapped[str] = mapped_column(String(64))  # method, path and body, hashed
-    status_code: Mapped[int] = mapped_column(Integer)
-    response: Mapped[Any] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

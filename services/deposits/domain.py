@@ -1,7 +1,8 @@
 """Rules of the deposit around the ledger: pay-in reports, withdrawal requests, bank accounts.
 
 Pure functions and values only (no I/O), so every rule has a plain unit test.
-Each decision returns what must happen, and the service layer does it.
+Each decision returns what must happen, and the service layer does it. A
+refusal is a domain exception; ``services.deposits.app`` says its HTTP status.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
+from daiko.errors import DomainError, Unavailable
 
-class DepositRuleError(Exception):
-    """A request the deposit refuses; ``code`` becomes the problem type, ``status`` its HTTP status."""
 
-    status = 409
+class DepositRuleError(DomainError):
+    """A request the deposit refuses in the current state of a report or withdrawal; ``code`` names why."""
+
     code = "deposit-rule"
 
 
@@ -28,7 +30,8 @@ class ReportAlreadyConfirmed(DepositRuleError):
 
 
 class NoteRequired(DepositRuleError):
-    status = 422
+    """Crediting another amount than reported needs a note: a rule on the input, not on the state."""
+
     code = "note-required"
 
 
@@ -38,6 +41,39 @@ class WithdrawalAlreadyPaid(DepositRuleError):
 
 class WithdrawalAlreadyRejected(DepositRuleError):
     code = "withdrawal-rejected"
+
+
+# --- PayPal's answers, in our words ------------------------------------------------------------
+
+
+class PayPalDown(Unavailable):
+    """PayPal cannot be reached or answered 5xx; the same request may be sent again."""
+
+    code = "paypal-unavailable"
+
+
+class PayPalRefused(DomainError):
+    """PayPal refused the call (an answer we cannot act on); ``issue`` is PayPal's own name for it."""
+
+    code = "paypal-error"
+
+
+class CardDeclined(DomainError):
+    """The buyer's card was declined: approve again with another card (``approve_url``)."""
+
+    code = "paypal-instrument-declined"
+
+
+class PayPalOrderNotApproved(DomainError):
+    """Capture asked before the buyer approved the PayPal order."""
+
+    code = "paypal-order-not-approved"
+
+
+class PayPalOrderTaken(DomainError):
+    """PayPal returned an order id we already hold for another customer."""
+
+    code = "paypal-order-conflict"
 
 
 class ReportStatus(StrEnum):

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TypeVar
 
+from daiko.errors import DomainError
+
 K = TypeVar("K", bound=Hashable)
 
 
@@ -64,7 +66,9 @@ class Phase(StrEnum):
 RESOLUTIONS = frozenset({Phase.POST_PENDING, Phase.VOID_PENDING})
 
 
-class LedgerError(Exception):
+class LedgerError(DomainError):
+    """The ledger refused a transfer; ``code`` names the rule."""
+
     code = "ledger-error"
 
 
@@ -85,7 +89,12 @@ class InsufficientFunds(LedgerError):
         self.available = available
         self.requested = requested
         self.shortfall = requested - available
-        super().__init__(f"available {available} yen is less than {requested} yen (short by {self.shortfall} yen)")
+        super().__init__(
+            f"the available deposit is {available} yen, {self.shortfall} yen short of {requested} yen",
+            available=available,
+            requested=requested,
+            shortfall=self.shortfall,
+        )
 
 
 class IdempotencyConflict(LedgerError):

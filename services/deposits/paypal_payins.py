@@ -18,9 +18,16 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.deposits import Credited
-from daiko.problems import Problem, not_found
+from daiko.errors import InvalidInput, NotFound
 from services.deposits.db import PayPalOrder
-from services.deposits.domain import TransferKind
+from services.deposits.domain import (
+    CardDeclined,
+    PayPalDown,
+    PayPalOrderNotApproved,
+    PayPalOrderTaken,
+    PayPalRefused,
+    TransferKind,
+)
 from services.deposits.ledger import PAYPAL_ACCOUNT
 from services.deposits.ledger_store import AccountRef, Deposit, Movement, deposit_of, post
 from services.deposits.messages import balances, emit
@@ -40,10 +47,8 @@ class CaptureOutcome:
     credited_now: bool
 
 
-def _unavailable(exc: PayPalError) -> Problem:
-    return Problem(
-        503, "PayPal unavailable", f"PayPal could not be reached ({exc}); try again", code="paypal-unavailable"
-    )
+def _unavailable(exc: PayPalError) -> PayPalDown:
+    return PayPalDown(f"PayPal could not be reached ({exc}); try again", title="PayPal unavailable")
 
 
 async def create_order(
@@ -69,9 +74,9 @@ async def create_order(
     except PayPalUnavailable as exc:
         raise _unavailable(exc) from exc
     except PayPalError as exc:
-        raise Problem(502, "PayPal refused the order", str(exc), code="paypal-error", issue=exc.issue) from exc
+        raise PayPalRefused(str(exc), title="PayPal refused the order", issue=exc.issue) from exc
     if not order.approve_url:
-        raise Problem(502, "PayPal answered without an approve link", code="paypal-error")
+        raise PayPalRefused("PayPal answered without an approve link", title="PayPal answered without an approve link")
     await session.execute(
         insert(PayPalOrder)
         .values(
@@ -86,14 +91,14 @@ async def create_order(
     )
     row = await session.scalar(select(PayPalOrder).where(PayPalOrder.id == order.id))
     if row is None or row.customer_id != customer_id:
-        raise Problem(409, "PayPal order belongs to someone else", code="paypal-order-conflict")
+        raise PayPalOrderTaken("PayPal order belongs to someone else", title="PayPal order belongs to someone else")
     return row
 
 
 async def get_order(*, session: AsyncSession, customer_id: str | None, order_id: str) -> PayPalOrder:
     row = await session.scalar(select(PayPalOrder).where(PayPalOrder.id == order_id))
     if row is None or (customer_id is not None and row.customer_id != customer_id):
-        raise not_found(f"PayPal order {order_id}")
+        raise NotFound(f"PayPal order {order_id}")
     return row
 
 
@@ -111,7 +116,7 @@ async def capture_order(
     """
     row = await _locked(session, order_id)
     if row is None or row.customer_id != customer_id:
-        raise not_found(f"PayPal order {order_id}")
+        raise NotFound(f"PayPal order {order_id}")
     if row.transfer_id is not None:
         return CaptureOutcome(row, await deposit_of(session, customer_id), credited_now=False)
     try:
@@ -125,23 +130,17 @@ async def capture_order(
             except PayPalError as again:
                 raise _unavailable(again) from again
         elif exc.issue == "INSTRUMENT_DECLINED":
-            raise Problem(
-                402,
-                "Card declined",
+            raise CardDeclined(
                 "PayPal declined the card; choose another card or payment method and approve again",
-                code="paypal-instrument-declined",
                 approve_url=row.approve_url,
             ) from exc
         elif exc.issue == "ORDER_NOT_APPROVED":
-            raise Problem(
-                409,
-                "Not approved yet",
+            raise PayPalOrderNotApproved(
                 "the order has not been approved at PayPal yet: open the approve link first",
-                code="paypal-order-not-approved",
                 approve_url=row.approve_url,
             ) from exc
         else:
-            raise Problem(502, "PayPal refused the capture", str(exc), code="paypal-error", issue=exc.issue) from exc
+            raise PayPalRefused(str(exc), title="PayPal refused the capture", issue=exc.issue) from exc
     row.status = order.status
     credited = False
     for capture in order.captures:
@@ -211,7 +210,9 @@ async def handle_webhook(*, session: AsyncSession, event: dict[str, Any]) -> str
             currency=str(amount.get("currency_code", "")),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise Problem(422, "Unreadable webhook", f"the capture in this webhook is malformed: {exc}") from exc
+        raise InvalidInput(
+            f"the capture in this webhook is malformed: {exc}", code="unreadable-webhook", title="Unreadable webhook"
+        ) from exc
     row = await _locked(session, order_id)
     if row is None:
         return "unknown-order"

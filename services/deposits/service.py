@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.deposits import Credited, MaskedBankAccount, WithdrawalPaid, WithdrawalRejected, WithdrawalRequested
-from daiko.problems import not_found
+from daiko.errors import NotFound
 from services.deposits import domain
 from services.deposits.db import PayInReport, Withdrawal
 from services.deposits.domain import BankAccount, Decision, ReportStatus, TransferKind, WithdrawalStatus
@@ -237,14 +237,14 @@ async def _owned(
     """``customer_id`` set: another customer's request is a 404, as if it did not exist."""
     row = await session.get(model, request_id)
     if row is None or (customer_id is not None and row.customer_id != customer_id):
-        raise not_found(f"{what} {request_id}")
+        raise NotFound(f"{what} {request_id}")
     return row
 
 
 async def _locked(session: AsyncSession, model: type[_Request], request_id: str, what: str) -> _Request:
     row = await session.scalar(select(model).where(model.id == request_id).with_for_update())
     if row is None:
-        raise not_found(f"{what} {request_id}")
+        raise NotFound(f"{what} {request_id}")
     return row
 
 

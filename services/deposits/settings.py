@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-from pydantic import Field
+from pydantic import SecretStr
 
 from daiko.events import DEPOSITS_COMMANDS
-from daiko.settings import DaikoSettings
+from daiko.settings import ServiceSettings, development_secret
 
 
-class DepositsSettings(DaikoSettings):
+class DepositsSettings(ServiceSettings):
+    deposits_port: int = 8102
+    deposits_database: str = "daiko_deposits"
+
     # Kafka: a test or a second deployment may point the consumer at another topic or group.
     deposits_commands_topic: str = DEPOSITS_COMMANDS
     deposits_commands_group: str = "deposits-commands"
@@ -23,8 +24,8 @@ class DepositsSettings(DaikoSettings):
     # services/deposits/paypal_sandbox (``python -m services.deposits.paypal_sandbox``).
     paypal_base_url: str = "http://127.0.0.1:8104"
     paypal_client_id: str = "daiko-sandbox-client"
-    paypal_client_secret: str = Field(default="daiko-sandbox-secret")
-    paypal_webhook_secret: str = Field(default="daiko-sandbox-webhook-secret")
+    paypal_client_secret: SecretStr = development_secret("daiko-sandbox-secret")
+    paypal_webhook_secret: SecretStr = development_secret("daiko-sandbox-webhook-secret")
     # A webhook older than this is refused even with a valid signature (replayed capture).
     paypal_webhook_tolerance_seconds: int = 300
     paypal_return_url: str = "http://127.0.0.1:8102/paypal/return"
@@ -34,9 +35,12 @@ class DepositsSettings(DaikoSettings):
     paypal_sandbox_webhook_url: str | None = None
 
     # Key that seals withdrawal bank details at rest (AES-GCM); 32 bytes as 64 hex digits.
-    bank_details_key: str = Field(default="6461696b6f2d6465762d62616e6b2d64657461696c732d6b65792d3030303030")
+    bank_details_key: SecretStr = development_secret("6461696b6f2d6465762d62616e6b2d64657461696c732d6b65792d3030303030")
 
+    @property
+    def port(self) -> int:
+        return self.deposits_port
 
-@lru_cache
-def get_deposits_settings() -> DepositsSettings:
-    return DepositsSettings()
+    @property
+    def database(self) -> str:
+        return self.deposits_database

@@ -9,9 +9,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from daiko.auth import StaffDep
+from daiko.openapi import problem_responses
 from services.deposits import ledger_queries, ledger_store, service
 from services.deposits.api import Before, Limit, transaction_page
-from services.deposits.deps import IdempotencyKey, StateDep, problems, run_idempotent
+from services.deposits.deps import IdempotencyKey, StateDep, run_idempotent
 from services.deposits.domain import ReportStatus, WithdrawalStatus
 from services.deposits.schemas import (
     AuditOut,
@@ -24,7 +25,7 @@ from services.deposits.schemas import (
 )
 from services.deposits.withdrawal_schemas import ConfirmWithdrawalIn, WithdrawalOut, WithdrawalResult
 
-router = APIRouter(prefix="/v1/staff", tags=["staff"])
+router = APIRouter(prefix="/v1/staff", tags=["deposits-staff"])
 
 CustomerFilter = Annotated[str | None, Query(max_length=100, description="Only this customer's")]
 
@@ -36,9 +37,9 @@ CustomerFilter = Annotated[str | None, Query(max_length=100, description="Only t
     "/pay-in-reports",
     response_model=list[PayInReportOut],
     summary="Pay-in reports to decide (pending by default), newest first",
-    responses=problems(403),
+    responses=problem_responses(401, 422, 403),
 )
-async def list_pay_in_reports(
+async def staff_list_pay_in_reports(
     _: StaffDep,
     state: StateDep,
     status: ReportStatus | None = ReportStatus.PENDING,
@@ -54,9 +55,9 @@ async def list_pay_in_reports(
     "/pay-in-reports/{report_id}",
     response_model=PayInReportOut,
     summary="One pay-in report",
-    responses=problems(403, 404),
+    responses=problem_responses(401, 422, 403, 404),
 )
-async def get_pay_in_report(report_id: str, _: StaffDep, state: StateDep) -> PayInReportOut:
+async def staff_get_pay_in_report(report_id: str, _: StaffDep, state: StateDep) -> PayInReportOut:
     async with state.sessions() as session:
         return PayInReportOut.of(
             await service.get_pay_in_report(session=session, report_id=report_id, customer_id=None)
@@ -69,7 +70,7 @@ async def get_pay_in_report(report_id: str, _: StaffDep, state: StateDep) -> Pay
     summary="Confirm a pay-in report: credit the amount that arrived",
     description="The amount defaults to the reported one; another amount needs a note. Confirming twice credits "
     "once; confirming a rejected report is a 409.",
-    responses=problems(403, 404, 409),
+    responses=problem_responses(401, 422, 403, 404, 409),
 )
 async def confirm_pay_in_report(
     report_id: str,
@@ -94,7 +95,7 @@ async def confirm_pay_in_report(
     "/pay-in-reports/{report_id}/reject",
     response_model=PayInReportOut,
     summary="Reject a pay-in report (nothing is credited)",
-    responses=problems(403, 404, 409),
+    responses=problem_responses(401, 422, 403, 404, 409),
 )
 async def reject_pay_in_report(
     report_id: str,
@@ -121,9 +122,9 @@ async def reject_pay_in_report(
     "/withdrawals",
     response_model=list[WithdrawalOut],
     summary="Withdrawal requests to decide (pending by default); bank accounts masked",
-    responses=problems(403),
+    responses=problem_responses(401, 422, 403),
 )
-async def list_withdrawals(
+async def staff_list_withdrawals(
     _: StaffDep,
     state: StateDep,
     status: WithdrawalStatus | None = WithdrawalStatus.PENDING,
@@ -139,9 +140,9 @@ async def list_withdrawals(
     "/withdrawals/{withdrawal_id}",
     response_model=WithdrawalOut,
     summary="One withdrawal request",
-    responses=problems(403, 404),
+    responses=problem_responses(401, 422, 403, 404),
 )
-async def get_withdrawal(withdrawal_id: str, _: StaffDep, state: StateDep) -> WithdrawalOut:
+async def staff_get_withdrawal(withdrawal_id: str, _: StaffDep, state: StateDep) -> WithdrawalOut:
     async with state.sessions() as session:
         return WithdrawalOut.of(
             await service.get_withdrawal(session=session, withdrawal_id=withdrawal_id, customer_id=None)
@@ -152,7 +153,7 @@ async def get_withdrawal(withdrawal_id: str, _: StaffDep, state: StateDep) -> Wi
     "/withdrawals/{withdrawal_id}/confirm",
     response_model=WithdrawalResult,
     summary="Confirm a withdrawal: it was paid out (the hold is posted)",
-    responses=problems(403, 404, 409),
+    responses=problem_responses(401, 422, 403, 404, 409),
 )
 async def confirm_withdrawal(
     withdrawal_id: str,
@@ -177,7 +178,7 @@ async def confirm_withdrawal(
     "/withdrawals/{withdrawal_id}/reject",
     response_model=WithdrawalResult,
     summary="Reject a withdrawal: the hold is released",
-    responses=problems(403, 404, 409),
+    responses=problem_responses(401, 422, 403, 404, 409),
 )
 async def reject_withdrawal(
     withdrawal_id: str,
@@ -203,7 +204,7 @@ async def reject_withdrawal(
     "/customers/{customer_id}/deposit",
     response_model=DepositOut,
     summary="A customer's deposit",
-    responses=problems(403),
+    responses=problem_responses(401, 422, 403),
 )
 async def customer_deposit(customer_id: str, _: StaffDep, state: StateDep) -> DepositOut:
     async with state.sessions() as session:
@@ -214,7 +215,7 @@ async def customer_deposit(customer_id: str, _: StaffDep, state: StateDep) -> De
     "/customers/{customer_id}/deposit/transactions",
     response_model=TransactionPage,
     summary="A customer's deposit history, newest first",
-    responses=problems(403),
+    responses=problem_responses(401, 422, 403),
 )
 async def customer_transactions(
     customer_id: str, _: StaffDep, state: StateDep, limit: Limit = 50, before: Before = None
@@ -226,7 +227,7 @@ async def customer_transactions(
     "/ledger/audit",
     response_model=AuditOut,
     summary="Recompute every balance from the transfers and check Σ debits = Σ credits",
-    responses=problems(403),
+    responses=problem_responses(401, 422, 403),
 )
 async def audit(_: StaffDep, state: StateDep, customer_id: CustomerFilter = None) -> AuditOut:
     async with state.sessions() as session, session.begin():

@@ -13,28 +13,39 @@ from daiko.consumer import consumer_task
 from daiko.db import make_engine, make_session_factory
 from daiko.events import ORDERS_EVENTS
 from daiko.outbox import relay_task
+from daiko.problems import ProblemTable, ProblemType
 from daiko.service import create_service_app
-from services.messaging.api import customer, staff
+from services.messaging import api, staff_api
 from services.messaging.db import DeadLetter, Outbox, ProcessedEvent
+from services.messaging.deps import MessagingState
 from services.messaging.events import order_event_check, order_event_handler, pending_sweep_task
-from services.messaging.settings import MessagingSettings, get_messaging_settings
+from services.messaging.service import AttachmentGone, MessageWindowClosed
+from services.messaging.settings import MessagingSettings
 from services.messaging.storage import AttachmentStore, make_store
+
+PROBLEMS: ProblemTable = {
+    MessageWindowClosed: ProblemType(409, "Operation refused"),
+    AttachmentGone: ProblemType(410, "Attachment gone"),
+}
+"""The messaging service's domain exceptions over HTTP (the plumbing's own are in ``daiko.problems``)."""
 
 
 def build_app(settings: MessagingSettings | None = None, store: AttachmentStore | None = None) -> FastAPI:
-    settings = settings or get_messaging_settings()
+    settings = settings or MessagingSettings()
     store = store or make_store(settings)
-    engine = make_engine(settings.database_url(settings.messaging_database))
+    engine = make_engine(settings.own_database_url)
     sessions = make_session_factory(engine)
 
     async def close_store(_: FastAPI) -> None:
         await store.close()
 
-    app = create_service_app(
+    return create_service_app(
         name="messaging",
         settings=settings,
         engine=engine,
-        routers=[customer, staff],
+        routers=[api.router, staff_api.router],
+        state=MessagingState(settings=settings, sessions=sessions, store=store),
+        problems=PROBLEMS,
         background={
             "outbox-relay": relay_task(
                 settings.kafka_bootstrap, sessions, Outbox, poll_interval=settings.outbox_poll_interval_seconds
@@ -57,10 +68,6 @@ def build_app(settings: MessagingSettings | None = None, store: AttachmentStore 
             "and the 90-day rule (R3)."
         ),
     )
-    app.state.settings = settings
-    app.state.sessions = sessions
-    app.state.store = store
-    return app
 
 
 app = build_app()

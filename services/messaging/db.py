@@ -17,25 +17,14 @@ from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Identity, Inde
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from daiko.consumer import DeadLetterMixin, ProcessedEventMixin
 from daiko.db import new_metadata
-from daiko.outbox import OutboxMixin
+from daiko.tables import DeadLetter as DeadLetter  # the plumbing's tables, used through this module
+from daiko.tables import Outbox as Outbox
+from daiko.tables import ProcessedEvent as ProcessedEvent
 
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
-
-
-class Outbox(OutboxMixin, Base):
-    pass
-
-
-class ProcessedEvent(ProcessedEventMixin, Base):
-    pass
-
-
-class DeadLetter(DeadLetterMixin, Base):
-    pass
 
 
 class Thread(Base):

@@ -47,12 +47,24 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from daiko.auth import Principal
 from daiko.db import transaction
-from daiko.problems import Problem, conflict, not_found
+from daiko.errors import DomainError, NotFound
 from services.messaging import repository as repo
 from services.messaging.db import Attachment, Message, Thread
 from services.messaging.domain import ID_MAX, AuthorRole, MessageState, WindowDecision, message_window
 from services.messaging.settings import MessagingSettings
 from services.messaging.storage import AttachmentMissing, AttachmentStore
+
+
+class MessageWindowClosed(DomainError):
+    """R3: the order was completed or canceled too long ago for the customer to write on it."""
+
+    code = "message-window-closed"
+
+
+class AttachmentGone(DomainError):
+    """The photo's row exists but its file is no longer in storage."""
+
+    code = "attachment-gone"
 
 
 @dataclass
@@ -99,10 +111,9 @@ async def _store_photos(
         await store.put(attachment.storage_key, photo.content, attachment.content_type)
 
 
-def window_problem(decision: WindowDecision, thread: Thread, settings: MessagingSettings) -> Problem:
-    return conflict(
+def window_closed(decision: WindowDecision, thread: Thread, settings: MessagingSettings) -> MessageWindowClosed:
+    return MessageWindowClosed(
         decision.reason,
-        code="message-window-closed",
         order_status=thread.status,
         closed_at=thread.closed_at.isoformat() if thread.closed_at else None,
         window_days=settings.message_window_days,
@@ -120,34 +131,61 @@ async def post_customer_message(
     photos: Sequence[repo.NewPhoto],
     now: datetime | None = None,
 ) -> Posted:
+    """In a transaction of its own; a photo written before a failure (or a failed commit) is deleted again."""
+    async with storing(store) as written, transaction(sessions) as session:
+        return await add_customer_message(
+            session,
+            store,
+            settings,
+            written,
+            order_id=order_id,
+            customer_id=customer_id,
+            body=body,
+            photos=photos,
+            now=now,
+        )
+
+
+async def add_customer_message(
+    session: AsyncSession,
+    store: AttachmentStore,
+    settings: MessagingSettings,
+    written: list[str],
+    *,
+    order_id: str,
+    customer_id: str,
+    body: str,
+    photos: Sequence[repo.NewPhoto],
+    now: datetime | None = None,
+) -> Posted:
+    """In the caller's transaction (e.g. an idempotent POST's); storage keys written are appended to ``written``."""
     now = now or datetime.now(UTC)
     if len(customer_id) > ID_MAX:
-        raise not_found(f"order {order_id}")  # no order can belong to an id that long
-    async with storing(store) as written, transaction(sessions) as session:
-        await repo.lock_order(session, order_id)
-        thread = await repo.get_thread(session, order_id)
-        if thread is not None and thread.customer_id is not None:
-            if thread.customer_id != customer_id:
-                raise not_found(f"order {order_id}")
-            decision = message_window(thread.status, thread.closed_at, now, settings.message_window)
-            if not decision.open:
-                raise window_problem(decision, thread, settings)
-            state = MessageState.POSTED
-        else:
-            state = MessageState.PENDING  # the order's first event has not arrived yet: see the module docstring
-        message, attachments = await repo.add_message(
-            session,
-            order_id=order_id,
-            author_role=AuthorRole.CUSTOMER,
-            author_id=customer_id,
-            body=body,
-            state=state,
-            now=now,
-            photos=photos,
-        )
-        if thread is not None and state == MessageState.POSTED:
-            repo.record_posted(session, thread, message, attachment_count=len(attachments))
-        await _store_photos(store, attachments, photos, written)
+        raise NotFound(f"order {order_id}")  # no order can belong to an id that long
+    await repo.lock_order(session, order_id)
+    thread = await repo.get_thread(session, order_id)
+    if thread is not None and thread.customer_id is not None:
+        if thread.customer_id != customer_id:
+            raise NotFound(f"order {order_id}")
+        decision = message_window(thread.status, thread.closed_at, now, settings.message_window)
+        if not decision.open:
+            raise window_closed(decision, thread, settings)
+        state = MessageState.POSTED
+    else:
+        state = MessageState.PENDING  # the order's first event has not arrived yet: see the module docstring
+    message, attachments = await repo.add_message(
+        session,
+        order_id=order_id,
+        author_role=AuthorRole.CUSTOMER,
+        author_id=customer_id,
+        body=body,
+        state=state,
+        now=now,
+        photos=photos,
+    )
+    if thread is not None and state == MessageState.POSTED:
+        repo.record_posted(session, thread, message, attachment_count=len(attachments))
+    await _store_photos(store, attachments, photos, written)
     return Posted(message, attachments)
 
 
@@ -161,25 +199,42 @@ async def post_staff_message(
     photos: Sequence[repo.NewPhoto],
     now: datetime | None = None,
 ) -> Posted:
+    """In a transaction of its own, like :func:`post_customer_message`."""
+    async with storing(store) as written, transaction(sessions) as session:
+        return await add_staff_message(
+            session, store, written, order_id=order_id, staff_id=staff_id, body=body, photos=photos, now=now
+        )
+
+
+async def add_staff_message(
+    session: AsyncSession,
+    store: AttachmentStore,
+    written: list[str],
+    *,
+    order_id: str,
+    staff_id: str,
+    body: str,
+    photos: Sequence[repo.NewPhoto],
+    now: datetime | None = None,
+) -> Posted:
     """Staff are not bound by R3's window (it protects the agency, not the customer), but need a known order."""
     now = now or datetime.now(UTC)
-    async with storing(store) as written, transaction(sessions) as session:
-        await repo.lock_order(session, order_id)
-        thread = await repo.get_thread(session, order_id)
-        if thread is None:
-            raise not_found(f"order {order_id}")
-        message, attachments = await repo.add_message(
-            session,
-            order_id=order_id,
-            author_role=AuthorRole.STAFF,
-            author_id=staff_id[:ID_MAX],
-            body=body,
-            state=MessageState.POSTED,
-            now=now,
-            photos=photos,
-        )
-        repo.record_posted(session, thread, message, attachment_count=len(attachments))
-        await _store_photos(store, attachments, photos, written)
+    await repo.lock_order(session, order_id)
+    thread = await repo.get_thread(session, order_id)
+    if thread is None:
+        raise NotFound(f"order {order_id}")
+    message, attachments = await repo.add_message(
+        session,
+        order_id=order_id,
+        author_role=AuthorRole.STAFF,
+        author_id=staff_id[:ID_MAX],
+        body=body,
+        state=MessageState.POSTED,
+        now=now,
+        photos=photos,
+    )
+    repo.record_posted(session, thread, message, attachment_count=len(attachments))
+    await _store_photos(store, attachments, photos, written)
     return Posted(message, attachments)
 
 
@@ -200,16 +255,16 @@ async def read_thread(
     owner_known = thread is not None and thread.customer_id is not None
     if viewer.is_staff:
         if thread is None and not await repo.has_pending(session, order_id=order_id):
-            raise not_found(f"order {order_id}")
+            raise NotFound(f"order {order_id}")
         states, author = [MessageState.POSTED, MessageState.PENDING], None
     elif owner_known:
         assert thread is not None
         if thread.customer_id != viewer.subject:
-            raise not_found(f"order {order_id}")
+            raise NotFound(f"order {order_id}")
         states, author = [MessageState.POSTED], None
     else:
         if not await repo.has_pending(session, order_id=order_id, author_id=viewer.subject):
-            raise not_found(f"order {order_id}")
+            raise NotFound(f"order {order_id}")
         states, author = [MessageState.PENDING], viewer.subject
     messages = await repo.messages_of(
         session, order_id=order_id, states=states, author_id=author, after_seq=after_seq, limit=limit + 1
@@ -251,7 +306,7 @@ async def mark_read(
         if up_to is not None:
             target = await session.get(Message, up_to)
             if target is None or target.order_id != order_id or target.state != MessageState.POSTED:
-                raise not_found(f"message {up_to}")
+                raise NotFound(f"message {up_to}")
             seq = target.seq
         await repo.move_read_cursor(session, order_id=order_id, side=view.side, up_to_seq=seq)
         thread = await repo.get_thread(session, order_id)
@@ -272,18 +327,18 @@ async def open_attachment(
     """Only the order's customer (or the poster of a pending message) and staff may download a photo."""
     found = await repo.find_attachment(session, order_id=order_id, message_id=message_id, attachment_id=attachment_id)
     if found is None:
-        raise not_found(f"attachment {attachment_id}")
+        raise NotFound(f"attachment {attachment_id}")
     message, attachment = found
     if message.state == MessageState.REJECTED:
-        raise not_found(f"attachment {attachment_id}")
+        raise NotFound(f"attachment {attachment_id}")
     if not viewer.is_staff:
         thread = await repo.get_thread(session, order_id)
         owner = thread.customer_id if thread is not None else None
         mine = owner == viewer.subject if owner is not None else message.author_id == viewer.subject
         if not mine or (message.state == MessageState.PENDING and message.author_id != viewer.subject):
-            raise not_found(f"attachment {attachment_id}")
+            raise NotFound(f"attachment {attachment_id}")
     try:
         content = await store.get(attachment.storage_key)
     except AttachmentMissing as exc:
-        raise Problem(410, "Attachment gone", "the photo is no longer in storage", code="attachment-gone") from exc
+        raise AttachmentGone("the photo is no longer in storage", title="Attachment gone") from exc
     return attachment, content

@@ -8,18 +8,20 @@ together without touching code.
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from daiko.settings import DaikoSettings
+from daiko.settings import ServiceSettings
 
 MiB = 1024 * 1024
 
 
-class MessagingSettings(DaikoSettings):
+class MessagingSettings(ServiceSettings):
+    messaging_port: int = 8103
+    messaging_database: str = "daiko_messaging"
+
     # R3: customers may write on ongoing orders and on orders closed less than this many days ago.
     message_window_days: int = Field(default=90, ge=0)
     message_max_chars: int = Field(default=5000, ge=1)
@@ -62,7 +64,10 @@ class MessagingSettings(DaikoSettings):
     def attachment_path(self) -> Path:
         return self.attachment_dir or self.state_dir / "messaging" / "attachments"
 
+    @property
+    def port(self) -> int:
+        return self.messaging_port
 
-@lru_cache
-def get_messaging_settings() -> MessagingSettings:
-    return MessagingSettings()
+    @property
+    def database(self) -> str:
+        return self.messaging_database

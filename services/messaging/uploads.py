@@ -7,13 +7,15 @@ from its first bytes. A refused request leaves no row and no file.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
-from daiko.problems import Problem
+from daiko.problems import Problem, field_errors, invalid_request
 from services.messaging.domain import BodyProblem, check_body, safe_filename, sniff_image, without_nul
 from services.messaging.repository import NewPhoto
 from services.messaging.schemas import NewMessage
@@ -27,9 +29,16 @@ class NewMessageInput:
     body: str
     photos: list[NewPhoto]
 
+    def identity(self) -> dict[str, Any]:
+        """What tells a retry of this message from another one under the same Idempotency-Key."""
+        return {
+            "body": self.body,
+            "photos": [[p.filename, hashlib.sha256(p.content).hexdigest()] for p in self.photos],
+        }
+
 
 def _invalid(detail: str, code: str, field: str) -> Problem:
-    return Problem(422, "Invalid request", detail, code=code, errors=[{"field": field, "message": detail}])
+    return invalid_request(detail, code=code, errors=[{"field": field, "message": detail}])
 
 
 def check_text(body: str, settings: MessagingSettings) -> str:
@@ -86,11 +95,9 @@ async def read_new_message(request: Request, settings: MessagingSettings) -> New
         try:
             parsed = NewMessage.model_validate_json(await request.body())
         except ValidationError as exc:
-            errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+            errors = field_errors(exc.errors())
             fields = ", ".join(e["field"] for e in errors if e["field"]) or "body"
-            raise Problem(
-                422, "Invalid request", f"invalid fields: {fields}", code="validation-error", errors=errors
-            ) from exc
+            raise invalid_request(f"invalid fields: {fields}", errors=errors) from exc
         return NewMessageInput(body=check_text(parsed.body, settings), photos=[])
     if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
         async with request.form(max_files=settings.attachment_max_count * 4 + 4, max_fields=20) as form:

@@ -1,17 +1,19 @@
-"""Customer API of the orders service (DESIGN.md §5): apply, list, the order-details view, operations."""
+"""Customer API of the orders service (docs/architecture.md): apply, list, the order-details view, operations."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Response, status
+from fastapi import APIRouter, Body, Request, Response, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from daiko.auth import CustomerDep
-from daiko.problems import PROBLEM_SCHEMA
+from daiko.idempotency import Answer, IdempotencyKey, idempotent
+from daiko.openapi import IN_FLIGHT, problem_responses
 from services.orders import repository, service
-from services.orders.deps import CursorDep, Limit, OrderId, ReadsDep, SessionsDep, SettingsDep
+from services.orders.deps import CursorDep, Limit, OrderId, ReadsDep, StateDep, WorkflowsDep
 from services.orders.domain import OrderTab, statuses_of
-from services.orders.gateway import WorkflowsDep
 from services.orders.schemas import (
     ApplicationIn,
     OrderAccepted,
@@ -24,57 +26,60 @@ from workflows.models import CustomerCancelRequest, OrderView, PayBillingRequest
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
-_AUTH: dict[int | str, dict[str, Any]] = {401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA}
-_ONE_ORDER: dict[int | str, dict[str, Any]] = {**_AUTH, 404: PROBLEM_SCHEMA, 503: PROBLEM_SCHEMA}
+_AUTH = problem_responses(401, 403, 422)
+_ONE_ORDER = problem_responses(401, 403, 404, 422, 503)
 _VIEW = view_responses()
-_OPERATION: dict[int | str, dict[str, Any]] = {
-    **_ONE_ORDER,
-    409: {**PROBLEM_SCHEMA, "description": "The order refuses the operation now; `detail` says why"},
-    422: PROBLEM_SCHEMA,
-}
+_OPERATION = problem_responses(
+    401, 403, 404, 409, 422, 503, s409="The order refuses the operation now; `detail` says why"
+)
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
+    response_model=OrderAccepted,
     summary="Apply for an order (purchase or forward service)",
-    responses={
-        200: {"model": OrderAccepted, "description": "The same application was sent before with this Idempotency-Key"},
-        **_AUTH,
-        422: {**PROBLEM_SCHEMA, "description": "Invalid application, or the Idempotency-Key was used for another one"},
-        503: PROBLEM_SCHEMA,
-    },
+    description="Send an `Idempotency-Key` and retry with it: one application, one order; a replay gets the "
+    "first answer.",
+    responses=problem_responses(
+        401,
+        403,
+        409,
+        422,
+        503,
+        s409=IN_FLIGHT,
+        s422="Invalid application, or the Idempotency-Key was used for another one",
+    ),
 )
 async def apply(
     application: ApplicationIn,
+    request: Request,
     customer: CustomerDep,
-    response: Response,
-    sessions: SessionsDep,
-    workflows: WorkflowsDep,
-    settings: SettingsDep,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            min_length=1,
-            max_length=200,
-            description="Send the same key when retrying: one application, one order",
-        ),
-    ] = None,
-) -> OrderAccepted:
-    applied = await service.apply_for_order(
-        sessions=sessions,
-        workflows=workflows,
-        settings=settings,
-        customer_id=customer.subject,
-        application=application,
-        idempotency_key=idempotency_key,
+    state: StateDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def op(_: AsyncSession) -> Answer:
+        applied = await service.apply_for_order(
+            sessions=state.sessions,
+            workflows=state.workflows,
+            settings=state.settings,
+            customer_id=customer.subject,
+            application=application,
+            idempotency_key=idempotency_key,
+        )
+        href = f"{router.prefix}/{applied.order_id}"
+        accepted = OrderAccepted(order_id=applied.order_id, status=applied.status, href=href)
+        return Answer(status.HTTP_201_CREATED, accepted.model_dump(mode="json"), {"Location": href})
+
+    return await idempotent(
+        state.sessions,
+        request=request,
+        principal=customer,
+        key=idempotency_key,
+        body=application.model_dump(mode="json"),
+        operation=op,
+        reused_facts=lambda first: {"order_id": first["order_id"]},
     )
-    href = f"{router.prefix}/{applied.order_id}"
-    response.headers["Location"] = href
-    if not applied.created:
-        response.status_code = status.HTTP_200_OK
-    return OrderAccepted(order_id=applied.order_id, status=applied.status, href=href)
 
 
 @router.get("", summary="My orders, newest first (ongoing, completed or canceled tab)", responses=_AUTH)

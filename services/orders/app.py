@@ -8,13 +8,15 @@ from fastapi import FastAPI
 
 from daiko.db import make_engine, make_session_factory
 from daiko.outbox import relay_task
-from daiko.problems import Problem
+from daiko.problems import Problem, ProblemTable, ProblemType
 from daiko.service import BackgroundTask, create_service_app
 from services.orders.api import router as customer_router
 from services.orders.db import Outbox
+from services.orders.deps import OrdersState
+from services.orders.domain import NotACustomer, OrderRefused, RequestUnfitForOrder
 from services.orders.events import DEPOSIT_BRIDGE, deposit_bridge_task
 from services.orders.gateway import OrderWorkflows
-from services.orders.settings import OrdersSettings, get_orders_settings
+from services.orders.settings import OrdersSettings
 from services.orders.staff_api import router as staff_router
 
 log = logging.getLogger(__name__)
@@ -30,10 +32,17 @@ RFC 9457 problem (`application/problem+json`); an operation the order refuses
 at its current stage is a 409 whose `detail` says why.
 """
 
+PROBLEMS: ProblemTable = {
+    NotACustomer: ProblemType(403, "Forbidden"),
+    OrderRefused: ProblemType(409, "Operation refused"),
+    RequestUnfitForOrder: ProblemType(422, "Invalid request for this order"),
+}
+"""The orders service's domain exceptions over HTTP (the plumbing's own are in ``daiko.problems``)."""
+
 
 def build_app(settings: OrdersSettings | None = None) -> FastAPI:
-    settings = settings or get_orders_settings()
-    engine = make_engine(settings.database_url(settings.orders_database), pool_size=settings.database_pool_size)
+    settings = settings or OrdersSettings()
+    engine = make_engine(settings.own_database_url, pool_size=settings.database_pool_size)
     sessions = make_session_factory(engine)
     workflows = OrderWorkflows(settings)
     background: dict[str, BackgroundTask] = {
@@ -44,11 +53,14 @@ def build_app(settings: OrdersSettings | None = None) -> FastAPI:
             bootstrap=settings.kafka_bootstrap, sessions=sessions, workflows=workflows
         )
 
+    state = OrdersState(
+        settings=settings,
+        sessions=sessions,
+        reads=engine.execution_options(isolation_level="AUTOCOMMIT"),  # same pool
+        workflows=workflows,
+    )
+
     async def on_startup(app: FastAPI) -> None:
-        app.state.settings = settings
-        app.state.sessions = sessions
-        app.state.reads = engine.execution_options(isolation_level="AUTOCOMMIT")  # same pool
-        app.state.workflows = workflows
         try:  # connect now if we can; if Temporal is down, calls answer 503 until it is back
             await workflows.client()
         except Problem:
@@ -59,6 +71,8 @@ def build_app(settings: OrdersSettings | None = None) -> FastAPI:
         settings=settings,
         engine=engine,
         routers=[customer_router, staff_router],
+        state=state,
+        problems=PROBLEMS,
         background=background,
         on_startup=on_startup,
         description=DESCRIPTION,

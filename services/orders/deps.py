@@ -1,35 +1,52 @@
-"""Dependencies of the orders routers (``Annotated`` aliases keep route signatures short).
+"""What the orders routers are handed: the service's one state object and ``Annotated`` aliases onto it.
 
-They are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in its
-thread pool, a thread hop per dependency per request on the hottest path.
+The state is built once in :func:`services.orders.app.build_app`; routes ask
+for the part they need (``SessionsDep``, ``ReadsDep``, ...) and FastAPI
+resolves the state once per request. The aliases are ``async def`` on purpose:
+a plain ``def`` dependency runs in FastAPI's thread pool, a thread hop per
+dependency per request on the hottest path.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from daiko.problems import Problem
+from daiko.problems import invalid_request
+from daiko.service import state_getter
 from services.orders.domain import PageCursor
+from services.orders.gateway import OrderWorkflows
 from services.orders.settings import OrdersSettings
 
 
-async def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
-    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
-    return sessions
+@dataclass(frozen=True)
+class OrdersState:
+    settings: OrdersSettings
+    sessions: async_sessionmaker[AsyncSession]
+    reads: AsyncEngine  # autocommit, same pool: a read is one round trip (no BEGIN / ROLLBACK)
+    workflows: OrderWorkflows
 
 
-async def get_reads(request: Request) -> AsyncEngine:
-    """The engine for reads: autocommit, so a read is one round trip (no BEGIN / ROLLBACK)."""
-    reads: AsyncEngine = request.app.state.reads
-    return reads
+StateDep = Annotated[OrdersState, Depends(state_getter(OrdersState))]
 
 
-async def get_settings(request: Request) -> OrdersSettings:
-    settings: OrdersSettings = request.app.state.settings
-    return settings
+async def _sessions(state: StateDep) -> async_sessionmaker[AsyncSession]:
+    return state.sessions
+
+
+async def _reads(state: StateDep) -> AsyncEngine:
+    return state.reads
+
+
+async def _settings(state: StateDep) -> OrdersSettings:
+    return state.settings
+
+
+async def _workflows(state: StateDep) -> OrderWorkflows:
+    return state.workflows
 
 
 async def page_cursor(
@@ -40,18 +57,15 @@ async def page_cursor(
     try:
         return PageCursor.decode(cursor)
     except ValueError:
-        raise Problem(
-            422,
-            "Invalid request",
-            "invalid fields: cursor",
-            code="validation-error",
-            errors=[{"field": "query.cursor", "message": "not a cursor returned by this API"}],
+        raise invalid_request(
+            errors=[{"field": "query.cursor", "message": "not a cursor returned by this API"}]
         ) from None
 
 
-SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
-ReadsDep = Annotated[AsyncEngine, Depends(get_reads)]
-SettingsDep = Annotated[OrdersSettings, Depends(get_settings)]
+SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]
+ReadsDep = Annotated[AsyncEngine, Depends(_reads)]
+SettingsDep = Annotated[OrdersSettings, Depends(_settings)]
+WorkflowsDep = Annotated[OrderWorkflows, Depends(_workflows)]
 CursorDep = Annotated[PageCursor | None, Depends(page_cursor)]
 OrderId = Annotated[str, Path(min_length=1, max_length=64, description="the order id", examples=["P261126-7KQ2M9XA"])]
 Limit = Annotated[int, Query(ge=1, le=100, description="orders per page")]

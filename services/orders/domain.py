@@ -3,7 +3,8 @@
 The order's own rules live in the workflow (``workflows/``); what is here is
 the service's side of the contract: how an application becomes an order id,
 which statuses each tab of the order list shows, how a refusal of the
-workflow reads to an HTTP client, and which deposit events concern an order.
+workflow is named, and which deposit events concern an order. Refusals are
+domain exceptions; ``services.orders.app`` says which HTTP status each has.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from pydantic import ValidationError
 from contracts.deposits import Charged, ChargeRejected, Refunded, RefundRejected
 from contracts.ids import ID_MAX_LENGTH
 from contracts.topics import DEPOSITS_EVENTS, topic
+from daiko.errors import DomainError
 from daiko.events import Envelope
-from daiko.problems import Problem
 from workflows.models import CLOSED_STATUSES, DepositEvent, OrderStatus, ServiceType
 from workflows.refusals import Refusal
 
@@ -118,26 +119,40 @@ _REFUSAL_TITLES: dict[Refusal, str] = {
 _UNPROCESSABLE = frozenset({Refusal.INVALID_REQUEST, Refusal.MALFORMED_PAYLOAD})
 
 
+class NotACustomer(DomainError):
+    """The token's subject cannot own an order (empty, or longer than the customer id columns)."""
+
+    code = "forbidden"
+
+
+class OrderRefused(DomainError):
+    """The order's workflow said no to an operation at its current stage; ``refusal`` names the rule."""
+
+
+class RequestUnfitForOrder(OrderRefused):
+    """The request itself does not fit the order (e.g. a deadline it does not have)."""
+
+
 def _kebab(name: str) -> str:
     return "".join(f"-{c.lower()}" if c.isupper() else c for c in name).lstrip("-")
 
 
-def refusal_problem(refusal_type: str | None, message: str) -> Problem:
-    """The workflow said no: 409 with the reason (422 when the request itself does not fit the order)."""
+def refusal_error(refusal_type: str | None, message: str) -> OrderRefused:
+    """The workflow's refusal (its ``ApplicationError`` type) as the service's exception; unknown types stay 409."""
     try:
         refusal: Refusal | None = Refusal(refusal_type) if refusal_type else None
     except ValueError:
         refusal = None
     if refusal is None:
-        return Problem(409, "Operation refused", message, code="operation-refused", refusal=refusal_type)
-    status = 422 if refusal in _UNPROCESSABLE else 409
-    return Problem(status, _REFUSAL_TITLES[refusal], message, code=_kebab(refusal.value), refusal=refusal.value)
+        return OrderRefused(message, refusal=refusal_type)
+    kind = RequestUnfitForOrder if refusal in _UNPROCESSABLE else OrderRefused
+    return kind(message, code=_kebab(refusal.value), title=_REFUSAL_TITLES[refusal], refusal=refusal.value)
 
 
-def closed_order_problem(order_id: str, status: str | None) -> Problem:
+def closed_order_error(order_id: str, status: str | None) -> OrderRefused:
     """An operation on an order whose workflow has already ended."""
     state = f"is {status}" if status else "has ended"
-    return refusal_problem(Refusal.ORDER_CLOSED.value, f"order {order_id} {state}; nothing can be done on it any more")
+    return refusal_error(Refusal.ORDER_CLOSED.value, f"order {order_id} {state}; nothing can be done on it any more")
 
 
 # --------------------------------------------------------------------------- the deposit bridge

@@ -2,8 +2,9 @@
 
 One client per process, connected lazily: the service starts (and serves its
 read model) while Temporal is down, and each call that needs Temporal answers
-503 until it is back. Every Temporal failure is translated here, once, into
-the problem the HTTP client should see.
+503 until it is back. Every Temporal failure is translated here, once: a
+refusal of the workflow into the service's domain exception, an outage into
+the 503 problem that the deposit bridge and the consumer read as transient.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Annotated
 
-from fastapi import Depends, Request
 from pydantic import BaseModel
 from temporalio.client import (
     Client,
@@ -27,8 +26,8 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from daiko.problems import Problem
-from services.orders.domain import refusal_problem
+from daiko.problems import RETRY_AFTER_SECONDS, Problem, invalid_request
+from services.orders.domain import OrderRefused, refusal_error
 from services.orders.settings import OrdersSettings
 from workflows import VIEW_QUERY, workflow_id
 from workflows.client import connect, start_order
@@ -42,7 +41,14 @@ class OrderGone(Exception):
 
 
 def temporal_unavailable(detail: str) -> Problem:
-    return Problem(503, "Order engine unavailable", detail, code="temporal-unavailable", retry_after_seconds=5)
+    return Problem(
+        503,
+        "Order engine unavailable",
+        detail,
+        code="temporal-unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        retry_after_seconds=RETRY_AFTER_SECONDS,
+    )
 
 
 class OrderWorkflows:
@@ -76,13 +82,13 @@ class OrderWorkflows:
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
             if isinstance(cause, ApplicationError):
-                raise refusal_problem(cause.type, cause.message) from exc
-            raise Problem(409, "Operation refused", str(cause), code="operation-refused") from exc
+                raise refusal_error(cause.type, cause.message) from exc
+            raise OrderRefused(str(cause)) from exc
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 raise OrderGone(order_id) from exc
             if exc.status is RPCStatusCode.INVALID_ARGUMENT:
-                raise Problem(422, "Invalid request", exc.message, code="validation-error") from exc
+                raise invalid_request(exc.message) from exc
             log.warning("temporal call failed", extra={"order_id": order_id, "status": exc.status.name})
             raise temporal_unavailable(f"Temporal did not answer for order {order_id}: {exc.message}") from exc
         except (RPCTimeoutOrCancelledError, TimeoutError) as exc:
@@ -127,11 +133,3 @@ class OrderWorkflows:
                 return view
         except (WorkflowQueryRejectedError, WorkflowQueryFailedError) as exc:
             raise temporal_unavailable(f"order {order_id} cannot be read from its workflow now") from exc
-
-
-async def get_workflows(request: Request) -> OrderWorkflows:
-    workflows: OrderWorkflows = request.app.state.workflows
-    return workflows
-
-
-WorkflowsDep = Annotated[OrderWorkflows, Depends(get_workflows)]

@@ -4,8 +4,10 @@ Applying is made safe without a transaction spanning PostgreSQL and Temporal:
 the application (and its ``Idempotency-Key``) is committed first, which fixes
 the order id; the workflow is then started under that id. A retry finds the
 same order id and starts it again, which Temporal turns into "already
-started", so a lost response, a crash between the two steps or two concurrent
-retries all end with exactly one order.
+started", so a lost response or a crash between the two steps ends with
+exactly one order. Replaying the answer itself (and refusing a key still in
+flight) is the plumbing's :mod:`daiko.idempotency`; what is kept here is only
+the part that must commit before the workflow starts: key -> order id.
 """
 
 from __future__ import annotations
@@ -18,9 +20,17 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from daiko.db import transaction
-from daiko.problems import Problem, not_found
+from daiko.errors import DomainError, NotFound
+from daiko.idempotency import IdempotencyKeyReused
+from daiko.problems import Problem
 from services.orders import repository
-from services.orders.domain import MAX_CUSTOMER_ID, application_fingerprint, closed_order_problem, new_order_id
+from services.orders.domain import (
+    MAX_CUSTOMER_ID,
+    NotACustomer,
+    application_fingerprint,
+    closed_order_error,
+    new_order_id,
+)
 from services.orders.gateway import OrderGone, OrderWorkflows
 from services.orders.schemas import ApplicationIn
 from services.orders.settings import OrdersSettings
@@ -48,7 +58,7 @@ async def apply_for_order(
     idempotency_key: str | None,
 ) -> Applied:
     if not 0 < len(customer_id) <= MAX_CUSTOMER_ID:
-        raise Problem(403, "Forbidden", "the token's subject is not a valid customer id", code="forbidden")
+        raise NotACustomer("the token's subject is not a valid customer id")
     fingerprint = application_fingerprint(application.model_dump(mode="json"))
     async with transaction(sessions) as session:
         reservation = await repository.reserve_application(
@@ -59,12 +69,10 @@ async def apply_for_order(
             fingerprint=fingerprint,
         )
     if reservation.fingerprint != fingerprint:
-        raise Problem(
-            422,
-            "Idempotency key reused",
+        raise IdempotencyKeyReused(
             f"Idempotency-Key {idempotency_key!r} was already used for a different application "
             f"(order {reservation.order_id}); use a new key for a new application",
-            code="idempotency-key-reused",
+            title="Idempotency-Key reused",
             order_id=reservation.order_id,
         )
     try:
@@ -80,7 +88,7 @@ async def apply_for_order(
                 policy=settings.order_policy(),
             )
         )
-    except Problem:
+    except (Problem, DomainError):  # Temporal down (503) or the start refused
         if idempotency_key is None:
             # Without a key the client's retry is a new application: this reservation would only
             # ever name an order that does not exist. With a key, the retry starts this same order.
@@ -112,11 +120,11 @@ async def order_view_json(
             return view
         owner = await repository.applied_by(conn, order_id=order_id)
     if owner is None or (customer_id is not None and owner != customer_id):
-        raise not_found(f"order {order_id}")
+        raise NotFound(f"order {order_id}")
     try:
         return (await workflows.view(order_id)).model_dump_json()
     except OrderGone:
-        raise not_found(f"order {order_id}") from None
+        raise NotFound(f"order {order_id}") from None
 
 
 async def operate(
@@ -136,16 +144,16 @@ async def operate(
     async with reads.connect() as conn:
         head = await repository.order_head(conn, order_id=order_id)
     if head is None or (customer_id is not None and head.customer_id != customer_id):
-        raise not_found(f"order {order_id}")
+        raise NotFound(f"order {order_id}")
     try:
         view = await workflows.update(order_id, update, payload)
     except OrderGone:
         async with reads.connect() as conn:
             head = await repository.order_head(conn, order_id=order_id)
         if head is None or not head.projected:  # applied, but its workflow never started
-            raise not_found(f"order {order_id}") from None
+            raise NotFound(f"order {order_id}") from None
         known = head.status if head.status in CLOSED_STATUSES else None
-        raise closed_order_problem(order_id, known) from None
+        raise closed_order_error(order_id, known) from None
     if view is not None:
         return view
     return OrderView.model_validate_json(

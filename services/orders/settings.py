@@ -1,6 +1,6 @@
 """Settings of the orders service (``DAIKO_`` prefix, shared base).
 
-The rule durations (DESIGN.md §3) live here because the orders service is what
+The rule durations (docs/rules.md) live here because the orders service is what
 starts an order: they are copied into the workflow's input as its
 :class:`~workflows.models.OrderPolicy`, so changing them affects new orders
 only, never one already running. They are ISO-8601 durations in the
@@ -10,16 +10,18 @@ environment, e.g. ``DAIKO_ESTIMATE_PAYMENT_WINDOW=P7D``.
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import lru_cache
 from typing import Self
 
 from pydantic import Field, model_validator
 
-from daiko.settings import DaikoSettings
+from daiko.settings import ServiceSettings
 from workflows.models import OrderPolicy
 
 
-class OrdersSettings(DaikoSettings):
+class OrdersSettings(ServiceSettings):
+    orders_port: int = 8101
+    orders_database: str = "daiko_orders"
+
     estimate_payment_window: timedelta = timedelta(days=7)  # R5: unpaid estimate / handling contact -> canceled
     item_arrival_window: timedelta = timedelta(days=30)  # R6: forward items not arrived -> canceled
     reception_report_window: timedelta = timedelta(days=50)  # R7: no reception report -> completed
@@ -49,7 +51,10 @@ class OrdersSettings(DaikoSettings):
             reminder_before=self.reminder_lead_time,
         )
 
+    @property
+    def port(self) -> int:
+        return self.orders_port
 
-@lru_cache
-def get_orders_settings() -> OrdersSettings:
-    return OrdersSettings()
+    @property
+    def database(self) -> str:
+        return self.orders_database

@@ -17,25 +17,20 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from daiko.auth import StaffDep
-from daiko.problems import PROBLEM_SCHEMA
+from daiko.openapi import problem_responses
 from services.orders import repository, service
-from services.orders.deps import CursorDep, Limit, OrderId, ReadsDep
-from services.orders.gateway import WorkflowsDep
+from services.orders.deps import CursorDep, Limit, OrderId, ReadsDep, WorkflowsDep
 from services.orders.schemas import StaffOrderPage, StaffOrderSummary, view_responses
 from workflows.models import OrderStatus, OrderView, ServiceType
 from workflows.operations import STAFF, StaffOperation
 
-router = APIRouter(prefix="/v1/staff/orders", tags=["staff"])
+router = APIRouter(prefix="/v1/staff/orders", tags=["orders-staff"])
 
-_AUTH: dict[int | str, dict[str, Any]] = {401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA}
+_AUTH = problem_responses(401, 403, 422)
 _VIEW = view_responses()
-_OPERATION: dict[int | str, dict[str, Any]] = {
-    **_AUTH,
+_OPERATION = {
     **_VIEW,
-    404: PROBLEM_SCHEMA,
-    409: {**PROBLEM_SCHEMA, "description": "The order refuses the operation now; `detail` says why"},
-    422: PROBLEM_SCHEMA,
-    503: PROBLEM_SCHEMA,
+    **problem_responses(401, 403, 404, 409, 422, 503, s409="The order refuses the operation now; `detail` says why"),
 }
 
 EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
@@ -113,7 +108,7 @@ async def list_orders(
     "/{order_id}",
     response_model=OrderView,
     summary="Any order's details view",
-    responses={**_AUTH, **_VIEW, 404: PROBLEM_SCHEMA, 503: PROBLEM_SCHEMA},
+    responses={**_VIEW, **problem_responses(401, 403, 404, 422, 503)},
 )
 async def get_order(order_id: OrderId, staff: StaffDep, reads: ReadsDep, workflows: WorkflowsDep) -> Response:
     view = await service.order_view_json(reads=reads, workflows=workflows, order_id=order_id, customer_id=None)
@@ -151,7 +146,6 @@ def _add_operation(operation: StaffOperation) -> None:
         description=operation.description.removeprefix("STAFF: "),
         responses=_OPERATION,
         response_model=OrderView,
-        operation_id=f"staff_{operation.name}",
     )
 
 

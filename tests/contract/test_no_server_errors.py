@@ -1,6 +1,6 @@
 """No input makes any API answer 500: schemathesis fuzzes every operation of every OpenAPI document.
 
-Bad input must get a clear 4xx problem, never a 500 (DESIGN.md §6). Each
+Bad input must get a clear 4xx problem, never a 500 (docs/operations.md). Each
 service's published schema drives generated requests (valid, boundary and
 invalid values) as a customer and as staff, against the running stack; the
 only check is that nothing answers with a server error. The seed is fixed so

@@ -32,7 +32,9 @@ def test_a_staff_token_has_the_staff_role() -> None:
             DaikoSettings(jwt_secret="another-secret-that-is-long-enough-0123456789"), subject="x", role=Role.STAFF
         ),
         mint_token(SETTINGS, subject="x", role=Role.CUSTOMER, ttl=timedelta(seconds=-5)),
-        jwt.encode({"sub": "x", "role": "staff", "exp": 9999999999}, SETTINGS.jwt_secret, algorithm="HS256"),
+        jwt.encode(
+            {"sub": "x", "role": "staff", "exp": 9999999999}, SETTINGS.jwt_secret.get_secret_value(), algorithm="HS256"
+        ),
     ],
     ids=["garbage", "forged", "expired", "no-audience"],
 )

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from daiko.settings import PROJECT_ROOT, DaikoSettings
-from daiko.stack.parts import all_parts
+from devstack.parts import all_parts
+from tests.conftest import StackSettings
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +27,10 @@ def test_compose_runs_every_process_of_the_local_stack(compose: dict[str, Any]) 
     assert "temporal-ui" in names
 
 
-def _defaults() -> DaikoSettings:
+def _defaults() -> StackSettings:
     """The settings as shipped, whatever this shell's DAIKO_ variables say."""
-    return DaikoSettings.model_construct(
-        **{name: field.get_default(call_default_factory=True) for name, field in DaikoSettings.model_fields.items()}
+    return StackSettings.model_construct(
+        **{name: field.get_default(call_default_factory=True) for name, field in StackSettings.model_fields.items()}
     )
 
 
@@ -85,3 +86,19 @@ def test_kafka_topics_in_compose_setup_match_the_declared_topics(compose: dict[s
     declared = {t["name"] for t in topics}
     assert {events.ORDERS_EVENTS, events.DEPOSITS_COMMANDS, events.DEPOSITS_EVENTS, events.MESSAGING_EVENTS} == declared
     assert "daiko topics" in " ".join(compose["services"]["setup"]["command"])
+
+
+def test_compose_takes_every_secret_from_the_uncommitted_env_file(compose: dict[str, Any]) -> None:
+    """No secret is written in the file: each is ``${VAR:?…}`` from ``.env``, which git ignores."""
+    text = (PROJECT_ROOT / "docker-compose.yml").read_text()
+    for secret in ("daiko-development-secret", "daiko-sandbox", "6461696b6f"):
+        assert secret not in text
+    secrets = ("PASSWORD", "PWD", "SECRET", "KEY")
+    for name, service in compose["services"].items():
+        for key, value in (service.get("environment") or {}).items():
+            if any(word in key for word in secrets) and "ACCESS_KEY_ID" not in key:
+                assert str(value).startswith("${") and ":?" in str(value), f"{name}: {key} is written in the file"
+    example = (PROJECT_ROOT / ".env.example").read_text()
+    for variable in ("DAIKO_POSTGRES_PASSWORD", "DAIKO_JWT_SECRET", "DAIKO_BANK_DETAILS_KEY"):
+        assert f"{variable}=" in example
+    assert ".env" in (PROJECT_ROOT / ".gitignore").read_text().split()

@@ -1,10 +1,10 @@
 """Fixtures of the system tests: the whole running stack, reached only through its HTTP APIs and its processes.
 
-These tests need every part of ``daiko stack up`` (PostgreSQL, Kafka,
+These tests need every part of ``daiko-stack up`` (PostgreSQL, Kafka,
 Temporal, the three services, the PayPal sandbox and the worker), running the
 current code. Tests that crash a part leave the stack healthy again: the
-``stack_control`` fixture runs ``daiko stack up`` after each of them and waits
-for ``daiko stack status`` to exit 0, so later tests are unaffected.
+``stack_control`` fixture runs ``daiko-stack up`` after each of them and waits
+for ``daiko-stack status`` to exit 0, so later tests are unaffected.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ async def system(stack: DaikoSettings) -> DaikoSettings:
     results = await asyncio.gather(*(part.healthy() for part in control.parts.values()))
     down = [name for name, ok in zip(control.parts, results, strict=True) if not ok]
     if down:
-        pytest.fail(f"parts of the stack not healthy: {', '.join(down)}; run `daiko stack up`", pytrace=False)
+        pytest.fail(f"parts of the stack not healthy: {', '.join(down)}; run `daiko-stack up`", pytrace=False)
     return stack
 
 

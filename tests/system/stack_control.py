@@ -3,8 +3,8 @@
 A crash is ``SIGKILL`` to the part's whole process group (PostgreSQL's
 postmaster and its backends, the JVM of Kafka, a uvicorn process, the
 worker): no shutdown hook runs, exactly like a power cut of that process.
-Reviving is ``daiko stack up``, which starts only what is down and waits
-until every part is healthy; ``daiko stack status`` exiting 0 is the proof.
+Reviving is ``daiko-stack up``, which starts only what is down and waits
+until every part is healthy; ``daiko-stack status`` exiting 0 is the proof.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from daiko.settings import PROJECT_ROOT, DaikoSettings
-from daiko.stack.parts import Part, all_parts
-from daiko.stack.processes import pid_alive
+from devstack.parts import Part, all_parts
+from devstack.processes import pid_alive
 
-DAIKO = Path(sys.executable).parent / "daiko"
+DAIKO_STACK = Path(sys.executable).parent / "daiko-stack"
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,9 @@ class StackControl:
             await asyncio.sleep(0.05)
         return Crash(name, pid, at)
 
-    async def daiko(self, *args: str, timeout: float = 240) -> tuple[int, str]:
+    async def daiko_stack(self, *args: str, timeout: float = 240) -> tuple[int, str]:
         process = await asyncio.create_subprocess_exec(
-            str(DAIKO),
+            str(DAIKO_STACK),
             *args,
             cwd=PROJECT_ROOT,
             stdout=asyncio.subprocess.PIPE,
@@ -68,14 +68,14 @@ class StackControl:
         except TimeoutError:
             process.kill()
             await process.wait()
-            raise AssertionError(f"`daiko {' '.join(args)}` did not finish in {timeout:.0f}s") from None
+            raise AssertionError(f"`daiko-stack {' '.join(args)}` did not finish in {timeout:.0f}s") from None
         return process.returncode or 0, out.decode(errors="replace")
 
     async def up(self, timeout: float = 240) -> str:
-        """``daiko stack up``: starts what is down, returns once every part is healthy."""
-        code, out = await self.daiko("stack", "up", timeout=timeout)
+        """``daiko-stack up``: starts what is down, returns once every part is healthy."""
+        code, out = await self.daiko_stack("up", timeout=timeout)
         if code != 0:
-            raise AssertionError(f"`daiko stack up` failed ({code}):\n{out}")
+            raise AssertionError(f"`daiko-stack up` failed ({code}):\n{out}")
         return out
 
     async def dead_letters(self) -> dict[str, int]:
@@ -88,7 +88,7 @@ class StackControl:
                 host=self.settings.postgres_host,
                 port=self.settings.postgres_port,
                 user=self.settings.postgres_user,
-                password=self.settings.postgres_password,
+                password=self.settings.postgres_password.get_secret_value(),
                 database=str(getattr(self.settings, f"{service}_database")),
             )
             try:
@@ -98,14 +98,14 @@ class StackControl:
         return counts
 
     async def status_ok(self) -> bool:
-        code, _ = await self.daiko("stack", "status", timeout=60)
+        code, _ = await self.daiko_stack("status", timeout=60)
         return code == 0
 
     async def healthy_again(self, timeout: float = 240) -> None:
-        """Bring the stack back (if anything is down) and wait until `daiko stack status` exits 0."""
+        """Bring the stack back (if anything is down) and wait until `daiko-stack status` exits 0."""
         deadline = time.monotonic() + timeout
         while not await self.status_ok():
             if time.monotonic() > deadline:
-                _, out = await self.daiko("stack", "status", timeout=60)
+                _, out = await self.daiko_stack("status", timeout=60)
                 raise AssertionError(f"the stack is not healthy after {timeout:.0f}s:\n{out}")
             await self.up(timeout=max(deadline - time.monotonic(), 30))

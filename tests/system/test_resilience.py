@@ -1,4 +1,4 @@
-"""Killing any one process during load loses nothing and double-charges nothing once it is back (DESIGN.md §6).
+"""Killing any one process during load loses nothing and double-charges nothing once it is back (docs/operations.md).
 
 Each test puts a batch of orders in flight at once, every one driven through
 the HTTP APIs as real customers and staff would: the customer pays into their
@@ -6,7 +6,7 @@ deposit (pay-in report, staff confirm), applies, staff estimate, the customer
 pays the 1st billing from the deposit. When a third of the orders have asked
 for their payment, one process is killed with SIGKILL (its whole process
 group), left dead for a moment while the clients keep calling, and brought
-back with ``daiko stack up``.
+back with ``daiko-stack up``.
 
 The clients do what real ones do: a call that gets no answer or a 503 is
 retried, with the same ``Idempotency-Key`` where the API takes one; an order
@@ -43,7 +43,7 @@ pytestmark = pytest.mark.stack
 ORDERS = 20
 CRASH_WHEN_PAYING = ORDERS // 3  # crash once this many orders have asked for their payment
 STAGGER = 0.4  # seconds between customers starting: when the crash comes, orders are at every step
-DOWN_FOR = 3.0  # seconds the part stays dead before `daiko stack up`: clients meet the outage
+DOWN_FOR = 3.0  # seconds the part stays dead before `daiko-stack up`: clients meet the outage
 WORKER_DOWN_FOR = 12.0  # longer than the orders service's Temporal timeout (10s): updates time out, clients retry
 PAY_IN = 10_000
 ESTIMATE = {"domestic_shipping": 800, "service_fee": 500}
@@ -61,7 +61,7 @@ class Placed:
 @dataclass(frozen=True)
 class Outage:
     crash: Crash
-    back_at: float  # time.monotonic() when `daiko stack up` returned with every part healthy
+    back_at: float  # time.monotonic() when `daiko-stack up` returned with every part healthy
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ async def run_with_crash(portal: Portal, control: StackControl, part: str, *, do
     last = max(p.answered_at for p in placed)
     print(
         f"\n[{part}] {ORDERS} orders; killed pid {outage.crash.pid} {outage.crash.at - began:.1f}s in; "
-        f"`daiko stack up` had every part healthy {outage.back_at - outage.crash.at:.1f}s after the kill; "
+        f"`daiko-stack up` had every part healthy {outage.back_at - outage.crash.at:.1f}s after the kill; "
         f"the last charge reached its order {last - outage.crash.at:.1f}s after the kill; "
         f"answers {dict(sorted(portal.answers.items()))}, no answer {dict(portal.unreachable)}"
     )

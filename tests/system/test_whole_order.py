@@ -1,4 +1,4 @@
-"""Whole orders through the real stack (DESIGN.md §6): every service, Kafka, PostgreSQL and Temporal, nothing faked.
+"""Whole orders through the real stack (docs/operations.md): every service, Kafka, PostgreSQL, Temporal, nothing faked.
 
 The customer pays into their deposit by bank transfer (pay-in report, staff
 confirm), applies, pays each billing from the deposit (the workflow sends the

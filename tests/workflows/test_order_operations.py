@@ -1,6 +1,6 @@
 """How the order takes its inputs: signals and updates, deposit answers, moved deadlines, starts.
 
-DESIGN.md §4 (deposit events applied once), §6 (a malformed staff signal is
+docs/architecture.md (deposit events applied once), docs/operations.md (a malformed staff signal is
 rejected, recorded and harmless), and the workflow's own contract: one order
 per id, versioned transitions. (Search attributes are checked on the dev server: the
 time-skipping server cannot describe a Datetime attribute.)
@@ -32,7 +32,7 @@ from workflows.models import (
 )
 from workflows.order_workflow import OrderWorkflow
 
-# --------------------------------------------------------------------------- deposit answers (§4)
+# --------------------------------------------------------------------------- deposit answers (docs/architecture.md)
 
 
 async def test_a_duplicated_deposit_event_is_applied_once(shop: Shop) -> None:
@@ -90,7 +90,7 @@ async def test_a_charge_that_lands_after_a_staff_cancel_is_refunded(shop: Shop) 
     assert [r.status for r in final.refunds] == [RefundStatus.REFUNDED]
 
 
-# --------------------------------------------------------------------------- staff signals (§6)
+# --------------------------------------------------------------------------- staff signals (docs/operations.md)
 
 
 async def test_a_staff_signal_whose_event_would_break_its_contract_is_recorded_and_changes_nothing(

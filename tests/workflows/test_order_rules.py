@@ -1,4 +1,4 @@
-"""DESIGN.md §3, rule by rule, on the time-skipping server: each test is named after its rule.
+"""R1-R13 of docs/rules.md, rule by rule, on the time-skipping server: each test is named after its rule.
 
 Durations are the real defaults (7, 30, 50 days): time skipping makes them
 instant, and the tests prove the numbers the agency's help page promises.

@@ -19,9 +19,10 @@ from temporalio.testing import ActivityEnvironment
 from daiko.db import make_engine, make_session_factory
 from daiko.events import DEPOSITS_COMMANDS, ORDERS_EVENTS, Envelope
 from daiko.settings import DaikoSettings
+from daiko.tables import PlumbingBase
+from services.orders.activities import OrderActivities
 from services.orders.db import Base, OrderRecord, Outbox
 from tests.workflows.order_harness import ESTIMATE, application
-from workflows.activities import OrderActivities
 from workflows.models import OrderTransition, OutgoingMessage
 from workflows.order_state import Order
 from workflows.rules import billing
@@ -35,7 +36,7 @@ T0 = datetime(2030, 1, 1, tzinfo=UTC)
 async def orders_db(stack: DaikoSettings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     conn = await asyncpg.connect(
         host=stack.postgres_host, port=stack.postgres_port, user=stack.postgres_user,
-        password=stack.postgres_password, database="postgres",
+        password=stack.postgres_password.get_secret_value(), database="postgres",
     )  # fmt: skip
     try:
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE):
@@ -44,6 +45,7 @@ async def orders_db(stack: DaikoSettings) -> AsyncIterator[async_sessionmaker[As
         await conn.close()
     engine = make_engine(stack.database_url(DATABASE), pool_size=2)
     async with engine.begin() as connection:
+        await connection.run_sync(PlumbingBase.metadata.create_all)
         await connection.run_sync(Base.metadata.create_all)
         await connection.execute(delete(OrderRecord))
         await connection.execute(delete(Outbox))

@@ -1,4 +1,4 @@
-"""The business rules of DESIGN.md §3, one module per stage of an order.
+"""The business rules R1-R13 (docs/rules.md), one module per stage of an order.
 
 Every rule is a function ``rule(order, request, now, actor) -> None`` that
 changes a draft of the order or refuses (``workflows.refusals.refuse``) without

@@ -7,19 +7,19 @@ from urllib.parse import urlparse
 import uvicorn
 
 from services.deposits.paypal_sandbox.app import create_app
-from services.deposits.settings import get_deposits_settings
+from services.deposits.settings import DepositsSettings
 
 
 def main() -> None:
-    settings = get_deposits_settings()
+    settings = DepositsSettings()
     url = urlparse(settings.paypal_base_url)
     webhook = (
         settings.paypal_sandbox_webhook_url or f"http://127.0.0.1:{settings.deposits_port}/v1/deposit/paypal/webhook"
     )
     app = create_app(
         client_id=settings.paypal_client_id,
-        client_secret=settings.paypal_client_secret,
-        webhook_secret=settings.paypal_webhook_secret,
+        client_secret=settings.paypal_client_secret.get_secret_value(),
+        webhook_secret=settings.paypal_webhook_secret.get_secret_value(),
         webhook_url=webhook,
     )
     uvicorn.run(app, host=url.hostname or "127.0.0.1", port=url.port or 8104)

@@ -108,7 +108,7 @@ def deposits(stack: DaikoSettings) -> Iterator[Service]:
     )
     sandbox = create_sandbox(
         client_id=settings.paypal_client_id,
-        client_secret=settings.paypal_client_secret,
+        client_secret=settings.paypal_client_secret.get_secret_value(),
         webhook_secret=WEBHOOK_SECRET,
         webhook_url=f"http://127.0.0.1:{app_port}/v1/deposit/paypal/webhook",
     )

@@ -1,4 +1,4 @@
-"""Every bad input is a clear problem response and changes nothing (DESIGN.md §6)."""
+"""Every bad input is a clear problem response and changes nothing (docs/operations.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Killing the deposits process mid-stream loses no charge and applies none twice (DESIGN.md §6).
+"""Killing the deposits process mid-stream loses no charge and applies none twice (docs/operations.md).
 
 A real ``uvicorn services.deposits.app:app`` subprocess consumes a throw-away
 commands topic with its own group; it is SIGKILLed while charges are flowing,

@@ -58,7 +58,7 @@ async def api(stack: DaikoSettings) -> AsyncIterator[httpx.AsyncClient]:
         try:
             ready = await client.get("/readyz")
         except httpx.HTTPError as exc:
-            pytest.fail(f"messaging service not reachable at {base}: {exc}; `daiko stack up`", pytrace=False)
+            pytest.fail(f"messaging service not reachable at {base}: {exc}; `daiko-stack up`", pytrace=False)
         if ready.status_code != 200:
             pytest.fail(f"messaging service not ready: {ready.text}", pytrace=False)
         yield client

@@ -1,7 +1,7 @@
 """Fixtures of the orders tests: the stack's orders service over HTTP, the worker, a driver per customer.
 
 The integration tests talk to the orders process the stack runs
-(``daiko stack restart orders`` after changing its code), so they exercise
+(``daiko-stack restart orders`` after changing its code), so they exercise
 exactly what is deployed: uvicorn, the bridge's consumer group, the worker.
 """
 
@@ -27,9 +27,9 @@ async def orders_http(stack: DaikoSettings) -> AsyncIterator[httpx.AsyncClient]:
         try:
             spec = (await http.get("/openapi.json")).json()
         except httpx.HTTPError:
-            pytest.fail("the orders service is not running: `.venv/bin/daiko stack up orders`", pytrace=False)
+            pytest.fail("the orders service is not running: `.venv/bin/daiko-stack up orders`", pytrace=False)
         if NEWEST_ROUTE not in spec["paths"]:
-            pytest.fail("the running orders service is older than this code: `daiko stack restart orders`")
+            pytest.fail("the running orders service is older than this code: `daiko-stack restart orders`")
         yield http
 
 
@@ -53,7 +53,7 @@ async def worker(stack: DaikoSettings) -> None:
         if response.pollers:
             return
         await asyncio.sleep(0.2)
-    pytest.fail("no order worker is polling: `.venv/bin/daiko stack up worker`", pytrace=False)
+    pytest.fail("no order worker is polling: `.venv/bin/daiko-stack up worker`", pytrace=False)
 
 
 @pytest.fixture(scope="session")

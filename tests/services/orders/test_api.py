@@ -67,7 +67,8 @@ async def test_replaying_an_application_with_the_same_idempotency_key_creates_on
     replays = await asyncio.gather(
         *(driver.http.post("/v1/orders", json=application, headers=headers) for _ in range(4))
     )
-    assert {r.status_code for r in replays} == {200}
+    assert {r.status_code for r in replays} == {201}  # a replay answers as the first answer did
+    assert {r.headers["idempotent-replayed"] for r in replays} == {"true"}
     assert {r.json()["order_id"] for r in replays} == {first.json()["order_id"]}
 
     async with db_sessions["orders"]() as session:
@@ -86,8 +87,14 @@ async def test_concurrent_first_attempts_with_one_idempotency_key_create_one_ord
     responses = await asyncio.gather(
         *(driver.http.post("/v1/orders", json=application, headers=headers) for _ in range(5))
     )
-    assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 201]
-    assert len({r.json()["order_id"] for r in responses}) == 1
+    # Each one either ran first, replayed the first's answer, or met it still in flight (409, retry later).
+    assert {r.status_code for r in responses} <= {201, 409} and 201 in {r.status_code for r in responses}
+    in_flight = [r for r in responses if r.status_code == 409]
+    assert all(r.headers["retry-after"] and r.json()["type"].endswith("/retry") for r in in_flight)
+    assert len({r.json()["order_id"] for r in responses if r.status_code == 201}) == 1
+    retried = await driver.http.post("/v1/orders", json=application, headers=headers)
+    assert retried.status_code == 201
+    assert retried.json()["order_id"] == next(r for r in responses if r.status_code == 201).json()["order_id"]
 
 
 async def test_an_idempotency_key_reused_for_another_application_is_refused(driver: Driver) -> None:
@@ -337,7 +344,7 @@ async def test_openapi_documents_every_operation_with_its_examples_and_problems(
         assert {"409", "422", "404"} <= set(route["responses"])
         assert route["requestBody"]["content"]["application/json"].get("examples"), operation
     apply = paths["/v1/orders"]["post"]
-    assert {"201", "200", "422", "503"} <= set(apply["responses"])
+    assert {"201", "409", "422", "503"} <= set(apply["responses"])
     assert spec["components"]["schemas"]["ApplicationIn"]["examples"]
     assert "409" in paths["/v1/orders/{order_id}/cancel"]["post"]["responses"]
     assert "OrderView" in str(paths["/v1/orders/{order_id}"]["get"]["responses"]["200"])

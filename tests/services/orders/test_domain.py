@@ -11,6 +11,8 @@ from pydantic import ValidationError
 
 from contracts import ContractViolation
 from daiko.events import Envelope
+from daiko.problems import Problem, problem_for
+from services.orders.app import PROBLEMS
 from services.orders.domain import (
     NotAnOrderEvent,
     OrderTab,
@@ -18,7 +20,7 @@ from services.orders.domain import (
     application_fingerprint,
     deposit_event_for_order,
     new_order_id,
-    refusal_problem,
+    refusal_error,
     statuses_of,
 )
 from services.orders.schemas import ApplicationIn, ReceptionReportIn
@@ -62,15 +64,19 @@ def test_a_page_cursor_survives_the_round_trip_and_garbage_is_refused() -> None:
             PageCursor.decode(garbage)
 
 
+def _problem(refusal: str, message: str) -> Problem:
+    return problem_for(refusal_error(refusal, message), PROBLEMS)
+
+
 def test_refusals_are_409_with_the_reason_and_invalid_requests_are_422() -> None:
-    problem = refusal_problem(Refusal.PAYMENT_ALREADY_MADE.value, "order X has a payment")
+    problem = _problem(Refusal.PAYMENT_ALREADY_MADE.value, "order X has a payment")
     assert problem.status == 409
     assert problem.body()["type"].endswith("/payment-already-made")
     assert problem.body()["detail"] == "order X has a payment"
     assert problem.body()["refusal"] == "PaymentAlreadyMade"
-    assert refusal_problem(Refusal.INVALID_REQUEST.value, "no").status == 422
-    assert refusal_problem("SomethingNew", "no").status == 409
-    assert all(refusal_problem(r.value, "m").status in (409, 422) for r in Refusal)
+    assert _problem(Refusal.INVALID_REQUEST.value, "no").status == 422
+    assert _problem("SomethingNew", "no").status == 409
+    assert all(_problem(r.value, "m").status in (409, 422) for r in Refusal)
 
 
 _BALANCES = {"balance": 0, "held": 0, "available": 0}

@@ -1,7 +1,7 @@
 """ledger, pay-ins, paypal, withdrawals
 
 Revision ID: 7a4542cfb827
-Revises: 0d0cf629e663
+Revises: 
 Create Date: 2026-11-26 13:52:37.730629
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '7a4542cfb827'
-down_revision: str | None = '0d0cf629e663'
+down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -37,15 +37,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('code', name=op.f('uq_accounts_code'))
     )
     op.create_index(op.f('ix_accounts_customer_id'), 'accounts', ['customer_id'], unique=False)
-    op.create_table('idempotent_requests',
-    sa.Column('scope', sa.String(length=150), nullable=False),
-    sa.Column('key', sa.String(length=200), nullable=False),
-    sa.Column('fingerprint', sa.String(length=64), nullable=False),
-    sa.Column('status_code', sa.Integer(), nullable=False),
-    sa.Column('response', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('scope', 'key', name=op.f('pk_idempotent_requests'))
-    )
     op.create_table('transfers',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=True), nullable=False),
     sa.Column('idempotency_key', sa.String(length=250), nullable=False),
@@ -188,7 +179,6 @@ def downgrade() -> None:
     op.drop_index('ix_transfers_customer_id_id', table_name='transfers')
     op.drop_index(op.f('ix_transfers_credit_account_id'), table_name='transfers')
     op.drop_table('transfers')
-    op.drop_table('idempotent_requests')
     op.drop_index(op.f('ix_accounts_customer_id'), table_name='accounts')
     op.drop_table('accounts')
     # ### end Alembic commands ###

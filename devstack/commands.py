@@ -1,4 +1,4 @@
-"""``daiko stack up|down|status|logs|restart``."""
+"""``daiko-stack up|down|status|logs|restart``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 
 from daiko.settings import DaikoSettings
-from daiko.stack.parts import Part, StackError, all_parts
+from devstack.parts import Part, StackError, all_parts
 
 INFRASTRUCTURE = ("postgres", "kafka", "temporal")
 PART_TIMEOUT = 180.0
@@ -59,7 +59,7 @@ async def _start_wave(parts: list[Part]) -> None:
         elapsed = time.monotonic() - began
         if elapsed > PART_TIMEOUT:
             names = ", ".join(p.name for p in pending)
-            raise StackError(f"not healthy after {PART_TIMEOUT:.0f}s: {names}; see `daiko stack logs NAME`")
+            raise StackError(f"not healthy after {PART_TIMEOUT:.0f}s: {names}; see `daiko-stack logs NAME`")
         if time.monotonic() - last_report > 5:
             _say(f"  … waiting for {', '.join(p.name for p in pending)} ({elapsed:.0f}s)")
             last_report = time.monotonic()
@@ -76,7 +76,7 @@ def _tail(part: Part, lines: int) -> str:
 async def up(settings: DaikoSettings, names: Sequence[str] = ()) -> int:
     began = time.monotonic()
     parts = _select(settings, names)
-    _say("daiko stack up")
+    _say("daiko-stack up")
     await _start_wave([p for p in parts if p.name in INFRASTRUCTURE])
     await _start_wave([p for p in parts if p.name not in INFRASTRUCTURE])
     _say(f"\nall parts healthy in {time.monotonic() - began:.1f}s\n")

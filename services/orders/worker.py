@@ -1,7 +1,8 @@
-"""The order worker: ``python -m workflows.worker``; runs until SIGTERM or SIGINT.
+"""The order worker: ``python -m services.orders.worker``; runs until SIGTERM or SIGINT.
 
-It runs ``OrderWorkflow`` and the ``record_transition`` activity, which writes
-to the orders database (``DaikoSettings().orders_database``). Stopping is
+It runs ``OrderWorkflow`` (pure rules, no I/O) and this service's
+``record_transition`` activity, which writes the orders database: the workflow
+package knows the activity only by name, so it never imports a service. Stopping is
 graceful: the worker finishes the tasks it holds; Temporal hands the rest to
 another worker, and the orders simply continue there.
 """
@@ -17,18 +18,18 @@ from temporalio.worker import Worker
 
 from daiko.db import make_engine, make_session_factory
 from daiko.logs import configure_logging
-from daiko.settings import DaikoSettings
-from workflows.activities import OrderActivities
+from services.orders.activities import OrderActivities
+from services.orders.settings import OrdersSettings
 from workflows.client import connect
 from workflows.order_workflow import OrderWorkflow
 
-log = logging.getLogger("workflows.worker")
+log = logging.getLogger("services.orders.worker")
 SHUTDOWN_GRACE = timedelta(seconds=10)  # lets a running record_transition commit instead of being retried
 
 
-async def run_worker(settings: DaikoSettings, stop: asyncio.Event) -> None:
+async def run_worker(settings: OrdersSettings, stop: asyncio.Event) -> None:
     client = await connect(settings)
-    engine = make_engine(settings.database_url(settings.orders_database))
+    engine = make_engine(settings.own_database_url)
     activities = OrderActivities(make_session_factory(engine))
     worker = Worker(
         client,
@@ -47,7 +48,7 @@ async def run_worker(settings: DaikoSettings, stop: asyncio.Event) -> None:
 
 
 def main() -> None:
-    settings = DaikoSettings()
+    settings = OrdersSettings()
     configure_logging(settings.log_level)
 
     async def run() -> None:

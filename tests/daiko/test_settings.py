@@ -1,0 +1,68 @@
+"""Production refuses every development secret, naming the setting; development keeps working."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from daiko.settings import DaikoSettings, ServiceSettings
+from services.deposits.settings import DepositsSettings
+from services.messaging.settings import MessagingSettings
+from services.orders.settings import OrdersSettings
+
+SERVICE_SETTINGS: list[type[ServiceSettings]] = [OrdersSettings, DepositsSettings, MessagingSettings]
+REPLACED = {
+    "postgres_password": "a-real-database-password",
+    "jwt_secret": "a-real-signing-secret-of-the-agency-0123456789",
+    "paypal_client_secret": "a-real-paypal-client-secret",
+    "paypal_webhook_secret": "a-real-paypal-webhook-secret",
+    "bank_details_key": "11" * 32,
+}
+
+
+def _development_secrets(settings: type[DaikoSettings]) -> list[str]:
+    return [
+        name
+        for name, field in settings.model_fields.items()
+        if isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("development_default")
+    ]
+
+
+@pytest.mark.parametrize("settings", SERVICE_SETTINGS, ids=lambda s: s.__name__)
+def test_production_refuses_to_start_on_any_development_secret(
+    settings: type[ServiceSettings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DAIKO_ENVIRONMENT", "production")
+    secrets = _development_secrets(settings)
+    assert "jwt_secret" in secrets and "postgres_password" in secrets
+    for kept in secrets:
+        for name in secrets:
+            if name != kept:
+                monkeypatch.setenv(f"DAIKO_{name.upper()}", REPLACED[name])
+        monkeypatch.delenv(f"DAIKO_{kept.upper()}", raising=False)
+        with pytest.raises(ValidationError, match=f"DAIKO_{kept.upper()}"):
+            settings()
+
+
+@pytest.mark.parametrize("settings", SERVICE_SETTINGS, ids=lambda s: s.__name__)
+def test_production_starts_once_every_secret_is_the_agencys_own(
+    settings: type[ServiceSettings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DAIKO_ENVIRONMENT", "production")
+    for name in _development_secrets(settings):
+        monkeypatch.setenv(f"DAIKO_{name.upper()}", REPLACED[name])
+    assert settings().is_production
+
+
+def test_deposits_guards_its_payment_and_bank_secrets_too() -> None:
+    assert {"paypal_client_secret", "paypal_webhook_secret", "bank_details_key"} <= set(
+        _development_secrets(DepositsSettings)
+    )
+
+
+def test_secrets_never_show_in_a_repr_or_a_log_line() -> None:
+    settings = DepositsSettings()
+    assert isinstance(settings.jwt_secret, SecretStr)
+    shown = repr(settings) + str(settings.model_dump())
+    for secret in ("daiko-development-secret", "daiko-sandbox-webhook-secret", "6461696b6f"):
+        assert secret not in shown

@@ -1,0 +1,54 @@
+"""The import arrows point one way: plumbing <- workflows <- services <- development tools.
+
+Read from the source (``ast``), so an arrow against the layering fails here
+even inside a function-level import.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("orders", "deposits", "messaging")
+
+
+def _imported_modules(package: Path) -> set[tuple[str, str]]:
+    """(file, imported module) for every import under ``package``."""
+    found: set[tuple[str, str]] = set()
+    for path in package.rglob("*.py"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found.update((str(path.relative_to(ROOT)), alias.name) for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add((str(path.relative_to(ROOT)), node.module))
+    return found
+
+
+def _offending(package: str, forbidden: tuple[str, ...]) -> list[str]:
+    return sorted(
+        f"{file} imports {module}"
+        for file, module in _imported_modules(ROOT / package)
+        if any(module == f or module.startswith(f"{f}.") for f in forbidden)
+    )
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("daiko", ("services", "workflows", "devstack", "tests", "bench")),
+        ("workflows", ("services", "devstack", "tests", "bench")),
+        ("services", ("devstack", "tests", "bench")),
+    ],
+)
+def test_a_lower_layer_never_imports_a_higher_one(package: str, forbidden: tuple[str, ...]) -> None:
+    assert _offending(package, forbidden) == []
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_a_service_imports_no_other_service(name: str) -> None:
+    others = tuple(f"services.{other}" for other in SERVICES if other != name)
+    assert _offending(f"services/{name}", others) == []
