@@ -1,4 +1,4 @@
-"""The ``daiko`` command: what an operator runs against a deployment (tokens, migrations, topics).
+"""The ``daiko`` command: what an operator runs against a deployment (tokens, migrations, topics, Kafka ACLs).
 
 The local stack is a development tool with its own command, ``daiko-stack``
 (package ``devstack``); this one only uses the plumbing and the services'
@@ -14,8 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from daiko.acls import apply_service_acls, registered_principals, service_grants
+from daiko.kafka import admin_connection
 from daiko.registry import registered_services, service
-from daiko.settings import DaikoSettings
+from daiko.settings import DaikoSettings, KafkaAdminSettings
 from daiko.topics import TOPICS_FILE, create_topics
 
 
@@ -30,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
 
     topics = sub.add_parser("topics", help="create the Kafka topics declared in deploy/topics.yaml")
     topics.add_argument("--file", type=Path, default=TOPICS_FILE)
+    sub.add_parser("kafka-acls", help="grant each service's Kafka principal its topics (from contracts/topics.py)")
     sub.add_parser("search-attributes", help="register the services' search attributes with Temporal")
 
     migrate = sub.add_parser("migrate", help="apply the plumbing's and every service's Alembic migrations")
@@ -81,7 +84,16 @@ def main(argv: list[str] | None = None) -> int:
         register_search_attributes(settings)
         return 0
     if args.command == "topics":
-        asyncio.run(create_topics(settings.kafka_bootstrap, args.file))
+        asyncio.run(create_topics(admin_connection(KafkaAdminSettings()), args.file))
+        return 0
+    if args.command == "kafka-acls":
+        created, deleted = asyncio.run(
+            apply_service_acls(admin_connection(KafkaAdminSettings()), registered_principals())
+        )
+        for grant in service_grants(registered_principals()):
+            print(f"{'created' if grant in created else 'kept   '} {grant}")
+        for grant in deleted:
+            print(f"deleted {grant}")
         return 0
     from daiko.migrations import upgrade
 

@@ -32,6 +32,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from daiko.db import database_unavailable
 from daiko.events import Envelope
+from daiko.kafka import KafkaConnection
 from daiko.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -242,7 +243,7 @@ class IdempotentConsumer:
 def consumer_task(
     *,
     name: str,
-    bootstrap: str,
+    connection: KafkaConnection,
     topics: tuple[str, ...],
     session_factory: async_sessionmaker[AsyncSession],
     processed_model: type[ProcessedEventMixin],
@@ -255,7 +256,7 @@ def consumer_task(
     async def run(stop: asyncio.Event) -> None:
         from daiko.kafka import committed_consumer
 
-        kafka = committed_consumer(bootstrap, name, *topics)
+        kafka = committed_consumer(connection, name, *topics)
         consumer = IdempotentConsumer(
             name=name,
             consumer=kafka,

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from daiko.events import Envelope, kafka_headers
+from daiko.kafka import KafkaConnection
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ class OutboxRelay:
 
 
 def relay_task(
-    bootstrap: str,
+    connection: KafkaConnection,
     session_factory: async_sessionmaker[AsyncSession],
     model: type[OutboxMixin],
     *,
@@ -166,7 +167,7 @@ def relay_task(
     async def run(stop: asyncio.Event) -> None:
         from daiko.kafka import idempotent_producer
 
-        producer = idempotent_producer(bootstrap)
+        producer = idempotent_producer(connection)
         await producer.start()
         try:
             await OutboxRelay(session_factory, model, producer, poll_interval=poll_interval).run(stop)

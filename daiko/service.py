@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from typing import TypeVar
 
-from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -24,10 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from daiko import idempotency
 from daiko.housekeeping import housekeeping_task
+from daiko.kafka import KafkaConnection, admin_client, service_connection
 from daiko.logs import configure_logging
 from daiko.openapi import OPERATIONS_TAG, install_openapi, operation_ids
 from daiko.problems import ProblemTable, install_problem_handlers
-from daiko.settings import DaikoSettings
+from daiko.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,9 @@ async def database_ready(engine: AsyncEngine) -> bool:
         return False
 
 
-async def kafka_ready(bootstrap: str) -> bool:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
+async def kafka_ready(kafka: KafkaConnection) -> bool:
+    """The brokers answer and accept this principal's credentials (a wrong password is not ready)."""
+    admin = admin_client(kafka, request_timeout_ms=2000)
     try:
         await asyncio.wait_for(admin.start(), timeout=3)
         await asyncio.wait_for(admin.list_topics(), timeout=3)
@@ -89,7 +90,7 @@ async def run_forever(name: str, task: BackgroundTask, stop: asyncio.Event) -> N
 def create_service_app(
     *,
     name: str,
-    settings: DaikoSettings,
+    settings: ServiceSettings,
     engine: AsyncEngine,
     routers: Sequence[APIRouter],
     state: object,
@@ -146,7 +147,7 @@ def create_service_app(
 
     @app.get("/readyz", tags=[OPERATIONS_TAG], summary="Readiness: its database and Kafka are reachable")
     async def readyz() -> JSONResponse:
-        db_ok, kafka_ok = await asyncio.gather(database_ready(engine), kafka_ready(settings.kafka_bootstrap))
+        db_ok, kafka_ok = await asyncio.gather(database_ready(engine), kafka_ready(service_connection(settings)))
         body = {"status": "ready" if db_ok and kafka_ok else "not ready", "database": db_ok, "kafka": kafka_ok}
         return JSONResponse(body, status_code=200 if db_ok and kafka_ok else 503)
 

@@ -10,8 +10,9 @@ and hands that one object to everything it runs, authentication included.
 from __future__ import annotations
 
 from abc import abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,18 @@ def development_secret(default: str, description: str = "") -> Any:
     return Field(default=SecretStr(default), description=description, json_schema_extra={"development_default": True})
 
 
+@dataclass(frozen=True)
+class KafkaLogin:
+    """Who a Kafka client is: its SCRAM username (the ACLs' principal ``User:<username>``) and password."""
+
+    username: str
+    password: SecretStr
+
+    @property
+    def principal(self) -> str:
+        return f"User:{self.username}"
+
+
 class DaikoSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DAIKO_", extra="ignore")
 
@@ -41,6 +54,12 @@ class DaikoSettings(BaseSettings):
     postgres_password: SecretStr = development_secret("daiko")
 
     kafka_bootstrap: str = "127.0.0.1:9092"
+    # Every client authenticates (SASL/SCRAM) as its service's principal, which the ACLs bind to
+    # the topics it may write and read; in production the listener adds TLS (SASL_SSL).
+    kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL"] = "SASL_PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    # CA bundle that signed the brokers' certificates (SASL_SSL); the system's trust store otherwise.
+    kafka_ssl_cafile: Path | None = None
 
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
@@ -107,3 +126,23 @@ class ServiceSettings(DaikoSettings):
     @property
     def own_database_url(self) -> str:
         return self.database_url(self.database)
+
+    @property
+    @abstractmethod
+    def kafka_login(self) -> KafkaLogin:
+        """The service's own Kafka principal: every client the service builds authenticates as it."""
+
+
+class KafkaAdminSettings(DaikoSettings):
+    """The Kafka principal that creates topics and ACLs (``daiko topics``, ``daiko kafka-acls``, the local stack).
+
+    Apart from the services' settings, so that no service process holds (or
+    has to be given, in production) the password that may rewrite the ACLs.
+    """
+
+    kafka_admin_username: str = "daiko-admin"
+    kafka_admin_password: SecretStr = development_secret("daiko-kafka-admin-development-password")
+
+    @property
+    def kafka_admin_login(self) -> KafkaLogin:
+        return KafkaLogin(self.kafka_admin_username, self.kafka_admin_password)

@@ -5,16 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 
+from daiko.kafka import KafkaConnection, admin_client
 from daiko.settings import PROJECT_ROOT
 
 TOPICS_FILE = PROJECT_ROOT / "deploy" / "topics.yaml"
 
 
-async def create_topics(bootstrap: str, spec_file: Path = TOPICS_FILE) -> None:
+async def create_topics(kafka: KafkaConnection, spec_file: Path = TOPICS_FILE) -> None:
+    """As ``kafka``'s principal, which needs CREATE on the cluster: the setup admin, never a service."""
     spec = yaml.safe_load(spec_file.read_text())["topics"]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = admin_client(kafka)
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -17,9 +17,12 @@ from pathlib import Path
 
 import httpx
 
+from daiko.acls import apply_service_acls, registered_principals
+from daiko.kafka import admin_connection
 from daiko.registry import CompanionRegistration, ServiceRegistration, WorkerRegistration, registered_services
-from daiko.settings import PROJECT_ROOT, DaikoSettings
+from daiko.settings import PROJECT_ROOT, DaikoSettings, KafkaAdminSettings
 from daiko.topics import create_topics
+from devstack.kafka_security import stack_credentials
 from devstack.processes import pid_alive, port_open, read_pid, spawn, terminate
 
 VENV_BIN = Path(sys.executable).parent
@@ -282,7 +285,11 @@ class Postgres(Part):
 
 
 class Kafka(Part):
-    """Apache Kafka 4.x in KRaft mode from its Maven Central jars, on the machine's Java 17."""
+    """Apache Kafka 4.x in KRaft mode from its Maven Central jars, on the machine's Java 17.
+
+    Clients authenticate with SASL/SCRAM and the StandardAuthorizer enforces the
+    services' ACLs (``daiko/acls.py``); the broker and the setup admin are its super users.
+    """
 
     def __init__(self, settings: DaikoSettings) -> None:
         host, _, port = settings.kafka_bootstrap.rpartition(":")
@@ -304,16 +311,34 @@ class Kafka(Part):
         resolve_kafka_jars(self.libs)
         data = self.home / "data"
         props = self.home / "server.properties"
+        try:
+            credentials = stack_credentials(self.admin_settings, self.home)
+        except ValueError as refused:
+            raise StackError(str(refused)) from refused
         template = (PROJECT_ROOT / "deploy" / "kafka" / "server.properties.template").read_text()
+        props.touch(mode=0o600)  # it holds the broker's password
         props.write_text(
             template.format(
                 host=self.host,
                 port=self.ports[0],
                 controller_port=self.controller_port,
                 data_dir=data,
+                broker_user=credentials.broker.username,
+                broker_password=credentials.broker.password.get_secret_value(),
+                admin_user=credentials.admin.username,
             )
         )
-        if not (data / "meta.properties").exists():
+        stamp = self.home / "scram.fingerprint"
+        formatted = (data / "meta.properties").exists()
+        if formatted and (not stamp.exists() or stamp.read_text() != credentials.fingerprint()):
+            print(
+                f"  kafka      formatting {data} again: it holds other SCRAM credentials than these settings "
+                "(or none); its topics start empty",
+                flush=True,
+            )
+            shutil.rmtree(data)
+            formatted = False
+        if not formatted:
             _run(
                 [
                     "java",
@@ -326,8 +351,10 @@ class Kafka(Part):
                     "-c",
                     str(props),
                     "--standalone",
+                    *credentials.format_arguments(),
                 ]
             )
+            stamp.write_text(credentials.fingerprint())
 
     def start(self) -> None:
         heap = os.environ.get("DAIKO_KAFKA_HEAP", "512m")
@@ -350,13 +377,21 @@ class Kafka(Part):
             env=self.child_env(),
         )
 
+    @property
+    def admin_settings(self) -> KafkaAdminSettings:
+        """These settings plus the setup admin's credentials (``DAIKO_KAFKA_ADMIN_*``)."""
+        return KafkaAdminSettings(**self.settings.model_dump())
+
     async def healthy(self) -> bool:
         from daiko.service import kafka_ready
 
-        return await kafka_ready(self.settings.kafka_bootstrap)
+        return await kafka_ready(admin_connection(self.admin_settings))
 
     async def after_healthy(self) -> None:
-        await create_topics(self.settings.kafka_bootstrap)
+        """Topics, then each service's ACLs (exactly those ``contracts/topics.py`` implies)."""
+        admin = admin_connection(self.admin_settings)
+        await create_topics(admin)
+        await apply_service_acls(admin, registered_principals())
 
 
 def resolve_kafka_jars(libs: Path, *, announce: bool = False) -> None:

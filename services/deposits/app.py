@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from daiko.consumer import consumer_task
 from daiko.db import make_engine, make_session_factory
+from daiko.kafka import service_connection
 from daiko.outbox import relay_task
 from daiko.problems import ProblemTable, ProblemType
 from daiko.service import BackgroundTask, create_service_app
@@ -61,15 +62,14 @@ def build_app(settings: DepositsSettings | None = None) -> FastAPI:
     settings = settings or DepositsSettings()
     engine = make_engine(settings.own_database_url)
     sessions = make_session_factory(engine)
+    kafka = service_connection(settings)  # every client of this process authenticates as deposits
     background: dict[str, BackgroundTask] = {
-        "outbox-relay": relay_task(
-            settings.kafka_bootstrap, sessions, Outbox, poll_interval=settings.outbox_poll_interval_seconds
-        ),
+        "outbox-relay": relay_task(kafka, sessions, Outbox, poll_interval=settings.outbox_poll_interval_seconds),
     }
     if settings.deposits_consume_commands:
         background["commands-consumer"] = consumer_task(
             name=settings.deposits_commands_group,
-            bootstrap=settings.kafka_bootstrap,
+            connection=kafka,
             topics=(settings.deposits_commands_topic,),
             session_factory=sessions,
             processed_model=ProcessedEvent,

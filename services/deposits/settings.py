@@ -5,12 +5,15 @@ from __future__ import annotations
 from pydantic import SecretStr
 
 from daiko.events import DEPOSITS_COMMANDS
-from daiko.settings import ServiceSettings, development_secret
+from daiko.settings import KafkaLogin, ServiceSettings, development_secret
 
 
 class DepositsSettings(ServiceSettings):
     deposits_port: int = 8102
     deposits_database: str = "daiko_deposits"
+    # Its Kafka principal (User:deposits): the ACLs let it write only the topics it produces.
+    deposits_kafka_username: str = "deposits"
+    deposits_kafka_password: SecretStr = development_secret("daiko-deposits-kafka-development-password")
 
     # Kafka: a test or a second deployment may point the consumer at another topic or group.
     deposits_commands_topic: str = DEPOSITS_COMMANDS
@@ -44,3 +47,11 @@ class DepositsSettings(ServiceSettings):
     @property
     def database(self) -> str:
         return self.deposits_database
+
+    @property
+    def deposits_kafka_login(self) -> KafkaLogin:
+        return KafkaLogin(self.deposits_kafka_username, self.deposits_kafka_password)
+
+    @property
+    def kafka_login(self) -> KafkaLogin:
+        return self.deposits_kafka_login

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from daiko.consumer import consumer_task
 from daiko.db import make_engine, make_session_factory
 from daiko.events import ORDERS_EVENTS
+from daiko.kafka import service_connection
 from daiko.outbox import relay_task
 from daiko.problems import ProblemTable, ProblemType
 from daiko.service import create_service_app
@@ -35,6 +36,7 @@ def build_app(settings: MessagingSettings | None = None, store: AttachmentStore 
     store = store or make_store(settings)
     engine = make_engine(settings.own_database_url)
     sessions = make_session_factory(engine)
+    kafka = service_connection(settings)  # every client of this process authenticates as messaging
 
     async def close_store(_: FastAPI) -> None:
         await store.close()
@@ -47,12 +49,10 @@ def build_app(settings: MessagingSettings | None = None, store: AttachmentStore 
         state=MessagingState(settings=settings, sessions=sessions, store=store),
         problems=PROBLEMS,
         background={
-            "outbox-relay": relay_task(
-                settings.kafka_bootstrap, sessions, Outbox, poll_interval=settings.outbox_poll_interval_seconds
-            ),
+            "outbox-relay": relay_task(kafka, sessions, Outbox, poll_interval=settings.outbox_poll_interval_seconds),
             "order-events": consumer_task(
                 name=settings.order_events_group,
-                bootstrap=settings.kafka_bootstrap,
+                connection=kafka,
                 topics=(ORDERS_EVENTS,),
                 session_factory=sessions,
                 processed_model=ProcessedEvent,

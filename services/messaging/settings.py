@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from daiko.settings import ServiceSettings
+from daiko.settings import KafkaLogin, ServiceSettings, development_secret
 
 MiB = 1024 * 1024
 
@@ -21,6 +21,9 @@ MiB = 1024 * 1024
 class MessagingSettings(ServiceSettings):
     messaging_port: int = 8103
     messaging_database: str = "daiko_messaging"
+    # Its Kafka principal (User:messaging): the ACLs let it write only the topics it produces.
+    messaging_kafka_username: str = "messaging"
+    messaging_kafka_password: SecretStr = development_secret("daiko-messaging-kafka-development-password")
 
     # R3: customers may write on ongoing orders and on orders closed less than this many days ago.
     message_window_days: int = Field(default=90, ge=0)
@@ -71,3 +74,11 @@ class MessagingSettings(ServiceSettings):
     @property
     def database(self) -> str:
         return self.messaging_database
+
+    @property
+    def messaging_kafka_login(self) -> KafkaLogin:
+        return KafkaLogin(self.messaging_kafka_username, self.messaging_kafka_password)
+
+    @property
+    def kafka_login(self) -> KafkaLogin:
+        return self.messaging_kafka_login

@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI
 
 from daiko.db import make_engine, make_session_factory
+from daiko.kafka import service_connection
 from daiko.outbox import relay_task
 from daiko.problems import Problem, ProblemTable, ProblemType
 from daiko.service import BackgroundTask, create_service_app
@@ -45,13 +46,12 @@ def build_app(settings: OrdersSettings | None = None) -> FastAPI:
     engine = make_engine(settings.own_database_url, pool_size=settings.database_pool_size)
     sessions = make_session_factory(engine)
     workflows = OrderWorkflows(settings)
+    kafka = service_connection(settings)  # every client of this process authenticates as orders
     background: dict[str, BackgroundTask] = {
-        "outbox-relay": relay_task(settings.kafka_bootstrap, sessions, Outbox),
+        "outbox-relay": relay_task(kafka, sessions, Outbox),
     }
     if settings.deposit_bridge_enabled:
-        background[DEPOSIT_BRIDGE] = deposit_bridge_task(
-            bootstrap=settings.kafka_bootstrap, sessions=sessions, workflows=workflows
-        )
+        background[DEPOSIT_BRIDGE] = deposit_bridge_task(connection=kafka, sessions=sessions, workflows=workflows)
 
     state = OrdersState(
         settings=settings,

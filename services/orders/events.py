@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from daiko.consumer import Handler, consumer_task
 from daiko.events import DEPOSITS_EVENTS, Envelope
+from daiko.kafka import KafkaConnection
 from daiko.problems import Problem
 from daiko.service import BackgroundTask
 from services.orders.db import DeadLetter, ProcessedEvent
@@ -81,11 +82,11 @@ def deposit_bridge_handler(workflows: OrderWorkflows) -> Handler:
 
 
 def deposit_bridge_task(
-    *, bootstrap: str, sessions: async_sessionmaker[AsyncSession], workflows: OrderWorkflows
+    *, connection: KafkaConnection, sessions: async_sessionmaker[AsyncSession], workflows: OrderWorkflows
 ) -> BackgroundTask:
     return consumer_task(
         name=DEPOSIT_BRIDGE,
-        bootstrap=bootstrap,
+        connection=connection,
         topics=(DEPOSITS_EVENTS,),
         session_factory=sessions,
         processed_model=ProcessedEvent,

@@ -12,15 +12,18 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 
-from daiko.settings import ServiceSettings
+from daiko.settings import KafkaLogin, ServiceSettings, development_secret
 from workflows.models import OrderPolicy
 
 
 class OrdersSettings(ServiceSettings):
     orders_port: int = 8101
     orders_database: str = "daiko_orders"
+    # Its Kafka principal (User:orders): the ACLs let it write only the topics it produces.
+    orders_kafka_username: str = "orders"
+    orders_kafka_password: SecretStr = development_secret("daiko-orders-kafka-development-password")
 
     estimate_payment_window: timedelta = timedelta(days=7)  # R5: unpaid estimate / handling contact -> canceled
     item_arrival_window: timedelta = timedelta(days=30)  # R6: forward items not arrived -> canceled
@@ -58,3 +61,11 @@ class OrdersSettings(ServiceSettings):
     @property
     def database(self) -> str:
         return self.orders_database
+
+    @property
+    def orders_kafka_login(self) -> KafkaLogin:
+        return KafkaLogin(self.orders_kafka_username, self.orders_kafka_password)
+
+    @property
+    def kafka_login(self) -> KafkaLogin:
+        return self.orders_kafka_login
