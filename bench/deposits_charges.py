@@ -36,12 +36,12 @@ from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 
 from daiko.db import make_engine, make_session_factory, transaction
 from daiko.events import DEPOSITS_EVENTS, Envelope
-from daiko.kafka import idempotent_producer
-from daiko.settings import PROJECT_ROOT
+from daiko.kafka import KafkaConnection, admin_client, admin_connection, client_options, idempotent_producer
+from daiko.settings import PROJECT_ROOT, KafkaAdminSettings
 from services.deposits.domain import TransferKind
 from services.deposits.ledger import BANK_ACCOUNT
 from services.deposits.ledger_store import AccountRef, Movement, post
@@ -77,10 +77,10 @@ def command(customer_id: str, order_id: str) -> Envelope:
     )
 
 
-async def raw_kafka(bootstrap: str, topic: str, count: int, size: int, timeout: float) -> float:
+async def raw_kafka(kafka: KafkaConnection, topic: str, count: int, size: int, timeout: float) -> float:
     """Messages per second, first send to last receipt, with the services' producer settings."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    producer = idempotent_producer(bootstrap)
+    consumer = AIOKafkaConsumer(**client_options(kafka), enable_auto_commit=False)
+    producer = idempotent_producer(kafka)
     await asyncio.gather(consumer.start(), producer.start())
     try:
         partitions = [TopicPartition(topic, p) for p in await producer.partitions_for(topic)]
@@ -111,8 +111,8 @@ async def raw_kafka(bootstrap: str, topic: str, count: int, size: int, timeout: 
 class Answers:
     """Reads the events topic from its end and notes when each bench order's answer arrives."""
 
-    def __init__(self, bootstrap: str) -> None:
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    def __init__(self, kafka: KafkaConnection) -> None:
+        self.consumer = AIOKafkaConsumer(**client_options(kafka), enable_auto_commit=False)
         self.arrived: dict[str, float] = {}
         self.rejected: dict[str, str] = {}
         self._task: asyncio.Task[None] | None = None
@@ -214,7 +214,9 @@ async def main(args: argparse.Namespace) -> None:
     settings = DepositsSettings()
     run = uuid.uuid4().hex[:8]
     commands_topic, raw_topic = f"bench.deposits-commands.{run}", f"bench.raw.{run}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin_settings = KafkaAdminSettings()
+    kafka = admin_connection(admin_settings)  # scratch topics: only the setup admin may create and use them
+    admin = admin_client(kafka)
     await admin.start()
     await admin.create_topics([NewTopic(commands_topic, 6, 1), NewTopic(raw_topic, 6, 1)])
     customers = [f"bench-cust-{run}-{i}" for i in range(args.customers)]
@@ -224,15 +226,18 @@ async def main(args: argparse.Namespace) -> None:
         **os.environ,
         "DAIKO_DEPOSITS_COMMANDS_TOPIC": commands_topic,
         "DAIKO_DEPOSITS_COMMANDS_GROUP": f"bench-deposits-{run}",
+        # The bench's deposits process reads a scratch topic no service ACL names: it runs as the admin.
+        "DAIKO_DEPOSITS_KAFKA_USERNAME": admin_settings.kafka_admin_username,
+        "DAIKO_DEPOSITS_KAFKA_PASSWORD": admin_settings.kafka_admin_password.get_secret_value(),
         "DAIKO_LOG_LEVEL": "WARNING",
     }
     proc: subprocess.Popen[bytes] | None = None
-    producer = idempotent_producer(settings.kafka_bootstrap)
-    answers = Answers(settings.kafka_bootstrap)
+    producer = idempotent_producer(kafka)
+    answers = Answers(kafka)
     try:
         size = len(command(customers[0], f"bench-{run}-000000").to_bytes())
         print(f"raw Kafka: {args.charges} messages of {size} bytes ...", flush=True)
-        raw_rate = await raw_kafka(settings.kafka_bootstrap, raw_topic, args.charges, size, args.timeout)
+        raw_rate = await raw_kafka(kafka, raw_topic, args.charges, size, args.timeout)
 
         print(f"funding {len(customers)} deposits, starting the deposits process ...", flush=True)
         await fund(settings, customers, per_customer * PRICE)

@@ -36,7 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from contracts.topics import topic
 from daiko.auth import Role, mint_token
 from daiko.events import ORDERS_EVENTS, Envelope
+from daiko.kafka import KafkaConnection, client_options, connection, service_connection
 from services.messaging.settings import MessagingSettings
+from services.orders.settings import OrdersSettings
 
 ORDER_EVENTS = topic(ORDERS_EVENTS)
 
@@ -90,8 +92,8 @@ def summary(name: str, values: list[float]) -> str:
 class KafkaWitness:
     """A bare consumer on the orders topic: when did each event become consumable?"""
 
-    def __init__(self, bootstrap: str) -> None:
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    def __init__(self, kafka: KafkaConnection) -> None:
+        self.consumer = AIOKafkaConsumer(**client_options(kafka), enable_auto_commit=False)
         self.seen: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -128,9 +130,12 @@ async def main() -> int:
 
     settings = MessagingSettings()
     base = f"http://127.0.0.1:{settings.messaging_port}"
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=0)
+    # It stands in for the orders service's events, and reads them back as messaging does.
+    producer = AIOKafkaProducer(
+        **client_options(connection(settings, OrdersSettings().kafka_login)), acks="all", linger_ms=0
+    )
     await producer.start()
-    witness = KafkaWitness(settings.kafka_bootstrap)
+    witness = KafkaWitness(service_connection(settings))
     await witness.start(producer)
     notice_latency: list[float] = []
     first_latency: list[float] = []

@@ -14,12 +14,14 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from daiko.auth import Role, mint_token
 from daiko.db import make_engine, make_session_factory
-from daiko.settings import DaikoSettings
+from daiko.kafka import KafkaConnection, admin_client, admin_connection, connection
+from daiko.registry import service
+from daiko.settings import DaikoSettings, KafkaAdminSettings
 from devstack.processes import port_open
 from services.deposits.settings import DepositsSettings
 from services.messaging.settings import MessagingSettings
@@ -48,8 +50,20 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         os._exit(_session_exit_status)
 
 
-class StackSettings(OrdersSettings, DepositsSettings, MessagingSettings):
-    """Every service's settings in one object: the tests see the whole stack at once."""
+class StackSettings(OrdersSettings, DepositsSettings, MessagingSettings, KafkaAdminSettings):
+    """Every service's settings in one object (and the Kafka admin's): the tests see the whole stack at once."""
+
+
+def kafka_as(settings: DaikoSettings, who: str = "admin") -> KafkaConnection:
+    """The stack's Kafka as the setup admin (tests write what they like to scratch topics) or as one service.
+
+    The broker refuses unauthenticated clients and checks every write against
+    the ACLs, so a test that stands in for a service uses that service's principal.
+    """
+    if who == "admin":
+        admin = settings if isinstance(settings, KafkaAdminSettings) else KafkaAdminSettings(**settings.model_dump())
+        return admin_connection(admin)
+    return connection(settings, service(who).settings().kafka_login)
 
 
 @pytest.fixture(scope="session")
@@ -108,7 +122,7 @@ def db_sessions(database_engines: dict[str, AsyncEngine]) -> dict[str, async_ses
 @pytest.fixture
 async def new_topic(stack: StackSettings) -> AsyncIterator[Callable[..., Awaitable[str]]]:
     """Creates throw-away topics (unique names) and deletes them after the test."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
+    admin = admin_client(kafka_as(stack))
     await admin.start()
     created: list[str] = []
 

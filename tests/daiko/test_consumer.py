@@ -15,6 +15,7 @@ from daiko.consumer import IdempotentConsumer, apply_once
 from daiko.events import Envelope
 from daiko.kafka import committed_consumer, idempotent_producer
 from daiko.settings import DaikoSettings
+from tests.conftest import kafka_as
 from tests.daiko.plumbing_db import DeadLetter, Effect, ProcessedEvent
 
 pytestmark = pytest.mark.stack
@@ -56,7 +57,7 @@ async def test_a_redelivered_kafka_event_is_applied_once(
     topic = await new_topic("consumer")
     name = f"kafka-{uuid.uuid4().hex[:8]}"
     events = [Envelope(type="test.added", source="tests", subject=name, data={"amount": n}) for n in (1, 10, 100)]
-    producer = idempotent_producer(stack.kafka_bootstrap)
+    producer = idempotent_producer(kafka_as(stack))
     await producer.start()
     try:
         for event in [*events, events[1], events[2], events[1]]:  # at-least-once: re-deliveries happen
@@ -68,7 +69,7 @@ async def test_a_redelivered_kafka_event_is_applied_once(
     stop = asyncio.Event()
     consumer = IdempotentConsumer(
         name=f"adder-{name}",
-        consumer=committed_consumer(stack.kafka_bootstrap, f"adder-{name}", topic),
+        consumer=committed_consumer(kafka_as(stack), f"adder-{name}", topic),
         session_factory=plumbing_db,
         processed_model=ProcessedEvent,
         dead_letter_model=DeadLetter,
@@ -93,7 +94,7 @@ async def test_a_poison_event_is_parked_in_dead_letters_and_does_not_block_the_n
     topic = await new_topic("poison", partitions=1)
     name = f"poison-{uuid.uuid4().hex[:8]}"
     poison = Envelope(type="test.added", source="tests", subject=name, data={"amount": "boom"})
-    producer = idempotent_producer(stack.kafka_bootstrap)
+    producer = idempotent_producer(kafka_as(stack))
     await producer.start()
     try:
         for value in (
@@ -109,7 +110,7 @@ async def test_a_poison_event_is_parked_in_dead_letters_and_does_not_block_the_n
     stop = asyncio.Event()
     consumer = IdempotentConsumer(
         name=name,
-        consumer=committed_consumer(stack.kafka_bootstrap, name, topic),
+        consumer=committed_consumer(kafka_as(stack), name, topic),
         session_factory=plumbing_db,
         processed_model=ProcessedEvent,
         dead_letter_model=DeadLetter,
@@ -152,7 +153,7 @@ async def test_an_event_breaking_the_services_contract_is_parked_at_once_with_th
     topic = await new_topic("contract", partitions=1)
     name = f"contract-{uuid.uuid4().hex[:8]}"
     unknown = Envelope(type="test.removed", source="tests", subject=name, data={"amount": 5})
-    producer = idempotent_producer(stack.kafka_bootstrap)
+    producer = idempotent_producer(kafka_as(stack))
     await producer.start()
     try:
         for event in (unknown, Envelope(type="test.added", source="tests", subject=name, data={"amount": 3})):
@@ -163,7 +164,7 @@ async def test_an_event_breaking_the_services_contract_is_parked_at_once_with_th
     stop = asyncio.Event()
     consumer = IdempotentConsumer(
         name=name,
-        consumer=committed_consumer(stack.kafka_bootstrap, name, topic),
+        consumer=committed_consumer(kafka_as(stack), name, topic),
         session_factory=plumbing_db,
         processed_model=ProcessedEvent,
         dead_letter_model=DeadLetter,

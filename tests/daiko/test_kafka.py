@@ -8,8 +8,9 @@ from collections.abc import Awaitable, Callable
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from daiko.kafka import committed_consumer, idempotent_producer
+from daiko.kafka import client_options, committed_consumer, idempotent_producer
 from daiko.settings import DaikoSettings
+from tests.conftest import kafka_as
 
 pytestmark = pytest.mark.stack
 
@@ -31,7 +32,7 @@ async def test_idempotent_and_transactional_producers_write_and_a_group_resumes_
     topic = await new_topic("kafka", partitions=1)
     group = f"resume-{uuid.uuid4().hex[:8]}"
 
-    producer = idempotent_producer(stack.kafka_bootstrap)
+    producer = idempotent_producer(kafka_as(stack))
     await producer.start()
     try:
         for i in range(10):
@@ -40,7 +41,7 @@ async def test_idempotent_and_transactional_producers_write_and_a_group_resumes_
         await producer.stop()
 
     transactional = AIOKafkaProducer(
-        bootstrap_servers=stack.kafka_bootstrap, transactional_id=f"tx-{uuid.uuid4().hex[:8]}", acks="all"
+        **client_options(kafka_as(stack)), transactional_id=f"tx-{uuid.uuid4().hex[:8]}", acks="all"
     )
     await transactional.start()
     try:
@@ -53,7 +54,7 @@ async def test_idempotent_and_transactional_producers_write_and_a_group_resumes_
     finally:
         await transactional.stop()
 
-    first = committed_consumer(stack.kafka_bootstrap, group, topic)
+    first = committed_consumer(kafka_as(stack), group, topic)
     await first.start()
     try:
         got = await _drain(first, 12)
@@ -63,7 +64,7 @@ async def test_idempotent_and_transactional_producers_write_and_a_group_resumes_
     finally:
         await first.stop()
 
-    second = committed_consumer(stack.kafka_bootstrap, group, topic)
+    second = committed_consumer(kafka_as(stack), group, topic)
     await second.start()
     try:
         rest = await _drain(second, 8, attempts=50)

@@ -18,6 +18,7 @@ from daiko.events import Envelope
 from daiko.kafka import committed_consumer, idempotent_producer
 from daiko.outbox import OutboxRelay, enqueue
 from daiko.settings import PROJECT_ROOT, DaikoSettings
+from tests.conftest import kafka_as
 from tests.daiko.plumbing_db import Outbox
 
 pytestmark = pytest.mark.stack
@@ -34,7 +35,7 @@ async def _write(sessions: async_sessionmaker[AsyncSession], topic: str, key: st
 
 
 async def _read_all(settings: DaikoSettings, topic: str, expected: int, attempts: int = 200) -> list[Envelope]:
-    consumer = committed_consumer(settings.kafka_bootstrap, f"check-{topic}", topic)
+    consumer = committed_consumer(kafka_as(settings), f"check-{topic}", topic)
     await consumer.start()
     seen: list[Envelope] = []
     try:
@@ -77,7 +78,7 @@ async def test_committed_rows_reach_kafka_in_order_and_rolled_back_rows_never(
             )
             raise RuntimeError("the state change failed, so its event must not leave")
 
-    producer = idempotent_producer(stack.kafka_bootstrap)
+    producer = idempotent_producer(kafka_as(stack))
     await producer.start()
     try:
         relay = OutboxRelay(empty_outbox, Outbox, producer, batch_size=7)
@@ -107,7 +108,7 @@ async def test_killing_the_relay_mid_batch_loses_nothing_and_resends_with_the_sa
     relay = subprocess.Popen(cmd, cwd=PROJECT_ROOT, start_new_session=True)
     try:
         # Kill it as soon as Kafka holds part of the rows, before they are all marked published.
-        consumer = committed_consumer(stack.kafka_bootstrap, f"peek-{topic}", topic)
+        consumer = committed_consumer(kafka_as(stack), f"peek-{topic}", topic)
         await consumer.start()
         try:
             seen = 0
@@ -157,7 +158,7 @@ async def test_published_rows_older_than_the_retention_are_purged_and_nothing_un
         now = datetime.now(UTC)
         await session.execute(update(Outbox).where(Outbox.event_id == old).values(published_at=now - timedelta(days=8)))
         await session.execute(update(Outbox).where(Outbox.event_id == recent).values(published_at=now))
-    producer = idempotent_producer(stack.kafka_bootstrap)  # never started: purging needs no Kafka
+    producer = idempotent_producer(kafka_as(stack))  # never started: purging needs no Kafka
     relay = OutboxRelay(empty_outbox, Outbox, producer, retention=timedelta(days=7))
     assert await relay.purge_published() == 1
     async with empty_outbox() as session:
@@ -170,13 +171,13 @@ async def test_every_relayed_message_carries_its_cloudevents_binary_mode_headers
 ) -> None:
     topic = await new_topic("outbox-headers")
     [event_id] = await _write(empty_outbox, topic, "order-h", range(1))
-    producer = idempotent_producer(stack.kafka_bootstrap)
+    producer = idempotent_producer(kafka_as(stack))
     await producer.start()
     try:
         await OutboxRelay(empty_outbox, Outbox, producer).publish_batch()
     finally:
         await producer.stop()
-    consumer = committed_consumer(stack.kafka_bootstrap, f"check-{topic}", topic)
+    consumer = committed_consumer(kafka_as(stack), f"check-{topic}", topic)
     await consumer.start()
     try:
         records = []

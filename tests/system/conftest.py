@@ -16,6 +16,7 @@ import pytest
 
 from daiko.events import DEPOSITS_EVENTS, MESSAGING_EVENTS, ORDERS_EVENTS
 from daiko.settings import DaikoSettings
+from tests.conftest import kafka_as
 from tests.system.feed import EventFeed
 from tests.system.portal import Portal
 from tests.system.stack_control import StackControl
@@ -57,7 +58,7 @@ async def stack_control(system: DaikoSettings) -> AsyncIterator[StackControl]:
 @pytest.fixture
 async def event_feed(system: DaikoSettings) -> AsyncIterator[EventFeed]:
     """Order, deposit and messaging events published from now on."""
-    feed = EventFeed(system.kafka_bootstrap, ORDERS_EVENTS, DEPOSITS_EVENTS, MESSAGING_EVENTS)
+    feed = EventFeed(kafka_as(system), ORDERS_EVENTS, DEPOSITS_EVENTS, MESSAGING_EVENTS)
     await feed.start()
     yield feed
     await feed.stop()

@@ -13,11 +13,12 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer
 
 from daiko.events import Envelope
+from daiko.kafka import KafkaConnection, client_options
 
 
 class EventFeed:
-    def __init__(self, bootstrap: str, *topics: str) -> None:
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    def __init__(self, kafka: KafkaConnection, *topics: str) -> None:
+        self._consumer = AIOKafkaConsumer(**client_options(kafka), enable_auto_commit=False, group_id=None)
         self._topics = topics
         self.events: list[tuple[str, Envelope]] = []
 

@@ -29,12 +29,12 @@ import httpx
 import pytest
 import uvicorn
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from daiko.consumer import consumer_task
 from daiko.events import DEPOSITS_COMMANDS, DEPOSITS_EVENTS, Envelope
+from daiko.kafka import admin_client, client_options, service_connection
 from daiko.settings import DaikoSettings
 from services.deposits.app import build_app
 from services.deposits.db import DeadLetter, Outbox, ProcessedEvent, TransferRow
@@ -43,7 +43,7 @@ from services.deposits.ledger_queries import audit, ledger_totals
 from services.deposits.ledger_store import deposit_of
 from services.deposits.paypal_sandbox import create_app as create_sandbox
 from services.deposits.settings import DepositsSettings
-from tests.conftest import bearer, customer_token, staff_token
+from tests.conftest import bearer, customer_token, kafka_as, staff_token
 
 T = TypeVar("T")
 YESTERDAY = (date.today() - timedelta(days=1)).isoformat()  # a transfer date always in the past
@@ -234,14 +234,14 @@ def ledger(db_sessions: dict[str, async_sessionmaker[AsyncSession]]) -> Ledger:
 
 @pytest.fixture(scope="session")
 async def producer(stack: DaikoSettings) -> AsyncIterator[AIOKafkaProducer]:
-    kafka = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
+    kafka = AIOKafkaProducer(**client_options(kafka_as(stack)), acks="all")
     await kafka.start()
     yield kafka
     await kafka.stop()
 
 
-async def _group_has_members(bootstrap: str, group: str) -> bool:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _group_has_members(settings: DaikoSettings, group: str) -> bool:
+    admin = admin_client(kafka_as(settings))
     await admin.start()
     try:
         responses = await admin.describe_consumer_groups([group])
@@ -257,13 +257,13 @@ async def commands_consumer(
     """Makes sure the commands group has a consumer: the stack's deposits process, or one started here."""
     settings = deposits.settings
     group = settings.deposits_commands_group
-    if await _group_has_members(settings.kafka_bootstrap, group):
+    if await _group_has_members(settings, group):
         yield "stack"
         return
     stop = asyncio.Event()
     run = consumer_task(
         name=group,
-        bootstrap=settings.kafka_bootstrap,
+        connection=service_connection(settings),
         topics=(DEPOSITS_COMMANDS,),
         session_factory=db_sessions["deposits"],
         processed_model=ProcessedEvent,
@@ -275,7 +275,7 @@ async def commands_consumer(
         await run(stop)
 
     task = asyncio.create_task(consume())
-    await eventually(lambda: _group_has_members(settings.kafka_bootstrap, group), what="the commands consumer to join")
+    await eventually(lambda: _group_has_members(settings, group), what="the commands consumer to join")
     yield "tests"
     stop.set()
     await asyncio.wait_for(task, timeout=30)

@@ -16,8 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from daiko.events import DEPOSITS_EVENTS, Envelope
+from daiko.kafka import client_options
 from daiko.settings import DaikoSettings
 from services.deposits.db import DeadLetter
+from tests.conftest import kafka_as
 from tests.services.deposits.conftest import Caller, Commands, Ledger, bank_account, eventually, new_order_id, pay_in
 
 pytestmark = pytest.mark.stack
@@ -200,7 +202,7 @@ async def test_answers_reach_the_events_topic_keyed_by_customer(
     producer: AIOKafkaProducer,
 ) -> None:
     partitions = [TopicPartition(DEPOSITS_EVENTS, p) for p in await producer.partitions_for(DEPOSITS_EVENTS)]
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka_bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_options(kafka_as(stack)), enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(partitions)

@@ -20,8 +20,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from daiko.events import MESSAGING_EVENTS, ORDERS_EVENTS, Envelope
+from daiko.kafka import client_options
 from daiko.settings import DaikoSettings
-from tests.conftest import bearer, customer_token, staff_token
+from tests.conftest import bearer, customer_token, kafka_as, staff_token
 from tests.contracts.examples import order_event
 
 T = TypeVar("T")
@@ -66,7 +67,7 @@ async def api(stack: DaikoSettings) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture(scope="session")
 async def producer(stack: DaikoSettings) -> AsyncIterator[AIOKafkaProducer]:
-    kafka = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
+    kafka = AIOKafkaProducer(**client_options(kafka_as(stack)), acks="all")
     await kafka.start()
     yield kafka
     await kafka.stop()
@@ -195,7 +196,7 @@ class MessagingEvents:
 @pytest.fixture
 async def messaging_events(stack: DaikoSettings, producer: AIOKafkaProducer) -> AsyncIterator[MessagingEvents]:
     partitions = await producer.partitions_for(MESSAGING_EVENTS)
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka_bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_options(kafka_as(stack)), enable_auto_commit=False)
     await consumer.start()
     assigned = [TopicPartition(MESSAGING_EVENTS, p) for p in partitions]
     consumer.assign(assigned)

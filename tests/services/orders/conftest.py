@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 
 from daiko.kafka import idempotent_producer
 from daiko.settings import DaikoSettings
+from tests.conftest import kafka_as
 from tests.services.orders.driver import Driver
 
 NEWEST_ROUTE = "/v1/staff/orders/{order_id}/move-deadline"
@@ -70,7 +71,7 @@ async def deposits_api(stack: DaikoSettings) -> bool:
 
 @pytest.fixture(scope="session")
 async def producer(stack: DaikoSettings) -> AsyncIterator[AIOKafkaProducer]:
-    kafka = idempotent_producer(stack.kafka_bootstrap)
+    kafka = idempotent_producer(kafka_as(stack, "deposits"))  # it stands in for deposits' answers
     await kafka.start()
     yield kafka
     await kafka.stop()
