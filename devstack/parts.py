@@ -20,6 +20,7 @@ import httpx
 from daiko.acls import apply_service_acls, registered_principals
 from daiko.kafka import admin_connection
 from daiko.registry import CompanionRegistration, ServiceRegistration, WorkerRegistration, registered_services
+from daiko.service import kafka_ready
 from daiko.settings import PROJECT_ROOT, DaikoSettings, KafkaAdminSettings
 from daiko.topics import create_topics
 from devstack.kafka_security import stack_credentials
@@ -383,8 +384,8 @@ class Kafka(Part):
         return KafkaAdminSettings(**self.settings.model_dump())
 
     async def healthy(self) -> bool:
-        from daiko.service import kafka_ready
-
+        # kafka_ready is imported with the module, not here: importing FastAPI inside a probe takes
+        # seconds on a busy machine, blocking the loop while the other parts' probes time out.
         return await kafka_ready(admin_connection(self.admin_settings))
 
     async def after_healthy(self) -> None:

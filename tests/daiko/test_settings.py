@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from daiko.settings import DaikoSettings, ServiceSettings
+from daiko.settings import DaikoSettings, KafkaAdminSettings, ServiceSettings
 from services.deposits.settings import DepositsSettings
 from services.messaging.settings import MessagingSettings
 from services.orders.settings import OrdersSettings
@@ -17,6 +17,10 @@ REPLACED = {
     "paypal_client_secret": "a-real-paypal-client-secret",
     "paypal_webhook_secret": "a-real-paypal-webhook-secret",
     "bank_details_key": "11" * 32,
+    "orders_kafka_password": "a-real-orders-kafka-password",
+    "deposits_kafka_password": "a-real-deposits-kafka-password",
+    "messaging_kafka_password": "a-real-messaging-kafka-password",
+    "kafka_admin_password": "a-real-kafka-admin-password",
 }
 
 
@@ -52,6 +56,23 @@ def test_production_starts_once_every_secret_is_the_agencys_own(
     for name in _development_secrets(settings):
         monkeypatch.setenv(f"DAIKO_{name.upper()}", REPLACED[name])
     assert settings().is_production
+
+
+@pytest.mark.parametrize("settings", [*SERVICE_SETTINGS, KafkaAdminSettings], ids=lambda s: s.__name__)
+def test_each_kafka_principal_needs_its_own_password_in_production(
+    settings: type[DaikoSettings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A service holds its own Kafka password only; the setup admin's is apart from every service."""
+    kafka_secrets = {name for name in _development_secrets(settings) if "kafka" in name}
+    assert len(kafka_secrets) == 1
+    assert ("kafka_admin_password" in kafka_secrets) == (settings is KafkaAdminSettings)
+    monkeypatch.setenv("DAIKO_ENVIRONMENT", "production")
+    for name in _development_secrets(settings):
+        if name not in kafka_secrets:
+            monkeypatch.setenv(f"DAIKO_{name.upper()}", REPLACED[name])
+    (kept,) = kafka_secrets
+    with pytest.raises(ValidationError, match=f"DAIKO_{kept.upper()}"):
+        settings()
 
 
 def test_deposits_guards_its_payment_and_bank_secrets_too() -> None:
