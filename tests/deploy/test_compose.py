@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from daiko.settings import PROJECT_ROOT, DaikoSettings
+from daiko.settings import PROJECT_ROOT, DaikoSettings, KafkaAdminSettings
 from devstack.parts import all_parts
 from tests.conftest import StackSettings
 
@@ -60,7 +60,7 @@ def test_compose_environment_names_only_real_settings(compose: dict[str, Any]) -
 
     fields = {
         f"DAIKO_{name.upper()}"
-        for settings in (DaikoSettings, OrdersSettings, DepositsSettings, MessagingSettings)
+        for settings in (DaikoSettings, KafkaAdminSettings, OrdersSettings, DepositsSettings, MessagingSettings)
         for name in settings.model_fields
     }
     for name, service in compose["services"].items():
@@ -102,3 +102,31 @@ def test_compose_takes_every_secret_from_the_uncommitted_env_file(compose: dict[
     for variable in ("DAIKO_POSTGRES_PASSWORD", "DAIKO_JWT_SECRET", "DAIKO_BANK_DETAILS_KEY"):
         assert f"{variable}=" in example
     assert ".env" in (PROJECT_ROOT / ".gitignore").read_text().split()
+
+
+def test_compose_kafka_authenticates_every_client_and_enforces_the_acls(compose: dict[str, Any]) -> None:
+    kafka = compose["services"]["kafka"]["environment"]
+    assert kafka["KAFKA_AUTHORIZER_CLASS_NAME"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert kafka["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    protocols = dict(entry.split(":") for entry in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    assert set(protocols.values()) == {"SASL_PLAINTEXT"}, "no listener may take unauthenticated clients"
+    assert "daiko kafka-acls" in " ".join(compose["services"]["setup"]["command"])
+
+
+def test_compose_kafka_knows_every_service_principal_and_each_service_only_its_own(compose: dict[str, Any]) -> None:
+    """The broker is formatted with a SCRAM credential per registered service; each container holds one."""
+    from daiko.registry import registered_services
+
+    start = (PROJECT_ROOT / "deploy" / "kafka" / "compose-start.sh").read_text()
+    example = (PROJECT_ROOT / ".env.example").read_text()
+    services = compose["services"]
+    for registration in registered_services():
+        login = registration.settings().kafka_login
+        assert f"[name={login.username},password=" in start
+        variable = f"DAIKO_{registration.name.upper()}_KAFKA_PASSWORD"
+        assert f"{variable}=" in example
+        assert variable in services[registration.name]["environment"]
+        others = [r.name for r in registered_services() if r.name != registration.name]
+        for other in others:
+            assert f"DAIKO_{other.upper()}_KAFKA_PASSWORD" not in services[registration.name]["environment"]
+        assert "DAIKO_KAFKA_ADMIN_PASSWORD" not in services[registration.name]["environment"]
