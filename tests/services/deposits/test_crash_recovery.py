@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaProducer
 
 from daiko.events import Envelope
 from daiko.settings import PROJECT_ROOT, DaikoSettings
+from tests.conftest import kafka_as
 from tests.services.deposits.conftest import (
     Caller,
     Commands,
@@ -86,6 +87,8 @@ class DepositsProcess:
 
 @pytest.fixture
 def process_env(stack: DaikoSettings) -> Iterator[Callable[[str, str], dict[str, str]]]:
+    admin = kafka_as(stack).login
+
     def make(topic: str, group: str) -> dict[str, str]:
         return {
             **os.environ,
@@ -93,6 +96,9 @@ def process_env(stack: DaikoSettings) -> Iterator[Callable[[str, str], dict[str,
             "DAIKO_DEPOSITS_COMMANDS_GROUP": group,
             "DAIKO_OUTBOX_POLL_INTERVAL_SECONDS": "0.05",
             "PYTHONUNBUFFERED": "1",
+            # A scratch topic no service ACL names: this deposits process reads it as the setup admin.
+            "DAIKO_DEPOSITS_KAFKA_USERNAME": admin.username,
+            "DAIKO_DEPOSITS_KAFKA_PASSWORD": admin.password.get_secret_value(),
         }
 
     yield make
