@@ -7,13 +7,16 @@ attempted write is one the ACLs must refuse.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import GroupAuthorizationFailedError, KafkaError, TopicAuthorizationFailedError
 from pydantic import SecretStr
 
 from contracts.topics import DEPOSITS_COMMANDS, DEPOSITS_EVENTS, TOPICS
-from daiko.acls import AclAdmin, Grant, Operation, Pattern, ResourceType, group_prefix, service_grants
+from daiko.acls import AclAdmin, Grant, Operation, Pattern, ResourceType, group_prefix, service_grants, sync_acls
 from daiko.kafka import KafkaConnection, client_options, committed_consumer, idempotent_producer
 from daiko.settings import KafkaLogin
 from services.deposits.settings import DepositsSettings
@@ -120,3 +123,33 @@ def test_every_consumer_group_carries_its_services_prefix() -> None:
 def test_a_principal_the_contracts_name_cannot_be_missing() -> None:
     with pytest.raises(KeyError):
         service_grants({"orders": "User:o", "deposits": "User:d"})
+
+
+async def test_sync_removes_a_grant_the_contracts_no_longer_imply(
+    stack: StackSettings, new_topic: Callable[..., Awaitable[str]]
+) -> None:
+    """A producer dropped from the contracts must stop being able to write: sync deletes what is not wanted."""
+    topic = await new_topic("acl-sync", partitions=1)
+    principal = f"User:retired-{topic.rsplit('.', 1)[1]}"
+    stale = Grant(principal, Operation.WRITE, ResourceType.TOPIC, topic)
+    kept = Grant(principal, Operation.READ, ResourceType.TOPIC, topic)
+    admin = AclAdmin(**client_options(kafka_as(stack)))
+    await admin.start()
+    try:
+        assert await sync_acls(admin, [stale, kept]) == ([kept, stale], [])
+        await _until_held(admin, principal, {stale, kept})
+        assert await sync_acls(admin, [kept]) == ([], [stale])
+        await _until_held(admin, principal, {kept})
+        await admin.delete_acl(kept)
+    finally:
+        await admin.close()
+
+
+async def _until_held(admin: AclAdmin, principal: str, expected: set[Grant]) -> None:
+    """The broker applies an ACL change once the controller's record reaches it: poll until it shows."""
+    for _ in range(200):
+        held = await admin.describe_acls(principal)
+        if held == expected:
+            return
+        await asyncio.sleep(0.05)
+    pytest.fail(f"{principal} holds {sorted(map(str, held))}, not {sorted(map(str, expected))}")
