@@ -384,6 +384,12 @@ class Kafka(Part):
         return KafkaAdminSettings(**self.settings.model_dump())
 
     async def healthy(self) -> bool:
+        props = self.home / "server.properties"
+        if self.running_pid() is not None and props.exists() and "StandardAuthorizer" not in props.read_text():
+            raise StackError(
+                "kafka is running from before it required authentication (no client can log in to it): "
+                "`daiko-stack down kafka`, then `daiko-stack up` formats it with SCRAM credentials"
+            )
         # kafka_ready is imported with the module, not here: importing FastAPI inside a probe takes
         # seconds on a busy machine, blocking the loop while the other parts' probes time out.
         return await kafka_ready(admin_connection(self.admin_settings))

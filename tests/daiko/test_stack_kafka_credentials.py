@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
 from daiko.registry import registered_services
-from daiko.settings import KafkaAdminSettings, KafkaLogin
+from daiko.settings import DaikoSettings, KafkaAdminSettings, KafkaLogin
 from devstack.kafka_security import BROKER_USER, StackCredentials, broker_login, stack_credentials
+from devstack.parts import Kafka, StackError
 
 
 def _credentials(tmp_path: Path) -> StackCredentials:
@@ -58,3 +60,14 @@ def test_two_principals_may_not_share_a_username(tmp_path: Path, monkeypatch: py
 
 def test_a_login_never_shows_its_password() -> None:
     assert "s3cret" not in repr(KafkaLogin("orders", SecretStr("s3cret")))
+
+
+async def test_a_broker_still_running_without_authentication_is_named(tmp_path: Path) -> None:
+    """Its clients could never log in: say so at once instead of waiting for a health that cannot come."""
+    kafka = Kafka(DaikoSettings(state_dir=tmp_path))
+    kafka.pid_file.parent.mkdir(parents=True)
+    kafka.pid_file.write_text(str(os.getpid()))  # a live process stands in for the old broker
+    kafka.home.mkdir()
+    (kafka.home / "server.properties").write_text("listener.security.protocol.map=PLAINTEXT:PLAINTEXT\n")
+    with pytest.raises(StackError, match="daiko-stack down kafka"):
+        await kafka.healthy()
