@@ -26,6 +26,7 @@ from aiokafka.protocol.admin import CreateAclsRequest, DeleteAclsRequest, Descri
 
 from contracts.topics import TOPICS, Topic
 from daiko.kafka import KafkaConnection, client_options
+from daiko.registry import registered_services
 
 ANY = 1
 """The wildcard of every enum in ACL filters (resource type, pattern type, operation, permission)."""
@@ -126,9 +127,16 @@ class AclAdmin(AIOKafkaAdminClient):
             _raise_for(error_code, error_message)
 
     async def delete_acl(self, grant: Grant) -> None:
+        """Deletes the binding from whichever hosts it names (a hand-made one may name a host, not ``*``)."""
         response = await self._send_request(
             DeleteAclsRequest(
-                grant.resource_type, grant.resource_name, grant.pattern, grant.principal, "*", grant.operation, ALLOW
+                grant.resource_type,
+                grant.resource_name,
+                grant.pattern,
+                grant.principal,
+                None,
+                grant.operation,
+                ALLOW,  # type: ignore[arg-type]
             )
         )
         for error_code, error_message, _matches in response.filter_responses:
@@ -161,8 +169,6 @@ async def sync_acls(admin: AclAdmin, wanted: Iterable[Grant]) -> tuple[list[Gran
 
 def registered_principals() -> dict[str, str]:
     """Each registered service's principal, read from its own settings (``DAIKO_<SERVICE>_KAFKA_USERNAME``)."""
-    from daiko.registry import registered_services
-
     return {registration.name: registration.settings().kafka_login.principal for registration in registered_services()}
 
 
