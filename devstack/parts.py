@@ -248,7 +248,7 @@ class Postgres(Part):
                 port=self.settings.postgres_port,
                 user=self.settings.postgres_user,
                 database="postgres",
-                timeout=2,
+                timeout=5,  # a busy machine answers slowly; slow is not down
             )
         except Exception:
             return False

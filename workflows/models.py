@@ -333,6 +333,9 @@ class DepositEvent(BaseModel):
     amount: Yen = 0
     shortfall: Yen | None = None
     refund_key: str | None = None
+    # What makes a charge or refund believable: the ledger's transfer and its signature (contracts.attestation).
+    transfer_id: int | None = None
+    attestation: str | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")
     def _says_what_it_answers(self) -> Self:

@@ -34,6 +34,12 @@ class DepositsSettings(ServiceSettings):
     # Where the local sandbox delivers its webhooks; default: this deposits service.
     paypal_sandbox_webhook_url: str | None = None
 
+    # Seed (32 bytes as 64 hex digits) of the Ed25519 key that signs every charge and refund the ledger
+    # posts, so the orders' workflows can tell them from forgeries. Its public half goes to the orders service.
+    ledger_signing_key: SecretStr = development_secret(
+        "6c65646765722d6465762d7369676e696e672d6b65792d303030303030303030"
+    )
+
     # Key that seals withdrawal bank details at rest (AES-GCM); 32 bytes as 64 hex digits.
     bank_details_key: SecretStr = development_secret("6461696b6f2d6465762d62616e6b2d64657461696c732d6b65792d3030303030")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -16,7 +17,9 @@ from services.orders.deps import OrdersState
 from services.orders.domain import NotACustomer, OrderRefused, RequestUnfitForOrder
 from services.orders.events import DEPOSIT_BRIDGE, deposit_bridge_task
 from services.orders.gateway import OrderWorkflows
+from services.orders.reconciliation import reconciliation_task
 from services.orders.settings import OrdersSettings
+from services.orders.staff_api import reconciliation_router
 from services.orders.staff_api import router as staff_router
 
 log = logging.getLogger(__name__)
@@ -50,7 +53,15 @@ def build_app(settings: OrdersSettings | None = None) -> FastAPI:
     }
     if settings.deposit_bridge_enabled:
         background[DEPOSIT_BRIDGE] = deposit_bridge_task(
-            bootstrap=settings.kafka_bootstrap, sessions=sessions, workflows=workflows
+            bootstrap=settings.kafka_bootstrap,
+            sessions=sessions,
+            workflows=workflows,
+            ledger_keys=settings.ledger_public_keys,
+        )
+        background["reconciliation"] = reconciliation_task(
+            sessions,
+            grace=timedelta(seconds=settings.reconciliation_grace_seconds),
+            every=timedelta(seconds=settings.reconciliation_interval_seconds),
         )
 
     state = OrdersState(
@@ -70,7 +81,7 @@ def build_app(settings: OrdersSettings | None = None) -> FastAPI:
         name="orders",
         settings=settings,
         engine=engine,
-        routers=[customer_router, staff_router],
+        routers=[customer_router, staff_router, reconciliation_router],
         state=state,
         problems=PROBLEMS,
         background=background,

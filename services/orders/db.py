@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, String, func
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -68,3 +68,22 @@ Index(
     OrderRecord.order_id.desc(),
 )
 Index("ix_orders_newest", OrderRecord.created_at.desc(), OrderRecord.order_id.desc())
+
+
+class LedgerMovement(Base):
+    """Every charge and refund the ledger signed for an order, as the deposit bridge received it.
+
+    The orders' side of reconciliation: what the ledger says moved for each
+    order (only answers whose signature verifies are kept), to compare with
+    what the read model believes was paid and refunded.
+    """
+
+    __tablename__ = "ledger_movements"
+
+    transfer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(100), index=True)
+    customer_id: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))  # charge | refund
+    idempotency_key: Mapped[str] = mapped_column(String(250))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -9,7 +9,9 @@ it has already seen. Nothing is lost and nothing is applied twice.
 
 Every deposit event is read with its contract (``contracts.deposits``) before
 the handler sees it: an unknown type or data the contract refuses is parked in
-``dead_letters`` with the reason, never guessed at.
+``dead_letters`` with the reason, never guessed at. Every charge and refund
+whose ledger signature verifies is also kept for reconciliation
+(``services.orders.reconciliation``), in the same transaction.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import logging
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from contracts.deposits import Charged, Refunded
 from daiko.consumer import Handler, consumer_task
 from daiko.events import DEPOSITS_EVENTS, Envelope
 from daiko.problems import Problem
@@ -26,6 +29,7 @@ from daiko.service import BackgroundTask
 from services.orders.db import DeadLetter, ProcessedEvent
 from services.orders.domain import DEPOSITS, NotAnOrderEvent, deposit_event_for_order
 from services.orders.gateway import OrderGone, OrderWorkflows
+from services.orders.reconciliation import record_movement
 from workflows import DEPOSIT_EVENT_SIGNAL
 
 log = logging.getLogger(__name__)
@@ -36,6 +40,9 @@ signalled_total = Counter("daiko_orders_deposit_events_signalled_total", "Deposi
 skipped_total = Counter(
     "daiko_orders_deposit_events_skipped_total", "Deposit events for orders that cannot take them", ["reason"]
 )
+forged_total = Counter(
+    "daiko_orders_deposit_answers_unsigned_total", "Charges and refunds on Kafka whose ledger signature fails"
+)
 
 
 def deposit_event_check(envelope: Envelope) -> None:
@@ -43,8 +50,15 @@ def deposit_event_check(envelope: Envelope) -> None:
     DEPOSITS.parse(envelope.type, envelope.data)
 
 
-def deposit_bridge_handler(workflows: OrderWorkflows) -> Handler:
+def deposit_bridge_handler(workflows: OrderWorkflows, ledger_keys: list[str]) -> Handler:
     async def handle(session: AsyncSession, envelope: Envelope) -> None:
+        answer = DEPOSITS.parse(envelope.type, envelope.data)
+        if isinstance(answer, Charged | Refunded) and not await record_movement(session, answer, ledger_keys):
+            forged_total.inc()
+            log.error(  # still signalled: the workflow records the refusal in the order's staff history
+                "deposit answer without a valid ledger signature",
+                extra={"event_id": envelope.id, "type": envelope.type, "order_id": answer.order_id},
+            )
         try:
             event = deposit_event_for_order(envelope)
         except NotAnOrderEvent as exc:  # names no billing: retrying cannot fix it, record it and move on
@@ -81,7 +95,7 @@ def deposit_bridge_handler(workflows: OrderWorkflows) -> Handler:
 
 
 def deposit_bridge_task(
-    *, bootstrap: str, sessions: async_sessionmaker[AsyncSession], workflows: OrderWorkflows
+    *, bootstrap: str, sessions: async_sessionmaker[AsyncSession], workflows: OrderWorkflows, ledger_keys: list[str]
 ) -> BackgroundTask:
     return consumer_task(
         name=DEPOSIT_BRIDGE,
@@ -90,6 +104,6 @@ def deposit_bridge_task(
         session_factory=sessions,
         processed_model=ProcessedEvent,
         dead_letter_model=DeadLetter,
-        handler=deposit_bridge_handler(workflows),
+        handler=deposit_bridge_handler(workflows, ledger_keys),
         check=deposit_event_check,
     )

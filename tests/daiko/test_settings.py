@@ -17,6 +17,8 @@ REPLACED = {
     "paypal_client_secret": "a-real-paypal-client-secret",
     "paypal_webhook_secret": "a-real-paypal-webhook-secret",
     "bank_details_key": "11" * 32,
+    "ledger_signing_key": "22" * 32,
+    "ledger_public_keys": '["' + "33" * 32 + '"]',
 }
 
 

@@ -38,7 +38,7 @@ from daiko.events import DEPOSITS_COMMANDS, DEPOSITS_EVENTS, Envelope
 from daiko.settings import DaikoSettings
 from services.deposits.app import build_app
 from services.deposits.db import DeadLetter, Outbox, ProcessedEvent, TransferRow
-from services.deposits.events import handle_command
+from services.deposits.events import command_handler
 from services.deposits.ledger_queries import audit, ledger_totals
 from services.deposits.ledger_store import deposit_of
 from services.deposits.paypal_sandbox import create_app as create_sandbox
@@ -49,6 +49,9 @@ T = TypeVar("T")
 YESTERDAY = (date.today() - timedelta(days=1)).isoformat()  # a transfer date always in the past
 DEADLINE = 60.0  # generous for a slow shared machine; polls return as soon as the effect is there
 WEBHOOK_SECRET = "test-webhook-secret"
+
+DEV_SIGNING_KEY = DepositsSettings().ledger_signing_key.get_secret_value()
+"""The ledger key of the local stack: answers these tests produce verify like the deposits service's."""
 
 
 async def eventually(
@@ -268,7 +271,7 @@ async def commands_consumer(
         session_factory=db_sessions["deposits"],
         processed_model=ProcessedEvent,
         dead_letter_model=DeadLetter,
-        handler=handle_command,
+        handler=command_handler(DEV_SIGNING_KEY),
     )
 
     async def consume() -> None:

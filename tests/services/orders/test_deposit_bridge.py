@@ -142,7 +142,7 @@ async def test_a_rejected_charge_reopens_the_billing_with_the_shortfall(driver: 
 
 async def test_the_bridge_handler_skips_an_order_whose_workflow_does_not_exist(stack: DaikoSettings) -> None:
     workflows = OrderWorkflows(OrdersSettings())
-    handler = deposit_bridge_handler(workflows)
+    handler = deposit_bridge_handler(workflows, OrdersSettings().ledger_public_keys)
     event = Envelope(
         type="deposit.refunded",
         source="daiko/deposits",
@@ -154,6 +154,7 @@ async def test_the_bridge_handler_skips_an_order_whose_workflow_does_not_exist(s
             "idempotency_key": "refund:P000000-NEVERSTARTED:1",
             "reason": "dispute",
             "transfer_id": 1,
+            "attestation": "c2lnbmVk",
             "replayed": False,
             "balance": 100,
             "held": 0,
