@@ -3,6 +3,7 @@ FROM python:3.11.7-slim-bookworm
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY contracts ./contracts
 COPY daiko ./daiko
 COPY services ./services
 COPY workflows ./workflows

@@ -21,7 +21,8 @@ test: bootstrap
 lint: bootstrap
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy daiko services workflows devstack
+	.venv/bin/mypy contracts daiko services workflows devstack
+	.venv/bin/python -m contracts.publish --check
 
 bench: bootstrap
 	@.venv/bin/daiko-stack up

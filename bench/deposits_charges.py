@@ -133,7 +133,7 @@ class Answers:
                 for r in records:
                     event = Envelope.from_bytes(r.value)
                     order_id = event.data.get("order_id")
-                    if event.source == "daiko.deposits" and isinstance(order_id, str) and order_id.startswith("bench-"):
+                    if event.source == "daiko/deposits" and isinstance(order_id, str) and order_id.startswith("bench-"):
                         self.arrived.setdefault(order_id, now)
                         if event.type != "deposit.charged":
                             self.rejected[order_id] = str(event.data.get("rejection"))

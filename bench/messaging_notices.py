@@ -33,22 +33,43 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from contracts.topics import topic
 from daiko.auth import Role, mint_token
 from daiko.events import ORDERS_EVENTS, Envelope
 from services.messaging.settings import MessagingSettings
+
+ORDER_EVENTS = topic(ORDERS_EVENTS)
+
+BILLING = {
+    "seq": 1,
+    "kind": "single",
+    "revision": 1,
+    "lines": [{"kind": "item", "description": "Blue mug x 1", "amount": 4200, "item_id": "1"}],
+    "total": 4200,
+    "issued_at": "2029-12-25T00:00:00Z",
+}
 
 # One order's life in six notices; each round sends the next event, then a new order starts.
 LIFECYCLE: list[tuple[str, str, dict[str, Any]]] = [
     (
         "order.estimated",
-        "estimated",
-        {"billing": {"seq": 1, "revision": 1, "total": 4200, "due_at": "2030-01-01T00:00Z"}},
+        "awaiting_payment",
+        {"billing": BILLING, "due_at": "2030-01-01T00:00:00+00:00", "contact": "estimate", "re_estimate": False},
     ),
-    ("order.paid", "paid", {"billing_seq": 1, "amount": 4200}),
-    ("order.item_updated", "purchasing", {"item": {"item_id": "i1", "name": "Blue mug", "status": "purchased"}}),
-    ("order.arrived", "arrived", {}),
-    ("order.shipped", "shipped", {"shipment": {"method": "EMS", "carrier": "Japan Post", "tracking_numbers": ["EJ1"]}}),
-    ("order.completed", "completed", {}),
+    ("order.paid", "purchasing", {"billing_seq": 1, "revision": 1, "amount": 4200}),
+    ("order.item_updated", "purchasing", {"item_id": "1", "name": "Blue mug", "item_status": "purchased"}),
+    ("order.arrived", "preparing_shipment", {}),
+    (
+        "order.shipped",
+        "shipped",
+        {
+            "method": "EMS",
+            "carrier": "Japan Post",
+            "tracking_numbers": ["EJ1"],
+            "completes_at": "2030-02-01T00:00:00+00:00",
+        },
+    ),
+    ("order.completed", "completed", {"completed_by": "reception_report"}),
 ]
 
 
@@ -135,11 +156,12 @@ async def main() -> int:
             step += 1
             event = Envelope(
                 type=event_type,
-                source="bench",
+                source="daiko/orders",
                 subject=order_id,
                 time=datetime.now(UTC),
-                data={"order_id": order_id, "customer_id": customer, "status": status, "service_type": "purchase"}
-                | extra,
+                data=ORDER_EVENTS.parse(
+                    event_type, {"order_id": order_id, "customer_id": customer, "status": status} | extra
+                ).to_data(),
             )
             sent = time.perf_counter()
             await producer.send_and_wait(ORDERS_EVENTS, event.to_bytes(), key=order_id.encode())

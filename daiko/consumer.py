@@ -6,10 +6,11 @@ a no-op.
 
 Nothing is ever dropped. A failure of the database, Kafka or Temporal is
 transient: the event is retried until they are back. A message that is not a
-valid envelope, or whose handler keeps failing for its own reasons, is parked
-in the service's ``dead_letters`` table (with the error, for staff to inspect
-and replay) so that one poison event cannot hold up every other order on its
-partition.
+valid envelope, that breaks its topic's contract (the service's ``check``, e.g.
+an unknown type or invalid data), or whose handler keeps failing for its own
+reasons, is parked in the service's ``dead_letters`` table (with the reason, for
+staff to inspect and replay) so that one poison event cannot hold up every other
+order on its partition.
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ from daiko.problems import Problem
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+Check = Callable[[Envelope], object]
+"""Reads an envelope against the service's contract of its topic; raises ``ValueError`` saying why it breaks it.
+
+Passed in by the service, so this plumbing stays ignorant of what the events mean.
+"""
 
 consumed_total = Counter("daiko_events_consumed_total", "Events applied", ["consumer", "type"])
 duplicates_total = Counter("daiko_events_duplicate_total", "Re-delivered events skipped", ["consumer"])
@@ -127,6 +133,7 @@ class IdempotentConsumer:
         processed_model: type[ProcessedEventMixin],
         dead_letter_model: type[DeadLetterMixin],
         handler: Handler,
+        check: Check | None = None,
         max_attempts: int = 5,
         retry_delay: float = 0.5,
         max_retry_delay: float = 10.0,
@@ -137,6 +144,7 @@ class IdempotentConsumer:
         self._model = processed_model
         self._dead_letters = dead_letter_model
         self._handler = handler
+        self._check = check
         self._max_attempts = max_attempts
         self._retry_delay = retry_delay
         self._max_retry_delay = max_retry_delay
@@ -148,6 +156,12 @@ class IdempotentConsumer:
         except ValidationError as exc:
             await self._park(record, None, f"not a valid event envelope: {exc}", attempts=1)
             return
+        if self._check is not None:
+            try:
+                self._check(event)
+            except ValueError as exc:  # retrying cannot make it valid: park it at once, with the reason
+                await self._park(record, event, f"breaks the contract of {record.topic}: {exc}", attempts=1)
+                return
         failures, delay = 0, self._retry_delay
         while True:
             try:
@@ -234,6 +248,7 @@ def consumer_task(
     processed_model: type[ProcessedEventMixin],
     dead_letter_model: type[DeadLetterMixin],
     handler: Handler,
+    check: Check | None = None,
 ) -> Callable[[asyncio.Event], Awaitable[None]]:
     """A background task for :func:`daiko.service.create_service_app`; ``name`` is the group id."""
 
@@ -248,6 +263,7 @@ def consumer_task(
             processed_model=processed_model,
             dead_letter_model=dead_letter_model,
             handler=handler,
+            check=check,
         )
         await consumer.run(stop)
 

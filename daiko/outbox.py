@@ -5,7 +5,8 @@ Each service's database has its own ``outbox`` table (a mapped subclass of
 then marks them published, so a crash between the two re-sends rows with the same
 event id (consumers de-duplicate on it) and never loses one. Batches take a
 transaction-scoped advisory lock, so two relay instances never interleave and
-per-key order holds.
+per-key order holds. Each message carries the CloudEvents binary-mode headers
+of its envelope (:meth:`daiko.events.Envelope.kafka_headers`) next to its JSON body.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from daiko.events import Envelope
+from daiko.events import Envelope, kafka_headers
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,12 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            futures = [await self._producer.send(row.topic, value=row.payload, key=row.key.encode()) for row in rows]
+            futures = [
+                await self._producer.send(
+                    row.topic, value=row.payload, key=row.key.encode(), headers=kafka_headers(row.payload)
+                )
+                for row in rows
+            ]
             await asyncio.gather(*futures)
             await session.execute(
                 update(m).where(m.id.in_([row.id for row in rows])).values(published_at=datetime.now(UTC))

@@ -1,4 +1,4 @@
-"""The import arrows point one way: plumbing <- workflows <- services <- development tools.
+"""The import arrows point one way: contracts <- plumbing <- workflows <- services <- development tools.
 
 Read from the source (``ast``), so an arrow against the layering fails here
 even inside a function-level import.
@@ -39,6 +39,7 @@ def _offending(package: str, forbidden: tuple[str, ...]) -> list[str]:
 @pytest.mark.parametrize(
     ("package", "forbidden"),
     [
+        ("contracts", ("daiko", "services", "workflows", "devstack", "tests", "bench")),
         ("daiko", ("services", "workflows", "devstack", "tests", "bench")),
         ("workflows", ("services", "devstack", "tests", "bench")),
         ("services", ("devstack", "tests", "bench")),

@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from contracts.ids import CustomerId
+
 Yen = Annotated[int, Field(ge=0, strict=True)]
 """An amount of money in Japanese yen; never a float, never negative."""
 
@@ -165,7 +167,7 @@ class OrderApplication(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     order_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
-    customer_id: Annotated[str, Field(min_length=1, max_length=128)]
+    customer_id: CustomerId
     service_type: ServiceType
     payment_plan: PaymentPlan
     delivery_address: DeliveryAddress

@@ -12,11 +12,14 @@ messages with deterministic ids.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import BaseModel, Field
 
-from daiko.events import DEPOSITS_COMMANDS, ORDERS_EVENTS
+from contracts import orders as events
+from contracts.deposits import ChargeRequested, RefundRequested
+from contracts.keys import ChargeKey, RefundKey
+from contracts.topics import DEPOSITS_COMMANDS, ORDERS_EVENTS
 from workflows.models import (
     CLOSED_STATUSES,
     Billing,
@@ -51,8 +54,21 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
+class EventHead(TypedDict):
+    """The fields every order event starts with, as of the moment it is raised."""
+
+    order_id: str
+    customer_id: str
+    status: str
+
+
+def billing_snapshot(billing: Billing) -> events.Billing:
+    """A billing as order events carry it: the read model's JSON form, checked by the contract."""
+    return events.Billing.model_validate(billing.model_dump(mode="json"))
+
+
 class Effect(BaseModel):
-    """A message a rule wants sent; the workflow adds the event id and the time."""
+    """A message a rule wants sent (its data already checked by its contract); the workflow adds id and time."""
 
     topic: str
     key: str
@@ -95,7 +111,7 @@ class Order(OrderFacts):
             updated_at=now,
         )
         order.record(now, "customer", "applied", f"{len(items)} item(s), {application.payment_plan.value} payment")
-        order.emit("order.applied", items=len(items), payment_plan=application.payment_plan.value)
+        order.emit(events.OrderApplied(**order.head(), items=len(items), payment_plan=application.payment_plan.value))
         return order
 
     # ------------------------------------------------------------------ reading
@@ -170,15 +186,19 @@ class Order(OrderFacts):
         self.history.append(HistoryEntry(at=now, actor=actor, action=action, detail=detail))
         self.updated_at = now
 
-    def emit(self, event_type: str, **data: Any) -> None:
-        """An order event (daiko.orders.events.v1, keyed by order id)."""
-        body = {"order_id": self.order_id, "customer_id": self.customer_id, "status": self.status.value}
-        self.effects.append(Effect(topic=ORDERS_EVENTS, key=self.order_id, type=event_type, data=body | data))
+    def head(self) -> EventHead:
+        """What an order event raised now starts with: the order, its customer, its status."""
+        return {"order_id": self.order_id, "customer_id": self.customer_id, "status": self.status.value}
 
-    def command_deposit(self, command_type: str, **data: Any) -> None:
+    def emit(self, event: events.OrderEvent) -> None:
+        """An order event (daiko.orders.events.v1, keyed by order id)."""
+        self.effects.append(Effect(topic=ORDERS_EVENTS, key=self.order_id, type=event.type, data=event.to_data()))
+
+    def command_deposit(self, command: ChargeRequested | RefundRequested) -> None:
         """A command to the customer's deposit (daiko.deposits.commands.v1, keyed by customer id)."""
-        body = {"order_id": self.order_id, "customer_id": self.customer_id} | data
-        self.effects.append(Effect(topic=DEPOSITS_COMMANDS, key=self.customer_id, type=command_type, data=body))
+        self.effects.append(
+            Effect(topic=DEPOSITS_COMMANDS, key=self.customer_id, type=command.type, data=command.to_data())
+        )
 
     def start_deadline(self, kind: DeadlineKind, now: datetime, after: timedelta, *, remind: bool) -> Deadline:
         """(Re)start an automatic rule's clock; restarting also re-arms its reminder (R13)."""
@@ -210,12 +230,15 @@ class Order(OrderFacts):
         """Ask the deposit to charge a billing; the answer comes back as a deposit event."""
         billing.status = BillingStatus.CHARGING
         self.command_deposit(
-            "deposit.charge_requested",
-            billing_seq=billing.seq,
-            revision=billing.revision,
-            amount=billing.total,
-            idempotency_key=f"charge:{self.order_id}:{billing.seq}:{billing.revision}",
-            description=f"order {self.order_id}, billing {billing.seq} (revision {billing.revision})",
+            ChargeRequested(
+                order_id=self.order_id,
+                customer_id=self.customer_id,
+                billing_seq=billing.seq,
+                revision=billing.revision,
+                amount=billing.total,
+                idempotency_key=ChargeKey(self.order_id, billing.seq, billing.revision),
+                description=f"order {self.order_id}, billing {billing.seq} (revision {billing.revision})",
+            )
         )
         self.updated_at = now
 
@@ -224,14 +247,22 @@ class Order(OrderFacts):
         if amount <= 0:
             return None
         refund = Refund(
-            key=f"refund:{self.order_id}:{len(self.refunds) + 1}",
+            key=str(RefundKey(self.order_id, len(self.refunds) + 1)),
             amount=amount,
             reason=reason,
             unbilled=unbilled,
             requested_at=now,
         )
         self.refunds.append(refund)
-        self.command_deposit("deposit.refund_requested", amount=amount, idempotency_key=refund.key, reason=reason)
+        self.command_deposit(
+            RefundRequested(
+                order_id=self.order_id,
+                customer_id=self.customer_id,
+                amount=amount,
+                idempotency_key=RefundKey.parse(refund.key),
+                reason=reason,
+            )
+        )
         return refund
 
     def close(self, status: OrderStatus, now: datetime, reason: CancelReason | None = None) -> None:

@@ -60,7 +60,7 @@ with workflow.unsafe.imports_passed_through():
         StaffOperation,
     )
     from workflows.order_state import Order
-    from workflows.refusals import Refusal
+    from workflows.refusals import Refusal, refuse
     from workflows.rules import cancellation, deadlines, fulfilment, payment
     from workflows.search_attributes import CUSTOMER_ID, NEXT_DEADLINE, ORDER_STATUS, SERVICE_TYPE
     from workflows.staff_handlers import StaffHandlers
@@ -156,7 +156,10 @@ class OrderWorkflow(StaffHandlers):
 
     def _check(self, rule: Rule, request: Any, actor: str) -> None:
         """Update validator: run the rule on a throwaway copy; a refusal rejects the update."""
-        rule(self._order.model_copy(deep=True), request, workflow.now(), actor)
+        try:
+            rule(self._order.model_copy(deep=True), request, workflow.now(), actor)
+        except ValidationError as broken:
+            refuse(Refusal.INVALID_REQUEST, _breaks_contract(broken))
 
     def _apply(self, rule: Rule, request: Any, actor: str) -> None:
         """Run the rule on a draft and keep it: all or nothing. Publishes if anything happened."""
@@ -179,6 +182,8 @@ class OrderWorkflow(StaffHandlers):
             self._apply(rule, request, actor)
         except ApplicationError as refusal:
             self._record_rejected_signal(signal, refusal.type or "Refused", refusal.message, actor)
+        except ValidationError as broken:
+            self._record_rejected_signal(signal, Refusal.INVALID_REQUEST.value, _breaks_contract(broken), actor)
         await self._until_recorded()
 
     def _decode(self, signal: str, model: type[_M], payloads: tuple[Any, ...], actor: str) -> _M | None:
@@ -296,6 +301,14 @@ class OrderWorkflow(StaffHandlers):
             return []
         self._attributes[key.name] = value
         return [key.value_set(value) if value is not None else key.value_unset()]
+
+
+def _breaks_contract(broken: ValidationError) -> str:
+    """Why a rule was refused although its request was well-formed: an event it would publish breaks its
+    contract (``contracts``), e.g. an amount beyond what a JSON number holds exactly."""
+    first = broken.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or broken.title
+    return f"an event it would publish breaks its contract: {where}: {first['msg']}"
 
 
 def _staff_actor(request: StaffRequest) -> str:

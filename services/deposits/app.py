@@ -21,7 +21,7 @@ from services.deposits.domain import (
     PayPalOrderTaken,
     PayPalRefused,
 )
-from services.deposits.events import handle_command
+from services.deposits.events import command_type_known, handle_command
 from services.deposits.ledger import InsufficientFunds, LedgerError, PendingAlreadyResolved
 from services.deposits.paypal import PayPalClient
 from services.deposits.settings import DepositsSettings
@@ -75,6 +75,7 @@ def build_app(settings: DepositsSettings | None = None) -> FastAPI:
             processed_model=ProcessedEvent,
             dead_letter_model=DeadLetter,
             handler=handle_command,
+            check=command_type_known,
         )
     state = DepositsState(
         settings=settings,

@@ -15,38 +15,30 @@ so the same billing can be charged once the customer has paid in.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.deposits import Charged, ChargeRejected, ChargeRequested, Refunded, RefundRejected, RefundRequested
 from services.deposits.db import Account
 from services.deposits.domain import TransferKind
 from services.deposits.ledger import IdempotencyConflict, InsufficientFunds, revenue_account
 from services.deposits.ledger_store import AccountRef, Movement, deposit_of, post
-from services.deposits.messages import (
-    CHARGE_REJECTED,
-    CHARGED,
-    REFUND_REJECTED,
-    REFUNDED,
-    ChargeRequested,
-    RefundRequested,
-    deposit_fields,
-    emit,
-)
+from services.deposits.messages import balances, emit
 
 log = logging.getLogger(__name__)
 
 
 async def charge(*, session: AsyncSession, command: ChargeRequested) -> str:
     """Charge a billing to the deposit; returns the type of the answer it emitted."""
-    key = command.transfer_key()
-    echo: dict[str, Any] = {
+    key = str(command.idempotency_key)
+    echo = {
+        "customer_id": command.customer_id,
         "order_id": command.order_id,
         "billing_seq": command.billing_seq,
         "revision": command.revision,
         "amount": command.amount,
-        "idempotency_key": command.idempotency_key or key,
+        "idempotency_key": command.idempotency_key,
     }
     try:
         posted = await post(
@@ -67,46 +59,41 @@ async def charge(*, session: AsyncSession, command: ChargeRequested) -> str:
         deposit = await deposit_of(session, command.customer_id)
         emit(
             session,
-            CHARGE_REJECTED,
-            command.customer_id,
-            {**echo, "rejection": "insufficient-funds", "shortfall": exc.shortfall, **deposit_fields(deposit)},
+            ChargeRejected(**echo, rejection="insufficient-funds", shortfall=exc.shortfall, **balances(deposit)),
         )
-        return CHARGE_REJECTED
+        return ChargeRejected.type
     except IdempotencyConflict as exc:
         log.error("charge key reused for a different charge", extra={"idempotency_key": key})
         deposit = await deposit_of(session, command.customer_id)
         emit(
             session,
-            CHARGE_REJECTED,
-            command.customer_id,
-            {
+            ChargeRejected(
                 **echo,
-                "rejection": "idempotency-key-conflict",
-                "detail": str(exc),
-                "shortfall": 0,
-                **deposit_fields(deposit),
-            },
+                rejection="idempotency-key-conflict",
+                detail=str(exc),
+                shortfall=0,
+                **balances(deposit),
+            ),
         )
-        return CHARGE_REJECTED
+        return ChargeRejected.type
     emit(
         session,
-        CHARGED,
-        command.customer_id,
-        {
+        Charged(
             **echo,
-            "transfer_id": posted.transfer.id,
-            "replayed": posted.replayed,
-            "charged_at": posted.transfer.created_at.isoformat() if posted.transfer.created_at else None,
-            **deposit_fields(posted.deposit),
-        },
+            transfer_id=posted.transfer.id,
+            replayed=posted.replayed,
+            charged_at=posted.transfer.created_at,
+            **balances(posted.deposit),
+        ),
     )
-    return CHARGED
+    return Charged.type
 
 
 async def refund(*, session: AsyncSession, command: RefundRequested) -> str:
     """Refund (part of) what an order was charged back to its customer's deposit."""
-    key = command.transfer_key()
-    echo: dict[str, Any] = {
+    key = str(command.idempotency_key)
+    echo = {
+        "customer_id": command.customer_id,
         "order_id": command.order_id,
         "amount": command.amount,
         "idempotency_key": command.idempotency_key,
@@ -117,11 +104,9 @@ async def refund(*, session: AsyncSession, command: RefundRequested) -> str:
         deposit = await deposit_of(session, command.customer_id)
         emit(
             session,
-            REFUND_REJECTED,
-            command.customer_id,
-            {**echo, "rejection": "order-charged-to-another-customer", "refundable": 0, **deposit_fields(deposit)},
+            RefundRejected(**echo, rejection="order-charged-to-another-customer", refundable=0, **balances(deposit)),
         )
-        return REFUND_REJECTED
+        return RefundRejected.type
     try:
         posted = await post(
             session,
@@ -142,15 +127,11 @@ async def refund(*, session: AsyncSession, command: RefundRequested) -> str:
         deposit = await deposit_of(session, command.customer_id)
         emit(
             session,
-            REFUND_REJECTED,
-            command.customer_id,
-            {**echo, "rejection": rejection, "refundable": refundable, **deposit_fields(deposit)},
+            RefundRejected(**echo, rejection=rejection, refundable=refundable, **balances(deposit)),
         )
-        return REFUND_REJECTED
+        return RefundRejected.type
     emit(
         session,
-        REFUNDED,
-        command.customer_id,
-        {**echo, "transfer_id": posted.transfer.id, "replayed": posted.replayed, **deposit_fields(posted.deposit)},
+        Refunded(**echo, transfer_id=posted.transfer.id, replayed=posted.replayed, **balances(posted.deposit)),
     )
-    return REFUNDED
+    return Refunded.type

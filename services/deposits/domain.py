@@ -227,11 +227,6 @@ class BankAccount:
 # --- charges and refunds (commands from the order workflow) -------------------------------------
 
 
-def charge_key(order_id: str, billing_seq: int, revision: int) -> str:
-    """A billing is charged once per revision: asking twice charges once (docs/architecture.md)."""
-    return f"charge:{order_id}:{billing_seq}:{revision}"
-
-
 class TransferKind(StrEnum):
     """Why money moved, in the agency's words; shown in the deposit's history."""
 

@@ -2,76 +2,97 @@
 
 Runs inside :func:`daiko.consumer.apply_once`, so the command's id is recorded
 in the same transaction as its transfer and its answer event: a redelivered
-command changes nothing. A command that can never be applied (missing fields,
-a non-integer amount) is answered with a rejection rather than retried forever,
-so the workflow hears back and the partition keeps moving.
+command changes nothing. Commands are read with their contract
+(``contracts.deposits``). A type the contract does not know is dead-lettered by
+the consumer (:func:`command_type_known`); a known command whose data breaks the
+contract (missing fields, a non-integer amount) is answered with an
+``invalid-command`` rejection rather than parked, so the order's workflow hears
+back and the partition keeps moving.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts import ContractViolation
+from contracts.deposits import ChargeRejected, ChargeRequested, RefundRejected, RefundRequested
+from contracts.ids import CustomerId
 from daiko.events import Envelope
 from services.deposits.charges import charge, refund
 from services.deposits.ledger_store import deposit_of
-from services.deposits.messages import (
-    CHARGE_REJECTED,
-    CHARGE_REQUESTED,
-    REFUND_REJECTED,
-    REFUND_REQUESTED,
-    ChargeRequested,
-    RefundRequested,
-    deposit_fields,
-    emit,
-)
+from services.deposits.messages import COMMANDS, balances, emit
 
 log = logging.getLogger(__name__)
 
-_ECHOED = ("order_id", "billing_seq", "revision", "amount", "idempotency_key", "reason")
+_CUSTOMER_ID = TypeAdapter(CustomerId)
+
+
+def command_type_known(envelope: Envelope) -> None:
+    """The consumer's contract check: an unknown command type is parked with the reason, never guessed at."""
+    COMMANDS.model_of(envelope.type)
 
 
 async def handle_command(session: AsyncSession, event: Envelope) -> None:
-    if event.type == CHARGE_REQUESTED:
-        try:
-            await charge(session=session, command=ChargeRequested.model_validate(event.data))
-        except ValidationError as exc:
-            await _refuse_invalid(session, event, CHARGE_REJECTED, exc)
-    elif event.type == REFUND_REQUESTED:
-        try:
-            await refund(session=session, command=RefundRequested.model_validate(event.data))
-        except ValidationError as exc:
-            await _refuse_invalid(session, event, REFUND_REJECTED, exc)
-    else:
-        log.info("ignoring a command of unknown type", extra={"type": event.type, "event_id": event.id})
+    try:
+        command = COMMANDS.parse(event.type, event.data)
+    except ContractViolation as violation:
+        if not isinstance(violation.__cause__, ValidationError):
+            raise  # an unknown type: the consumer parks it
+        await _refuse_invalid(session, event, violation.__cause__)
+        return
+    if isinstance(command, ChargeRequested):
+        await charge(session=session, command=command)
+    elif isinstance(command, RefundRequested):
+        await refund(session=session, command=command)
 
 
-async def _refuse_invalid(session: AsyncSession, event: Envelope, answer: str, exc: ValidationError) -> None:
-    customer_id = event.data.get("customer_id")
-    if not isinstance(customer_id, str) or not customer_id or len(customer_id) > 100:
+def _field_adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    field = model.model_fields[name]
+    return TypeAdapter(Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation)
+
+
+_ECHOED = ("order_id", "billing_seq", "revision", "amount", "idempotency_key", "reason")
+_ECHO_FIELDS = {
+    answer: {name: _field_adapter(answer, name) for name in _ECHOED if name in answer.model_fields}
+    for answer in (ChargeRejected, RefundRejected)
+}
+
+
+def _valid_echo(answer: type[ChargeRejected | RefundRejected], data: dict[str, Any]) -> dict[str, Any]:
+    """The command's fields the answer may repeat: only those its contract accepts, so a reader can parse it."""
+    echo: dict[str, Any] = {}
+    for name, adapter in _ECHO_FIELDS[answer].items():
+        if data.get(name) is None:
+            continue
+        try:
+            adapter.validate_python(data[name])
+        except ValidationError:
+            continue
+        echo[name] = data[name]
+    return echo
+
+
+async def _refuse_invalid(session: AsyncSession, event: Envelope, exc: ValidationError) -> None:
+    try:
+        customer_id = _CUSTOMER_ID.validate_python(event.data.get("customer_id"))
+    except ValidationError:
         customer_id = event.subject
     problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
     log.error("invalid command refused", extra={"type": event.type, "event_id": event.id, "errors": problems})
-    # Echo only well-typed fields, so a reader of the answer can always parse it.
-    echo: dict[str, Any] = {
-        k: v
-        for k in _ECHOED
-        if (v := event.data.get(k)) is not None
-        and (isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool)))
-    }
+    answer = ChargeRejected if event.type == ChargeRequested.type else RefundRejected
     emit(
         session,
-        answer,
-        customer_id,
-        {
-            **echo,
-            "rejection": "invalid-command",
-            "errors": problems,
-            "command_id": event.id,
-            "shortfall": 0,
-            **deposit_fields(await deposit_of(session, customer_id)),
-        },
+        answer(
+            customer_id=customer_id,
+            **_valid_echo(answer, event.data),
+            rejection="invalid-command",
+            errors=problems,
+            command_id=event.id,
+            shortfall=0,
+            **balances(await deposit_of(session, customer_id)),
+        ),
     )

@@ -1,82 +1,62 @@
-"""What the deposits service says and hears on Kafka (docs/architecture.md): types, shapes, and the emit helper.
+"""What the deposits service says and hears on Kafka: the models of ``contracts.deposits``, sent through the outbox.
 
 Every event is keyed and ``subject``-ed by the customer id, so one customer's
 deposit events stay in order, and leaves through the outbox in the caller's
-transaction.
+transaction. The ledger's key of a charge or refund is the command's typed
+``idempotency_key`` (:class:`contracts.keys.ChargeKey`/``RefundKey``) as text.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from daiko.events import DEPOSITS_EVENTS, Envelope
+from contracts.deposits import (
+    Charged,
+    ChargeRejected,
+    Credited,
+    Refunded,
+    RefundRejected,
+    WithdrawalPaid,
+    WithdrawalRejected,
+    WithdrawalRequested,
+)
+from contracts.topics import DEPOSITS_COMMANDS, DEPOSITS_EVENTS, source_of, topic
+from daiko.events import Envelope
 from daiko.outbox import enqueue
 from services.deposits.db import Outbox
 from services.deposits.ledger_store import Deposit
 
-SOURCE = "daiko.deposits"
+SOURCE = source_of("deposits")
+COMMANDS = topic(DEPOSITS_COMMANDS)
 
-# commands in (daiko.deposits.commands.v1)
-CHARGE_REQUESTED = "deposit.charge_requested"
-REFUND_REQUESTED = "deposit.refund_requested"
-
-# events out (daiko.deposits.events.v1)
-CHARGED = "deposit.charged"
-CHARGE_REJECTED = "deposit.charge_rejected"
-REFUNDED = "deposit.refunded"
-REFUND_REJECTED = "deposit.refund_rejected"
-CREDITED = "deposit.credited"
-WITHDRAWAL_REQUESTED = "deposit.withdrawal_requested"
-WITHDRAWAL_PAID = "deposit.withdrawal_paid"
-WITHDRAWAL_REJECTED = "deposit.withdrawal_rejected"
-
-Id = Annotated[str, Field(min_length=1, max_length=100)]
-Yen = Annotated[StrictInt, Field(gt=0)]
+AnyDepositEvent = (
+    Charged
+    | ChargeRejected
+    | Refunded
+    | RefundRejected
+    | Credited
+    | WithdrawalRequested
+    | WithdrawalPaid
+    | WithdrawalRejected
+)
 
 
-class ChargeRequested(BaseModel):
-    """``deposit.charge_requested`` data, produced by the order workflow."""
+class Balances(TypedDict):
+    """The deposit after a movement: the last fields of every deposit event."""
 
-    model_config = ConfigDict(extra="ignore")
-
-    order_id: Id
-    customer_id: Id
-    billing_seq: StrictInt
-    revision: StrictInt
-    amount: Yen
-    idempotency_key: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-
-    def transfer_key(self) -> str:
-        """The command's key, kept in the charge namespace of the ledger's keys."""
-        key = self.idempotency_key or f"charge:{self.order_id}:{self.billing_seq}:{self.revision}"
-        return key if key.startswith("charge:") else f"charge:{key}"
+    balance: int
+    held: int
+    available: int
 
 
-class RefundRequested(BaseModel):
-    """``deposit.refund_requested`` data: money back from an order to its customer's deposit."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    order_id: Id
-    customer_id: Id
-    amount: Yen
-    idempotency_key: Annotated[str, Field(min_length=1, max_length=200)]
-    reason: Annotated[str, Field(max_length=1000)] = ""
-
-    def transfer_key(self) -> str:
-        key = self.idempotency_key
-        return key if key.startswith("refund:") else f"refund:{key}"
+def balances(deposit: Deposit) -> Balances:
+    return Balances(balance=deposit.balance, held=deposit.held, available=deposit.available)
 
 
-def deposit_fields(deposit: Deposit) -> dict[str, int]:
-    return {"balance": deposit.balance, "held": deposit.held, "available": deposit.available}
-
-
-def emit(session: AsyncSession, event_type: str, customer_id: str, data: dict[str, Any]) -> Envelope:
+def emit(session: AsyncSession, event: AnyDepositEvent) -> Envelope:
     """Adds the event to the caller's transaction: it leaves only if the money movement commits."""
-    event = Envelope(type=event_type, source=SOURCE, subject=customer_id, data={"customer_id": customer_id, **data})
-    enqueue(session, Outbox, topic=DEPOSITS_EVENTS, key=customer_id, event=event)
-    return event
+    envelope = Envelope(type=event.type, source=SOURCE, subject=event.customer_id, data=event.to_data())
+    enqueue(session, Outbox, topic=DEPOSITS_EVENTS, key=event.customer_id, event=envelope)
+    return envelope

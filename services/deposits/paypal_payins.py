@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.deposits import Credited
 from daiko.errors import InvalidInput, NotFound
 from services.deposits.db import PayPalOrder
 from services.deposits.domain import (
@@ -29,7 +30,7 @@ from services.deposits.domain import (
 )
 from services.deposits.ledger import PAYPAL_ACCOUNT
 from services.deposits.ledger_store import AccountRef, Deposit, Movement, deposit_of, post
-from services.deposits.messages import CREDITED, deposit_fields, emit
+from services.deposits.messages import balances, emit
 from services.deposits.paypal import Capture, PayPalClient, PayPalError, PayPalUnavailable, parse_yen
 from services.deposits.service import now
 from services.deposits.settings import DepositsSettings
@@ -179,17 +180,16 @@ async def apply_capture(*, session: AsyncSession, row: PayPalOrder, capture: Cap
     if not posted.replayed:
         emit(
             session,
-            CREDITED,
-            row.customer_id,
-            {
-                "method": "paypal",
-                "amount": capture.amount,
-                "paypal_order_id": row.id,
-                "paypal_capture_id": capture.id,
-                "idempotency_key": key,
-                "transfer_id": posted.transfer.id,
-                **deposit_fields(posted.deposit),
-            },
+            Credited(
+                customer_id=row.customer_id,
+                method="paypal",
+                amount=capture.amount,
+                paypal_order_id=row.id,
+                paypal_capture_id=capture.id,
+                idempotency_key=key,
+                transfer_id=posted.transfer.id,
+                **balances(posted.deposit),
+            ),
         )
     return not posted.replayed
 

@@ -16,20 +16,14 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.deposits import Credited, MaskedBankAccount, WithdrawalPaid, WithdrawalRejected, WithdrawalRequested
 from daiko.errors import NotFound
 from services.deposits import domain
 from services.deposits.db import PayInReport, Withdrawal
 from services.deposits.domain import BankAccount, Decision, ReportStatus, TransferKind, WithdrawalStatus
 from services.deposits.ledger import BANK_ACCOUNT, PAYOUTS_ACCOUNT, Phase
 from services.deposits.ledger_store import AccountRef, Deposit, Movement, deposit_of, post
-from services.deposits.messages import (
-    CREDITED,
-    WITHDRAWAL_PAID,
-    WITHDRAWAL_REJECTED,
-    WITHDRAWAL_REQUESTED,
-    deposit_fields,
-    emit,
-)
+from services.deposits.messages import balances, emit
 from services.deposits.sealing import seal
 
 
@@ -114,17 +108,16 @@ async def confirm_pay_in_report(
     report.transfer_id = posted.transfer.id
     emit(
         session,
-        CREDITED,
-        report.customer_id,
-        {
-            "method": "bank_transfer",
-            "amount": confirmation.amount,
-            "pay_in_report_id": report.id,
-            "reported_amount": report.amount,
-            "idempotency_key": key,
-            "transfer_id": posted.transfer.id,
-            **deposit_fields(posted.deposit),
-        },
+        Credited(
+            customer_id=report.customer_id,
+            method="bank_transfer",
+            amount=confirmation.amount,
+            pay_in_report_id=report.id,
+            reported_amount=report.amount,
+            idempotency_key=key,
+            transfer_id=posted.transfer.id,
+            **balances(posted.deposit),
+        ),
     )
     return report, posted.deposit
 
@@ -183,16 +176,15 @@ async def request_withdrawal(
     await session.flush()
     emit(
         session,
-        WITHDRAWAL_REQUESTED,
-        customer_id,
-        {
-            "withdrawal_id": withdrawal_id,
-            "amount": amount,
-            "bank_account": masked,
-            "idempotency_key": _hold_key(withdrawal_id),
-            "transfer_id": posted.transfer.id,
-            **deposit_fields(posted.deposit),
-        },
+        WithdrawalRequested(
+            customer_id=customer_id,
+            withdrawal_id=withdrawal_id,
+            amount=amount,
+            bank_account=MaskedBankAccount(**masked),
+            idempotency_key=_hold_key(withdrawal_id),
+            transfer_id=posted.transfer.id,
+            **balances(posted.deposit),
+        ),
     )
     return withdrawal, posted.deposit
 
@@ -292,15 +284,14 @@ async def confirm_withdrawal(
     w.resolution_transfer_id = transfer_id
     emit(
         session,
-        WITHDRAWAL_PAID,
-        w.customer_id,
-        {
-            "withdrawal_id": w.id,
-            "amount": w.amount,
-            "idempotency_key": key,
-            "transfer_id": transfer_id,
-            **deposit_fields(deposit),
-        },
+        WithdrawalPaid(
+            customer_id=w.customer_id,
+            withdrawal_id=w.id,
+            amount=w.amount,
+            idempotency_key=key,
+            transfer_id=transfer_id,
+            **balances(deposit),
+        ),
     )
     return w, deposit
 
@@ -319,15 +310,14 @@ async def reject_withdrawal(
     w.resolution_transfer_id = transfer_id
     emit(
         session,
-        WITHDRAWAL_REJECTED,
-        w.customer_id,
-        {
-            "withdrawal_id": w.id,
-            "amount": w.amount,
-            "reason": reason,
-            "idempotency_key": key,
-            "transfer_id": transfer_id,
-            **deposit_fields(deposit),
-        },
+        WithdrawalRejected(
+            customer_id=w.customer_id,
+            withdrawal_id=w.id,
+            amount=w.amount,
+            reason=reason,
+            idempotency_key=key,
+            transfer_id=transfer_id,
+            **balances(deposit),
+        ),
     )
     return w, deposit

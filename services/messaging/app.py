@@ -18,7 +18,7 @@ from daiko.service import create_service_app
 from services.messaging import api, staff_api
 from services.messaging.db import DeadLetter, Outbox, ProcessedEvent
 from services.messaging.deps import MessagingState
-from services.messaging.events import order_event_handler, pending_sweep_task
+from services.messaging.events import order_event_check, order_event_handler, pending_sweep_task
 from services.messaging.service import AttachmentGone, MessageWindowClosed
 from services.messaging.settings import MessagingSettings
 from services.messaging.storage import AttachmentStore, make_store
@@ -58,6 +58,7 @@ def build_app(settings: MessagingSettings | None = None, store: AttachmentStore 
                 processed_model=ProcessedEvent,
                 dead_letter_model=DeadLetter,
                 handler=order_event_handler(settings, store),
+                check=order_event_check,
             ),
             "pending-sweep": pending_sweep_task(sessions, store, settings),
         },

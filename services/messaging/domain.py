@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from contracts.ids import ID_MAX_LENGTH
+from contracts.orders import OrderEvent
+
 # Statuses after which the order is over; R3 counts the window from the moment it got there.
 CLOSED_STATUSES = frozenset({"completed", "canceled", "cancelled", "abandoned"})
-# Event types that close an order even if the event's ``status`` field is missing.
-CLOSING_EVENTS = {"order.completed": "completed", "order.canceled": "canceled", "order.abandoned": "abandoned"}
 
 
 class AuthorRole(StrEnum):
@@ -90,30 +91,7 @@ class OrderState:
     last_event_at: datetime | None
 
 
-def parse_time(value: Any) -> datetime | None:
-    """Lenient: an ISO string or datetime becomes an aware UTC datetime; anything else is ``None``."""
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str) and value:
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    else:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-ID_MAX = 100  # column width of order and customer ids
-LABEL_MAX = 50  # column width of status and service type
-
-
-def _text(value: Any, max_length: int = ID_MAX) -> str | None:
-    """A usable short string, or ``None``: an id that would not fit is unusable rather than silently cut."""
-    if value is None or isinstance(value, dict | list):
-        return None
-    text = without_nul(str(value)).strip()
-    return text if text and len(text) <= max_length else None
+ID_MAX = ID_MAX_LENGTH  # column width of order and customer ids: the one limit of every id (contracts.ids)
 
 
 def without_nul(text: str) -> str:
@@ -122,7 +100,7 @@ def without_nul(text: str) -> str:
 
 
 def json_safe(value: Any) -> Any:
-    """Event data made storable as jsonb (NULs removed at any depth)."""
+    """Notice data made storable as jsonb (NULs removed at any depth)."""
     if isinstance(value, str):
         return without_nul(value)
     if isinstance(value, dict):
@@ -132,25 +110,20 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def order_facts(event_type: str, subject: str, data: dict[str, Any], time: datetime) -> OrderFacts | None:
-    """What one order event says about its order; ``None`` when it does not even name the order."""
-    order_id = _text(data.get("order_id")) or _text(subject)
-    if order_id is None:
-        return None
-    event_time = parse_time(time) or datetime.now(UTC)
-    status = _text(data.get("status"), LABEL_MAX)
-    if event_type in CLOSING_EVENTS and not is_closed(status):
-        status = CLOSING_EVENTS[event_type]
-    closed_at = None
-    if is_closed(status):
-        closed_at = parse_time(data.get("closed_at")) or event_time
+def order_facts(event: OrderEvent, time: datetime) -> OrderFacts:
+    """What one order event says about its order (read with its contract, so every field is usable).
+
+    Order events do not say when an order closed: a closing event closes it at
+    the event's time, which is when the workflow closed it.
+    """
+    closed_at = time if is_closed(event.status) else None
     return OrderFacts(
-        order_id=order_id,
-        customer_id=_text(data.get("customer_id")),
-        status=status.lower() if status else None,
-        service_type=_text(data.get("service_type"), LABEL_MAX),
+        order_id=event.order_id,
+        customer_id=event.customer_id,
+        status=event.status,
+        service_type=None,  # order events do not carry it
         closed_at=closed_at,
-        event_time=event_time,
+        event_time=time,
     )
 
 

@@ -4,9 +4,9 @@ The consumer (group ``messaging-order-events``) reads ``daiko.orders.events.v1``
 through :func:`daiko.consumer.consumer_task`, so each event is applied once
 (its id is recorded in the same transaction as its effect). A notice also
 carries its event id in a unique column, a second guard against duplicates.
-Handling is lenient on purpose: an event this version does not know still
-updates the order's status and owner, and missing optional fields only leave
-a sentence out of a notice.
+Events are read strictly with their contract (``contracts.orders``): an unknown
+type or data the contract refuses is parked in ``dead_letters`` with the reason
+(:func:`order_event_check`) instead of being half-understood.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from services.messaging.domain import (
     order_facts,
     without_nul,
 )
-from services.messaging.notices import notice_for
+from services.messaging.notices import notice_of, read_order_event
 from services.messaging.settings import MessagingSettings
 from services.messaging.storage import AttachmentStore
 
@@ -48,13 +48,16 @@ def order_event_handler(settings: MessagingSettings, store: AttachmentStore) -> 
     return handle
 
 
+def order_event_check(envelope: Envelope) -> None:
+    """The consumer's contract check: raises ``contracts.ContractViolation`` (a ``ValueError``) with the reason."""
+    read_order_event(envelope.type, envelope.data)
+
+
 async def handle_order_event(
     session: AsyncSession, event: Envelope, *, settings: MessagingSettings, store: AttachmentStore
 ) -> None:
-    facts = order_facts(event.type, event.subject, event.data, event.time)
-    if facts is None:
-        log.warning("order event without an order id; ignored", extra={"event_id": event.id, "type": event.type})
-        return
+    order_event = read_order_event(event.type, event.data)
+    facts = order_facts(order_event, event.time)
     await repo.lock_order(session, facts.order_id)
     thread = await repo.get_thread(session, facts.order_id)
     before = repo.thread_state(thread)
@@ -82,7 +85,7 @@ async def handle_order_event(
         stale_keys = await settle_pending(session, thread, settings=settings)
 
     try:
-        notice = notice_for(event.type, event.data, window_days=settings.message_window_days)
+        notice = notice_of(order_event, window_days=settings.message_window_days)
     except Exception:  # a wording bug must not stall every order behind this event: state is still applied
         log.exception("could not word a notice; none shown", extra={"event_id": event.id, "type": event.type})
         notice = None

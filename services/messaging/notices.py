@@ -2,25 +2,24 @@
 
 Pure wording, no I/O. Each notice carries its text in the agency's words plus
 the facts it was made from (``data``), so a frontend can render it its own way.
-Event payloads are read leniently: a missing optional field leaves a sentence
-out, it never fails the consumer; an unknown event type gives no notice.
-
-The order workflow publishes flat payloads (``workflows/rules``): ``due_at``
-next to ``billing``, ``item_id``/``item_status``/``name``, ``method``/
-``carrier``/``tracking_numbers``, and ``deadline`` as the deadline's kind.
-Nested objects (``item``, ``shipment``, ``deadline`` as an object) are read too.
+Events are read with their contract (``contracts.orders``), so every field a
+sentence needs is there and typed: an optional one left out (a reminder with no
+billing) only leaves its sentence out. An event type that tells the customer
+nothing (``order.applied``, ``order.payment_requested``) gives no notice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from services.messaging.domain import parse_time
+from contracts import orders as events
+from contracts.topics import ORDERS_EVENTS, topic
 
 JST = timezone(timedelta(hours=9), "JST")  # Japan has no daylight saving time: a fixed offset is exact
+ORDER_EVENTS = topic(ORDERS_EVENTS)
 
 
 @dataclass(frozen=True)
@@ -30,72 +29,59 @@ class Notice:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def yen(amount: Any) -> str | None:
-    """Integer yen as the agency writes it; anything that is not a whole number is left out."""
-    if isinstance(amount, bool) or not isinstance(amount, int):
-        return None
-    return f"¥{amount:,}"
+def yen(amount: int | None) -> str | None:
+    """Integer yen as the agency writes it."""
+    return None if amount is None else f"¥{amount:,}"
 
 
-def when(value: Any) -> str | None:
-    moment = parse_time(value)
+def when(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(JST).strftime("%d %b %Y %H:%M JST")
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _join(*parts: str | None) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _billing_sentence(billing: dict[str, Any], label: str, due_at: Any = None) -> str:
-    amount, due = yen(billing.get("total")), when(billing.get("due_at") or due_at)
+def _billing_sentence(billing: events.Billing, label: str, due_at: datetime | None) -> str:
+    amount, due = yen(billing.total), when(due_at)
     return _join(
-        f"The amount to pay is {amount}." if amount else None,
+        f"The amount to pay is {amount}.",
         f"Please pay from your deposit by {due}." if due else "Please pay from your deposit.",
         label,
     )
 
 
-def _estimated(data: dict[str, Any]) -> Notice:
-    billing = _dict(data.get("billing"))
-    revised = isinstance(billing.get("revision"), int) and billing["revision"] > 1
+def _billing_data(event: events.OrderEstimated | events.OrderSecondBillingIssued) -> dict[str, Any]:
+    return {"billing": event.billing.model_dump(mode="json"), "due_at": event.to_data()["due_at"]}
+
+
+def _estimated(event: events.OrderEstimated) -> Notice:
+    revised = event.billing.revision > 1
     head = "We have revised the estimate of your order." if revised else "The estimate of your order is ready."
     tail = "If payment is not received by the deadline, the order will be canceled automatically."
-    due_at = data.get("due_at")
-    body = _join(head, _billing_sentence(billing, tail, due_at))
-    return Notice("estimate_ready", body, {"billing": billing, "due_at": billing.get("due_at") or due_at})
+    body = _join(head, _billing_sentence(event.billing, tail, event.due_at))
+    return Notice("estimate_ready", body, _billing_data(event))
 
 
-def _paid(data: dict[str, Any]) -> Notice:
-    amount = yen(data.get("amount"))
+def _paid(event: events.OrderPaid) -> Notice:
+    amount = yen(event.amount)
     body = f"We have received your payment of {amount}. Thank you." if amount else "We have received your payment."
-    return Notice("payment_received", body, {"billing_seq": data.get("billing_seq"), "amount": data.get("amount")})
+    return Notice("payment_received", body, {"billing_seq": event.billing_seq, "amount": event.amount})
 
 
-def _payment_rejected(data: dict[str, Any]) -> Notice:
+def _payment_rejected(event: events.OrderPaymentRejected) -> Notice:
     """The deposit could not pay: the customer must pay in before trying again (R9)."""
-    short = yen(data.get("shortfall"))
+    short = yen(event.shortfall)
     body = _join(
         "We could not take your payment from your deposit.",
         f"Your deposit is {short} short." if short else None,
         "Please pay in to your deposit, then pay the billing again before its deadline.",
     )
-    return Notice(
-        "payment_rejected", body, {"billing_seq": data.get("billing_seq"), "shortfall": data.get("shortfall")}
-    )
+    return Notice("payment_rejected", body, {"billing_seq": event.billing_seq, "shortfall": event.shortfall})
 
 
-def _item_updated(data: dict[str, Any]) -> Notice | None:
-    item = _dict(data.get("item")) or {
-        "item_id": data.get("item_id"),
-        "name": data.get("name"),
-        "status": data.get("item_status"),
-    }
-    name = str(item.get("name") or "an item")
-    status = str(item.get("status") or "").lower()
+def _item_updated(event: events.OrderItemUpdated) -> Notice:
+    name, status = event.name or "an item", event.item_status
     if status == "purchased":
         body = f"We have purchased {name}."
     elif status == "unavailable":
@@ -105,95 +91,76 @@ def _item_updated(data: dict[str, Any]) -> Notice | None:
         )
     elif status == "arrived":
         body = f"{name} has arrived at our warehouse."
-    elif status:
-        body = f"The status of {name} is now: {status}."
     else:
-        return None
+        body = f"The status of {name} is now: {status}."
+    item = {"item_id": event.item_id, "name": event.name, "status": status}
     return Notice(f"item_{status}", body, {"item": item})
 
 
-def _arrived(data: dict[str, Any]) -> Notice:
+def _arrived(_: events.OrderArrived) -> Notice:
     return Notice(
         "items_arrived",
         "Your items have arrived at our warehouse. We will now pack them and prepare the international shipment.",
     )
 
 
-def _second_billing(data: dict[str, Any]) -> Notice:
-    billing = _dict(data.get("billing"))
+def _second_billing(event: events.OrderSecondBillingIssued) -> Notice:
     tail = (
         "If the 2nd billing is not paid by the deadline, the items will be abandoned (discarded) and amounts "
         "already paid will not be refunded."
     )
     head = "The billing for your 2nd payment (international shipping and extras) has been issued."
-    due_at = data.get("due_at")
-    body = _join(head, _billing_sentence(billing, tail, due_at))
-    return Notice("second_billing_issued", body, {"billing": billing, "due_at": billing.get("due_at") or due_at})
+    body = _join(head, _billing_sentence(event.billing, tail, event.due_at))
+    return Notice("second_billing_issued", body, _billing_data(event))
 
 
-def _shipped(data: dict[str, Any]) -> Notice:
-    shipment = _dict(data.get("shipment")) or {
-        key: data[key] for key in ("method", "carrier", "tracking_numbers") if key in data
-    }
-    given = shipment.get("tracking_numbers")
-    numbers = [str(n) for n in given if n] if isinstance(given, list) else []
-    carrier, method = shipment.get("carrier"), shipment.get("method")
-    how = ", ".join(str(x) for x in (carrier, method) if x)
+def _shipped(event: events.OrderShipped) -> Notice:
+    numbers = [n for n in event.tracking_numbers if n]
+    how = ", ".join(x for x in (event.carrier, event.method) if x)
     body = _join(
         f"Your items have been shipped ({how})." if how else "Your items have been shipped.",
         f"Tracking number{'s' if len(numbers) > 1 else ''}: {', '.join(numbers)}." if numbers else None,
         "When they arrive, please send us a Reception Report from the order details page.",
     )
+    shipment = {"method": event.method, "carrier": event.carrier, "tracking_numbers": list(event.tracking_numbers)}
     return Notice("shipped", body, {"shipment": shipment})
 
 
-def _completed(data: dict[str, Any], window_days: int) -> Notice:
+def _completed(_: events.OrderCompleted, window_days: int) -> Notice:
     return Notice(
         "completed",
         "Your order is complete. Thank you for using our service. You can still send us a message about this "
         f"order for {window_days} days.",
-        {"closed_at": data.get("closed_at")},
     )
 
 
-CANCEL_WORDING = (
-    (("customer", "request"), "Your order has been canceled as you requested."),
-    (
-        ("arriv",),
-        "Your order has been canceled automatically because the items did not arrive at our warehouse in time.",
+CANCEL_WORDING: dict[str, str] = {
+    "customer_request": "Your order has been canceled as you requested.",
+    "arrival_timeout": (
+        "Your order has been canceled automatically because the items did not arrive at our warehouse in time."
     ),
-    (
-        ("unpaid", "payment", "estimate", "deadline", "auto", "handling"),
-        "Your order has been canceled automatically because payment was not received by the deadline.",
-    ),
-    (
-        ("unable", "inabil", "unavailable", "sold"),
+    "payment_timeout": "Your order has been canceled automatically because payment was not received by the deadline.",
+    "unavailable": (
         "We are sorry: we were unable to handle your order, so it has been canceled. "
-        "Any payment made has been refunded to your deposit.",
+        "Any payment made has been refunded to your deposit."
     ),
-)
+}
 
 
-def _canceled(data: dict[str, Any]) -> Notice:
-    reason = str(data.get("reason") or "")
-    lowered = reason.lower()
-    body = next(
-        (text for words, text in CANCEL_WORDING if any(w in lowered for w in words)),
-        _join("Your order has been canceled.", f"Reason: {reason}." if reason else None),
-    )
-    return Notice("canceled", body, {"reason": reason or None, "closed_at": data.get("closed_at")})
+def _canceled(event: events.OrderCanceled) -> Notice:
+    body = CANCEL_WORDING.get(event.reason, f"Your order has been canceled. Reason: {event.reason}.")
+    return Notice("canceled", body, {"reason": event.reason})
 
 
-def _abandoned(data: dict[str, Any]) -> Notice:
+def _abandoned(_: events.OrderAbandoned) -> Notice:
     return Notice(
         "abandoned",
         "The 2nd billing was not paid by the deadline, so your items have been abandoned (discarded). "
         "Amounts already paid are not refunded.",
-        {"closed_at": data.get("closed_at")},
     )
 
 
-def _disputed(data: dict[str, Any]) -> Notice:
+def _disputed(_: events.OrderDisputed) -> Notice:
     return Notice(
         "dispute_opened",
         "We have received your problem report. Please tell us the details of the problem by message and attach "
@@ -201,51 +168,63 @@ def _disputed(data: dict[str, Any]) -> Notice:
     )
 
 
-def _reminder(data: dict[str, Any]) -> Notice:
-    given = data.get("deadline")
-    deadline = _dict(given) or (
-        {"kind": given, "due_at": data.get("due_at"), "rule": data.get("rule")} if isinstance(given, str) else {}
-    )
-    kind = str(deadline.get("kind") or "").lower()
-    due = when(deadline.get("due_at"))
-    by = f"by {due}" if due else "by the deadline"
-    if "second" in kind or "abandon" in kind or "2nd" in kind:
-        body = (
-            f"Reminder: please pay the 2nd billing {by}. Otherwise your items will be abandoned (discarded) and "
-            "amounts already paid will not be refunded."
-        )
-    elif "arriv" in kind:
-        body = (
-            f"Reminder: your items have not arrived at our warehouse yet. If they do not arrive {by}, the order "
-            "will be canceled automatically."
-        )
-    elif "pay" in kind or "estimate" in kind or "handling" in kind:
-        body = f"Reminder: please pay your billing {by}. Otherwise the order will be canceled automatically."
-    else:
-        body = f"Reminder: a deadline on your order is approaching ({due or 'see the order details page'})."
-    return Notice("deadline_reminder", body, {"deadline": deadline})
-
-
-NOTICES: dict[str, Callable[[dict[str, Any]], Notice | None]] = {
-    "order.estimated": _estimated,
-    # order.payment_requested gives no notice: the customer has just pressed "pay" themselves, and the
-    # deposit's answer follows at once (order.paid -> "payment received").
-    "order.paid": _paid,
-    "order.payment_rejected": _payment_rejected,
-    "order.item_updated": _item_updated,
-    "order.arrived": _arrived,
-    "order.second_billing_issued": _second_billing,
-    "order.shipped": _shipped,
-    "order.canceled": _canceled,
-    "order.abandoned": _abandoned,
-    "order.disputed": _disputed,
-    "order.deadline_reminder": _reminder,
+REMINDER_WORDING: dict[str, str] = {
+    "abandonment": (
+        "Reminder: please pay the 2nd billing {by}. Otherwise your items will be abandoned (discarded) and "
+        "amounts already paid will not be refunded."
+    ),
+    "arrival": (
+        "Reminder: your items have not arrived at our warehouse yet. If they do not arrive {by}, the order "
+        "will be canceled automatically."
+    ),
+    "payment": "Reminder: please pay your billing {by}. Otherwise the order will be canceled automatically.",
 }
 
 
-def notice_for(event_type: str, data: dict[str, Any], *, window_days: int = 90) -> Notice | None:
-    """The notice an order event gives, or ``None`` (unknown types, events with nothing to tell)."""
-    if event_type == "order.completed":
-        return _completed(data, window_days)
-    compose = NOTICES.get(event_type)
-    return None if compose is None else compose(data)
+def _reminder(event: events.OrderDeadlineReminder) -> Notice:
+    due = when(event.due_at)
+    wording = REMINDER_WORDING.get(event.deadline)
+    body = (
+        wording.format(by=f"by {due}")
+        if wording
+        else f"Reminder: a deadline on your order is approaching ({due or 'see the order details page'})."
+    )
+    deadline = {"kind": event.deadline, "due_at": event.to_data()["due_at"], "rule": event.rule}
+    return Notice("deadline_reminder", body, {"deadline": deadline})
+
+
+NOTICES: dict[type[events.OrderEvent], Callable[[Any], Notice]] = {
+    events.OrderEstimated: _estimated,
+    # order.payment_requested gives no notice: the customer has just pressed "pay" themselves, and the
+    # deposit's answer follows at once (order.paid -> "payment received").
+    events.OrderPaid: _paid,
+    events.OrderPaymentRejected: _payment_rejected,
+    events.OrderItemUpdated: _item_updated,
+    events.OrderArrived: _arrived,
+    events.OrderSecondBillingIssued: _second_billing,
+    events.OrderShipped: _shipped,
+    events.OrderCanceled: _canceled,
+    events.OrderAbandoned: _abandoned,
+    events.OrderDisputed: _disputed,
+    events.OrderDeadlineReminder: _reminder,
+}
+
+
+def notice_of(event: events.OrderEvent, *, window_days: int = 90) -> Notice | None:
+    """The notice an order event gives, or ``None`` for events with nothing to tell the customer."""
+    if isinstance(event, events.OrderCompleted):
+        return _completed(event, window_days)
+    compose = NOTICES.get(type(event))
+    return None if compose is None else compose(event)
+
+
+def notice_for(event_type: str, data: Mapping[str, Any], *, window_days: int = 90) -> Notice | None:
+    """The notice of an event as it travels; raises ``contracts.ContractViolation`` if it breaks its contract."""
+    return notice_of(read_order_event(event_type, data), window_days=window_days)
+
+
+def read_order_event(event_type: str, data: Mapping[str, Any]) -> events.OrderEvent:
+    """An order event's data as its model; ``contracts.ContractViolation`` with the reason otherwise."""
+    event = ORDER_EVENTS.parse(event_type, data)
+    assert isinstance(event, events.OrderEvent)  # every model of the orders topic is one
+    return event

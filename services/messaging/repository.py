@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.messaging import MessagePosted
+from contracts.topics import source_of
 from daiko.events import MESSAGING_EVENTS, Envelope
 from daiko.outbox import enqueue
 from services.messaging.db import Attachment, Message, Outbox, Thread
@@ -25,7 +27,7 @@ from services.messaging.domain import AuthorRole, ImageKind, MessageState, Order
 from services.messaging.storage import attachment_key
 
 ORDER_LOCK_NAMESPACE = 0x4D5347  # first key of the two-key advisory lock space: "MSG"
-SOURCE = "daiko/messaging"
+SOURCE = source_of("messaging")
 
 
 @dataclass(frozen=True)
@@ -114,22 +116,18 @@ async def add_message(
 
 def posted_envelope(message: Message, *, customer_id: str | None, attachment_count: int) -> Envelope:
     """``message.posted``: enough for a notification system to e-mail or push without calling us back."""
-    return Envelope(
-        type="message.posted",
-        source=SOURCE,
-        subject=message.order_id,
-        data={
-            "message_id": message.id,
-            "order_id": message.order_id,
-            "customer_id": customer_id,
-            "author_role": message.author_role,
-            "kind": message.kind,
-            "notice_type": message.notice_type,
-            "body": message.body,
-            "attachment_count": attachment_count,
-            "posted_at": message.created_at.isoformat(),
-        },
+    posted = MessagePosted(
+        message_id=message.id,
+        order_id=message.order_id,
+        customer_id=customer_id,
+        author_role=message.author_role,
+        kind=message.kind,
+        notice_type=message.notice_type,
+        body=message.body,
+        attachment_count=attachment_count,
+        posted_at=message.created_at,
     )
+    return Envelope(type=posted.type, source=SOURCE, subject=message.order_id, data=posted.to_data())
 
 
 def record_posted(session: AsyncSession, thread: Thread, message: Message, *, attachment_count: int) -> None:

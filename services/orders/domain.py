@@ -22,12 +22,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from contracts.deposits import Charged, ChargeRejected, Refunded, RefundRejected
+from contracts.ids import ID_MAX_LENGTH
+from contracts.topics import DEPOSITS_EVENTS, topic
 from daiko.errors import DomainError
 from daiko.events import Envelope
 from workflows.models import CLOSED_STATUSES, DepositEvent, OrderStatus, ServiceType
 from workflows.refusals import Refusal
 
-MAX_CUSTOMER_ID = 128  # the customer id columns and the workflow's input hold at most this
+MAX_CUSTOMER_ID = ID_MAX_LENGTH  # one id limit on every service's columns and events (contracts.ids)
 _ORDER_ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: read aloud over the phone
 
 
@@ -154,51 +157,46 @@ def closed_order_error(order_id: str, status: str | None) -> OrderRefused:
 
 # --------------------------------------------------------------------------- the deposit bridge
 
-BRIDGED_DEPOSIT_EVENTS = frozenset(
-    {"deposit.charged", "deposit.charge_rejected", "deposit.refunded", "deposit.refund_rejected"}
-)
-REFUND_ANSWERS = frozenset({"deposit.refunded", "deposit.refund_rejected"})
+DEPOSITS = topic(DEPOSITS_EVENTS)
 
 
 class NotAnOrderEvent(Exception):
-    """A deposit event of a bridged type whose data cannot be read as an answer to an order."""
-
-
-def _billing_of_charge_key(key: str | None) -> tuple[int | None, int | None]:
-    """``charge:<order>:<seq>:<revision>`` (the key the workflow asked with) names the billing too."""
-    if not key or not key.startswith("charge:"):
-        return None, None
-    parts = key.rsplit(":", 2)
-    try:
-        return int(parts[-2]), int(parts[-1])
-    except (IndexError, ValueError):
-        return None, None
+    """An answer to an order that its contract allows but that cannot be relayed (it names no billing)."""
 
 
 def deposit_event_for_order(envelope: Envelope) -> DepositEvent | None:
     """The ``deposit_event`` signal for an order, or None when the event concerns no order.
 
-    Raises :class:`NotAnOrderEvent` when the event is meant for an order but is unreadable:
-    retrying cannot fix it, so the bridge records and skips it.
+    Raises :class:`contracts.ContractViolation` when the envelope breaks the deposit
+    events' contract (the bridge's consumer parks such events before they get
+    here), and :class:`NotAnOrderEvent` for an answer that names its order but
+    not which billing (an invalid command's rejection): retrying cannot fix either.
     """
-    if envelope.type not in BRIDGED_DEPOSIT_EVENTS:
+    answer = DEPOSITS.parse(envelope.type, envelope.data)
+    billing_seq = revision = shortfall = None
+    refund_key = None
+    if isinstance(answer, Charged | ChargeRejected):
+        key = answer.idempotency_key  # the key the workflow asked with names the billing too
+        billing_seq = answer.billing_seq if answer.billing_seq is not None else key.billing_seq if key else None
+        revision = answer.revision if answer.revision is not None else key.revision if key else None
+        shortfall = answer.shortfall if isinstance(answer, ChargeRejected) else None
+    elif isinstance(answer, Refunded | RefundRejected):
+        refund_key = str(answer.idempotency_key) if answer.idempotency_key else None
+        shortfall = answer.shortfall if isinstance(answer, RefundRejected) else None
+    else:
+        return None  # a pay-in or a withdrawal: no order is waiting for it
+    if answer.order_id is None:
         return None
-    data = envelope.data
-    order_id = data.get("order_id")
-    if not order_id:
-        return None
-    key = data.get("idempotency_key")
-    seq, revision = _billing_of_charge_key(key if isinstance(key, str) else None)
     try:
         return DepositEvent(
             event_id=envelope.id,
-            type=envelope.type,  # type: ignore[arg-type]
-            order_id=str(order_id),
-            billing_seq=data.get("billing_seq", seq),
-            revision=data.get("revision", revision),
-            amount=data.get("amount", 0),
-            shortfall=data.get("shortfall"),
-            refund_key=data.get("refund_key", key) if envelope.type in REFUND_ANSWERS else None,
+            type=answer.type,  # type: ignore[arg-type]
+            order_id=answer.order_id,
+            billing_seq=billing_seq,
+            revision=revision,
+            amount=answer.amount or 0,
+            shortfall=shortfall,
+            refund_key=refund_key,
         )
     except ValidationError as exc:
-        raise NotAnOrderEvent(f"{envelope.type} {envelope.id} for order {order_id}: {exc}") from exc
+        raise NotAnOrderEvent(f"{envelope.type} {envelope.id} for order {answer.order_id}: {exc}") from exc

@@ -6,6 +6,10 @@ signal. The signal is sent inside the consumer's database transaction, before
 the processed-event record commits: if the process dies in between, the event
 is delivered again and signalled again, and the workflow ignores an event id
 it has already seen. Nothing is lost and nothing is applied twice.
+
+Every deposit event is read with its contract (``contracts.deposits``) before
+the handler sees it: an unknown type or data the contract refuses is parked in
+``dead_letters`` with the reason, never guessed at.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from daiko.events import DEPOSITS_EVENTS, Envelope
 from daiko.problems import Problem
 from daiko.service import BackgroundTask
 from services.orders.db import DeadLetter, ProcessedEvent
-from services.orders.domain import NotAnOrderEvent, deposit_event_for_order
+from services.orders.domain import DEPOSITS, NotAnOrderEvent, deposit_event_for_order
 from services.orders.gateway import OrderGone, OrderWorkflows
 from workflows import DEPOSIT_EVENT_SIGNAL
 
@@ -34,11 +38,16 @@ skipped_total = Counter(
 )
 
 
+def deposit_event_check(envelope: Envelope) -> None:
+    """The consumer's contract check: raises ``contracts.ContractViolation`` (a ``ValueError``) with the reason."""
+    DEPOSITS.parse(envelope.type, envelope.data)
+
+
 def deposit_bridge_handler(workflows: OrderWorkflows) -> Handler:
     async def handle(session: AsyncSession, envelope: Envelope) -> None:
         try:
             event = deposit_event_for_order(envelope)
-        except NotAnOrderEvent as exc:  # retrying cannot make it readable: record it and move on
+        except NotAnOrderEvent as exc:  # names no billing: retrying cannot fix it, record it and move on
             skipped_total.labels("unreadable").inc()
             log.error("unreadable deposit event skipped", extra={"event_id": envelope.id, "error": str(exc)})
             return
@@ -82,4 +91,5 @@ def deposit_bridge_task(
         processed_model=ProcessedEvent,
         dead_letter_model=DeadLetter,
         handler=deposit_bridge_handler(workflows),
+        check=deposit_event_check,
     )

@@ -5,7 +5,8 @@ newer than the stored one, so a late activity retry never overwrites newer
 state) and one outbox row per outgoing message. Outbox rows are keyed by their
 deterministic event id and queued with ``enqueue_once``: an activity
 retried after its commit (its result lost on the way back) writes nothing twice
-and never fails on the unique event id.
+and never fails on the unique event id. The messages' data was built from their
+contracts by the workflow's rules; the envelope's ``source`` is the topic's producer.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from __future__ import annotations
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.topics import topic
 from daiko.events import Envelope
 from daiko.outbox import enqueue_once
 from services.orders.db import OrderRecord, Outbox
 from workflows.models import OrderTransition
-
-EVENT_SOURCE = "daiko/orders"
 
 
 async def apply_transition(session: AsyncSession, transition: OrderTransition) -> bool:
@@ -48,7 +48,7 @@ async def apply_transition(session: AsyncSession, transition: OrderTransition) -
         envelope = Envelope(
             id=message.event_id,
             type=message.type,
-            source=EVENT_SOURCE,
+            source=topic(message.topic).source,
             time=message.time,
             subject=message.key,
             data=message.data,

@@ -141,6 +141,58 @@ async def test_a_poison_event_is_parked_in_dead_letters_and_does_not_block_the_n
     assert parked[1].payload == b"not an envelope"  # kept whole for staff to inspect
 
 
+def _known_types_only(event: Envelope) -> None:
+    if event.type != "test.added":
+        raise ValueError(f"{event.type!r} is not a type of this topic")
+
+
+async def test_an_event_breaking_the_services_contract_is_parked_at_once_with_the_reason(
+    stack: DaikoSettings, plumbing_db: async_sessionmaker[AsyncSession], new_topic: Callable[..., Awaitable[str]]
+) -> None:
+    topic = await new_topic("contract", partitions=1)
+    name = f"contract-{uuid.uuid4().hex[:8]}"
+    unknown = Envelope(type="test.removed", source="tests", subject=name, data={"amount": 5})
+    producer = idempotent_producer(stack.kafka_bootstrap)
+    await producer.start()
+    try:
+        for event in (unknown, Envelope(type="test.added", source="tests", subject=name, data={"amount": 3})):
+            await producer.send_and_wait(topic, event.to_bytes(), key=name.encode())
+    finally:
+        await producer.stop()
+
+    stop = asyncio.Event()
+    consumer = IdempotentConsumer(
+        name=name,
+        consumer=committed_consumer(stack.kafka_bootstrap, name, topic),
+        session_factory=plumbing_db,
+        processed_model=ProcessedEvent,
+        dead_letter_model=DeadLetter,
+        handler=_adder(name),
+        check=_known_types_only,
+    )
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        for _ in range(300):
+            if await _total(plumbing_db, name) == 3:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+
+    assert await _total(plumbing_db, name) == 3  # the unknown event was never applied, the next one was
+    async with plumbing_db() as session:
+        [parked] = (
+            await session.execute(
+                select(DeadLetter.event_id, DeadLetter.event_type, DeadLetter.error, DeadLetter.attempts).where(
+                    DeadLetter.consumer == name
+                )
+            )
+        ).all()
+    assert (parked.event_id, parked.event_type, parked.attempts) == (unknown.id, "test.removed", 1)
+    assert parked.error == f"breaks the contract of {topic}: 'test.removed' is not a type of this topic"
+
+
 def test_outages_of_the_database_or_temporal_are_transient_and_a_bad_event_is_not() -> None:
     from sqlalchemy.exc import OperationalError
     from temporalio.service import RPCError, RPCStatusCode

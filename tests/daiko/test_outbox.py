@@ -163,3 +163,39 @@ async def test_published_rows_older_than_the_retention_are_purged_and_nothing_un
     async with empty_outbox() as session:
         left = set((await session.scalars(select(Outbox.event_id))).all())
     assert left == {recent, unpublished}
+
+
+async def test_every_relayed_message_carries_its_cloudevents_binary_mode_headers(
+    stack: DaikoSettings, empty_outbox: async_sessionmaker[AsyncSession], new_topic: Callable[..., Awaitable[str]]
+) -> None:
+    topic = await new_topic("outbox-headers")
+    [event_id] = await _write(empty_outbox, topic, "order-h", range(1))
+    producer = idempotent_producer(stack.kafka_bootstrap)
+    await producer.start()
+    try:
+        await OutboxRelay(empty_outbox, Outbox, producer).publish_batch()
+    finally:
+        await producer.stop()
+    consumer = committed_consumer(stack.kafka_bootstrap, f"check-{topic}", topic)
+    await consumer.start()
+    try:
+        records = []
+        for _ in range(100):
+            records += [r for batch in (await consumer.getmany(timeout_ms=200)).values() for r in batch]
+            if records:
+                break
+    finally:
+        await consumer.stop()
+    [record] = records
+    headers = {name: value.decode() for name, value in record.headers}
+    body = Envelope.from_bytes(record.value or b"")  # the body is still the whole structured event
+    assert headers == {
+        "ce_specversion": "1.0",
+        "ce_id": event_id,
+        "ce_type": "test.happened",
+        "ce_source": "tests",
+        "ce_time": body.time.isoformat(),
+        "ce_subject": "order-h",
+        "content-type": "application/cloudevents+json; charset=UTF-8",
+    }
+    assert body.id == event_id and body.data == {"seq": 0}

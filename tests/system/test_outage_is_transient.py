@@ -35,6 +35,12 @@ def charged(order_id: str) -> Envelope:
         "revision": 1,
         "amount": 6300,
         "idempotency_key": f"charge:{order_id}:1:1",
+        "transfer_id": 1,
+        "replayed": False,
+        "charged_at": "2026-11-26T01:00:00+00:00",
+        "balance": 0,
+        "held": 0,
+        "available": 0,
     }
     return Envelope(type="deposit.charged", source="daiko/deposits", subject="cust-1", data=data)
 

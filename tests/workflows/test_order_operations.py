@@ -93,6 +93,27 @@ async def test_a_charge_that_lands_after_a_staff_cancel_is_refunded(shop: Shop) 
 # --------------------------------------------------------------------------- staff signals (docs/operations.md)
 
 
+async def test_a_staff_signal_whose_event_would_break_its_contract_is_recorded_and_changes_nothing(
+    shop: Shop,
+) -> None:
+    handle = await shop.apply(application())
+    await shop.signal(handle, "estimate", {"domestic_shipping": 2**53})  # a total no JSON reader holds exactly
+    view = await shop.view(handle)
+    [rejected] = [h.detail for h in view.history if h.action == "signal rejected"]
+    assert "InvalidRequest" in rejected and "breaks its contract" in rejected
+    assert view.status is OrderStatus.APPLIED and view.billings == []
+    await shop.signal(handle, "estimate", {"domestic_shipping": 800})
+    assert (await shop.view(handle)).status is OrderStatus.AWAITING_PAYMENT  # the order is fine
+
+
+async def test_a_staff_update_whose_event_would_break_its_contract_is_refused_as_invalid(shop: Shop) -> None:
+    handle = await shop.apply(application())
+    with pytest.raises(WorkflowUpdateFailedError) as too_much:
+        await shop.staff(handle, "estimate", EstimateRequest(domestic_shipping=2**53))
+    assert refusal_of(too_much) == "InvalidRequest"
+    assert (await shop.view(handle)).billings == []
+
+
 async def test_a_malformed_staff_signal_is_recorded_and_ignored(shop: Shop) -> None:
     handle = await shop.apply(application())
     await shop.signal(handle, "estimate", {"domestic_shipping": "a lot"})

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from contracts import orders as events
 from workflows.models import (
     AmendItemsRequest,
     Billing,
@@ -34,7 +35,7 @@ from workflows.models import (
     SecondBillingRequest,
     ServiceType,
 )
-from workflows.order_state import Order, iso
+from workflows.order_state import Order, billing_snapshot, iso
 from workflows.refusals import Refusal, refuse
 
 
@@ -95,11 +96,13 @@ def amend_items(order: Order, request: AmendItemsRequest, now: datetime, actor: 
         if change.unit_price is not None:
             item.unit_price = change.unit_price
         order.emit(
-            "order.item_updated",
-            item_id=item.item_id,
-            name=item.name,
-            item_status=item.status.value,
-            quantity=item.quantity,
+            events.OrderItemUpdated(
+                **order.head(),
+                item_id=item.item_id,
+                name=item.name,
+                item_status=item.status.value,
+                quantity=item.quantity,
+            )
         )
         order.record(now, actor, "item amended", f"item {item.item_id}: {item.status.value}, quantity {item.quantity}")
     if not order.live_items:
@@ -148,7 +151,7 @@ def issue_second_billing(order: Order, request: SecondBillingRequest, now: datet
             order.move_deadline(abandonment, latest, now, abandonment.moved_by)
     due = abandonment.due_at if abandonment else None
     order.record(now, actor, "2nd billing issued", f"revision {billing.revision}: {billing.total} yen, due {iso(due)}")
-    order.emit("order.second_billing_issued", billing=billing.model_dump(mode="json"), due_at=iso(due))
+    order.emit(events.OrderSecondBillingIssued(**order.head(), billing=billing_snapshot(billing), due_at=due))
 
 
 # ---------------------------------------------------------------------- building blocks
@@ -207,11 +210,13 @@ def issue_first_billing(order: Order, lines: list[BillingLine], now: datetime, a
         now, actor, action, f"billing 1 revision {billing.revision}: {billing.total} yen, pay by {iso(deadline.due_at)}"
     )
     order.emit(
-        "order.estimated",
-        billing=billing.model_dump(mode="json"),
-        due_at=iso(deadline.due_at),
-        contact=contact,
-        re_estimate=billing.revision > 1,
+        events.OrderEstimated(
+            **order.head(),
+            billing=billing_snapshot(billing),
+            due_at=deadline.due_at,
+            contact=contact,
+            re_estimate=billing.revision > 1,
+        )
     )
 
 

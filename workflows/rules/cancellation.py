@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from contracts import orders as events
 from workflows.models import (
     CancelReason,
     CannotHandleRequest,
@@ -58,7 +59,7 @@ def cancel_with_refund(order: Order, reason: CancelReason, detail: str, now: dat
     refunded = refund.amount if refund else 0
     order.close(OrderStatus.CANCELED, now, reason)
     order.record(now, actor, "canceled", f"{reason.value}: {detail}; refund {refunded} yen")
-    order.emit("order.canceled", reason=reason.value, detail=detail, refund_amount=refunded)
+    order.emit(events.OrderCanceled(**order.head(), reason=reason.value, detail=detail, refund_amount=refunded))
 
 
 def _require_cancelable_by_staff(order: Order) -> None:

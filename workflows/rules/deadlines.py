@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from contracts import orders as events
 from workflows.models import (
     BillingStatus,
     CancelReason,
@@ -91,13 +92,15 @@ def _remind(order: Order, deadline: Deadline, now: datetime, actor: str) -> None
     billing = order.billing(_BILLING_OF.get(deadline.kind, 0))
     order.record(now, actor, "reminder sent", f"{deadline.rule}: {consequence} at {iso(deadline.due_at)}")
     order.emit(
-        "order.deadline_reminder",
-        deadline=deadline.kind.value,
-        rule=deadline.rule,
-        due_at=iso(deadline.due_at),
-        consequence=consequence,
-        billing_seq=billing.seq if billing else None,
-        amount=billing.total if billing else None,
+        events.OrderDeadlineReminder(
+            **order.head(),
+            deadline=deadline.kind.value,
+            rule=deadline.rule,
+            due_at=deadline.due_at,
+            consequence=consequence,
+            billing_seq=billing.seq if billing else None,
+            amount=billing.total if billing else None,
+        )
     )
 
 
@@ -110,8 +113,8 @@ def _expire(order: Order, deadline: Deadline, now: datetime, actor: str) -> None
         unpaid = order.billing(2)
         order.close(OrderStatus.ABANDONED, now)
         order.record(now, actor, "abandoned", "the 2nd billing was not paid in time; nothing is refunded (R11)")
-        order.emit("order.abandoned", unpaid_amount=unpaid.total if unpaid else None)
+        order.emit(events.OrderAbandoned(**order.head(), unpaid_amount=unpaid.total if unpaid else None))
     else:
         order.close(OrderStatus.COMPLETED, now)
         order.record(now, actor, "completed", "no reception report within the completion period (R7)")
-        order.emit("order.completed", completed_by="no_reception_report")
+        order.emit(events.OrderCompleted(**order.head(), completed_by="no_reception_report"))

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from contracts import orders as events
 from workflows.models import (
     CancelReason,
     DeadlineKind,
     Dispute,
+    Item,
     ItemArrivedRequest,
     ItemPurchasedRequest,
     ItemStatus,
@@ -48,7 +50,7 @@ def item_purchased(order: Order, request: ItemPurchasedRequest, now: datetime, a
     item.status = ItemStatus.PURCHASED
     item.note = request.note or item.note
     order.record(now, actor, "item purchased", f"item {item.item_id}: {item.name}")
-    order.emit("order.item_updated", item_id=item.item_id, name=item.name, item_status=item.status.value)
+    order.emit(_item_updated(order, item))
 
 
 def item_unavailable(order: Order, request: ItemUnavailableRequest, now: datetime, actor: str) -> None:
@@ -64,11 +66,9 @@ def item_unavailable(order: Order, request: ItemUnavailableRequest, now: datetim
     refunded = refund.amount if refund else 0
     order.record(now, actor, "item unavailable", f"item {item.item_id}: {request.reason}; refund {refunded} yen")
     order.emit(
-        "order.item_updated",
-        item_id=item.item_id,
-        name=item.name,
-        item_status=item.status.value,
-        refund_amount=refunded,
+        events.OrderItemUpdated(
+            **order.head(), item_id=item.item_id, name=item.name, item_status=item.status.value, refund_amount=refunded
+        )
     )
     _after_item_change(order, now, actor)
 
@@ -85,7 +85,7 @@ def item_arrived(order: Order, request: ItemArrivedRequest, now: datetime, actor
     item.status = ItemStatus.ARRIVED
     item.domestic_tracking_number = request.domestic_tracking_number or item.domestic_tracking_number
     order.record(now, actor, "item arrived", f"item {item.item_id}: {item.name}")
-    order.emit("order.item_updated", item_id=item.item_id, name=item.name, item_status=item.status.value)
+    order.emit(_item_updated(order, item))
     _after_item_change(order, now, actor)
 
 
@@ -97,10 +97,10 @@ def all_items_at_warehouse(order: Order, now: datetime) -> None:
         order.status = OrderStatus.AT_WAREHOUSE
         abandon = order.start_deadline(DeadlineKind.ABANDONMENT, now, order.policy.abandon_after, remind=True)
         detail += f"; the 2nd billing must be paid by {iso(abandon.due_at)} (R11)"
-        order.emit("order.arrived", abandon_due_at=iso(abandon.due_at))
+        order.emit(events.OrderArrived(**order.head(), abandon_due_at=abandon.due_at))
     else:
         order.status = OrderStatus.PREPARING_SHIPMENT
-        order.emit("order.arrived")
+        order.emit(events.OrderArrived(**order.head()))
     order.record(now, "system", "arrived", detail)
 
 
@@ -115,11 +115,13 @@ def ship(order: Order, request: ShipRequest, now: datetime, actor: str) -> None:
     numbers = ", ".join(request.tracking_numbers)
     order.record(now, actor, "shipped", f"{request.method} by {request.carrier}: {numbers}")
     order.emit(
-        "order.shipped",
-        method=request.method,
-        carrier=request.carrier,
-        tracking_numbers=list(request.tracking_numbers),
-        completes_at=iso(completion.due_at),
+        events.OrderShipped(
+            **order.head(),
+            method=request.method,
+            carrier=request.carrier,
+            tracking_numbers=list(request.tracking_numbers),
+            completes_at=completion.due_at,
+        )
     )
 
 
@@ -130,12 +132,12 @@ def report_reception(order: Order, request: ReceptionReportRequest, now: datetim
     if request.outcome is ReceptionOutcome.RECEIVED:
         order.close(OrderStatus.COMPLETED, now)
         order.record(now, actor, "completed", "reception report: received fine")
-        order.emit("order.completed", completed_by="reception_report")
+        order.emit(events.OrderCompleted(**order.head(), completed_by="reception_report"))
         return
     order.status = OrderStatus.DISPUTED
     order.dispute = Dispute(opened_at=now, description=request.comment)
     order.record(now, actor, "dispute opened", request.comment or "problem reported")
-    order.emit("order.disputed", description=request.comment)
+    order.emit(events.OrderDisputed(**order.head(), description=request.comment))
 
 
 def resolve_dispute(order: Order, request: ResolveDisputeRequest, now: datetime, actor: str) -> None:
@@ -155,7 +157,14 @@ def resolve_dispute(order: Order, request: ResolveDisputeRequest, now: datetime,
     order.dispute = dispute
     order.close(OrderStatus.COMPLETED, now)
     order.record(now, actor, "dispute resolved", f"{request.resolution}; refund {request.refund_amount} yen")
-    order.emit("order.completed", completed_by="dispute_resolution", refund_amount=request.refund_amount)
+    order.emit(
+        events.OrderCompleted(**order.head(), completed_by="dispute_resolution", refund_amount=request.refund_amount)
+    )
+
+
+def _item_updated(order: Order, item: Item) -> events.OrderItemUpdated:
+    """An item changed status (purchased, arrived): which item, by its name."""
+    return events.OrderItemUpdated(**order.head(), item_id=item.item_id, name=item.name, item_status=item.status.value)
 
 
 def _after_item_change(order: Order, now: datetime, actor: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from contracts import orders as events
 from workflows.models import (
     Billing,
     BillingStatus,
@@ -56,7 +57,11 @@ def pay_billing(order: Order, request: PayBillingRequest, now: datetime, actor: 
     order.record(
         now, actor, "payment requested", f"billing {billing.seq} revision {billing.revision}: {billing.total} yen"
     )
-    order.emit("order.payment_requested", billing_seq=billing.seq, revision=billing.revision, amount=billing.total)
+    order.emit(
+        events.OrderPaymentRequested(
+            **order.head(), billing_seq=billing.seq, revision=billing.revision, amount=billing.total
+        )
+    )
 
 
 def deposit_result(order: Order, event: DepositEvent, now: datetime, actor: str) -> None:
@@ -116,7 +121,9 @@ def _after_payment(order: Order, billing: Billing, now: datetime) -> None:
     else:
         order.end_deadline(DeadlineKind.ABANDONMENT)
         order.status = OrderStatus.PREPARING_SHIPMENT
-    order.emit("order.paid", billing_seq=billing.seq, revision=billing.revision, amount=billing.paid_amount)
+    order.emit(
+        events.OrderPaid(**order.head(), billing_seq=billing.seq, revision=billing.revision, amount=billing.paid_amount)
+    )
     arrived = all(item.status is ItemStatus.ARRIVED for item in order.live_items)
     if order.status is OrderStatus.AWAITING_ARRIVAL and arrived:  # forward items came before the payment
         all_items_at_warehouse(order, now)
@@ -134,7 +141,9 @@ def _charge_rejected(order: Order, event: DepositEvent, now: datetime, actor: st
     )
     if not order.closed:
         order.emit(
-            "order.payment_rejected", billing_seq=billing.seq, revision=billing.revision, shortfall=event.shortfall
+            events.OrderPaymentRejected(
+                **order.head(), billing_seq=billing.seq, revision=billing.revision, shortfall=event.shortfall
+            )
         )
 
 

@@ -12,9 +12,12 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from daiko.events import DEPOSITS_EVENTS, Envelope
 from daiko.settings import DaikoSettings
+from services.deposits.db import DeadLetter
 from tests.services.deposits.conftest import Caller, Commands, Ledger, bank_account, eventually, new_order_id, pay_in
 
 pytestmark = pytest.mark.stack
@@ -221,3 +224,24 @@ async def test_answers_reach_the_events_topic_keyed_by_customer(
         ]
     finally:
         await consumer.stop()
+
+
+async def test_a_command_of_a_type_no_contract_names_is_dead_lettered_with_the_reason_and_moves_nothing(
+    http: httpx.AsyncClient,
+    customer: Caller,
+    staff: dict[str, str],
+    ledger: Ledger,
+    commands: Commands,
+    db_sessions: dict[str, async_sessionmaker[AsyncSession]],
+) -> None:
+    await pay_in(http, staff, customer, 1000)
+    unknown = commands.charge(customer.id, new_order_id(), 500).model_copy(update={"type": "deposit.gift_requested"})
+    await commands.send(unknown)
+
+    async def parked() -> str | None:
+        async with db_sessions["deposits"]() as session:
+            return await session.scalar(select(DeadLetter.error).where(DeadLetter.event_id == unknown.id))
+
+    error = await eventually(parked, what="the unknown command dead-lettered")
+    assert "'deposit.gift_requested' is not a type of daiko.deposits.commands.v1" in error
+    assert await ledger.deposit(customer.id) == (1000, 0, 1000)

@@ -8,9 +8,10 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from contracts.deposits import ChargeRequested
+from contracts.keys import ChargeKey
 from daiko.db import transaction
 from services.deposits.charges import charge
-from services.deposits.messages import ChargeRequested
 from tests.services.deposits.conftest import (
     YESTERDAY,
     Caller,
@@ -47,8 +48,14 @@ async def test_r9_100_concurrent_charges_and_withdrawals_never_take_a_deposit_be
         return response.status_code == 201
 
     async def charge_directly() -> bool:
+        order_id = new_order_id()
         command = ChargeRequested(
-            order_id=new_order_id(), customer_id=customer.id, billing_seq=1, revision=1, amount=EACH
+            order_id=order_id,
+            customer_id=customer.id,
+            billing_seq=1,
+            revision=1,
+            amount=EACH,
+            idempotency_key=ChargeKey(order_id, 1, 1),
         )
         async with transaction(sessions) as session:
             return await charge(session=session, command=command) == "deposit.charged"

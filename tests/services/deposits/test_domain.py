@@ -9,6 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contracts.deposits import ChargeRequested
+from contracts.keys import ChargeKey
 from services.deposits import domain
 from services.deposits.domain import (
     BankAccount,
@@ -21,7 +23,6 @@ from services.deposits.domain import (
     WithdrawalAlreadyRejected,
     WithdrawalStatus,
 )
-from services.deposits.messages import ChargeRequested
 from services.deposits.paypal import parse_yen, sign_webhook, verify_webhook
 from services.deposits.sealing import seal, unseal
 
@@ -137,9 +138,12 @@ def test_sealed_bank_details_hide_the_number_and_open_only_with_the_key() -> Non
 
 
 def test_a_charge_key_is_order_billing_and_revision() -> None:
-    assert domain.charge_key("ord-1", 2, 3) == "charge:ord-1:2:3"
-    command = ChargeRequested(order_id="ord-1", customer_id="c", billing_seq=2, revision=3, amount=100)
-    assert command.transfer_key() == "charge:ord-1:2:3"
+    key = ChargeKey("ord-1", 2, 3)
+    assert str(key) == "charge:ord-1:2:3"
+    command = ChargeRequested(
+        order_id="ord-1", customer_id="c", billing_seq=2, revision=3, amount=100, idempotency_key=key
+    )
+    assert command.to_data()["idempotency_key"] == "charge:ord-1:2:3"
 
 
 @given(st.integers(min_value=0, max_value=10**12))

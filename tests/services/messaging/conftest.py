@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from daiko.events import MESSAGING_EVENTS, ORDERS_EVENTS, Envelope
 from daiko.settings import DaikoSettings
 from tests.conftest import bearer, customer_token, staff_token
+from tests.contracts.examples import order_event
 
 T = TypeVar("T")
 DEADLINE = 30.0  # generous: a slow shared machine; a poll returns as soon as the effect is there
@@ -81,19 +82,20 @@ class OrderEvents:
         self,
         event_type: str,
         order_id: str,
-        customer_id: str | None,
+        customer_id: str,
         *,
-        status: str = "ongoing",
-        service_type: str = "purchase",
         time: datetime | None = None,
+        closed_at: str | None = None,
         **data: Any,
     ) -> Envelope:
-        payload: dict[str, Any] = {"order_id": order_id, "status": status, "service_type": service_type, **data}
-        if customer_id is not None:
-            payload["customer_id"] = customer_id
-        return Envelope(
-            type=event_type, source="tests/orders", subject=order_id, time=time or datetime.now(UTC), data=payload
-        )
+        """A valid ``event_type`` event (``tests.contracts.examples``) with ``data`` overriding its fields.
+
+        Order events do not say when an order closed: a closing event ``closed_at`` a moment is sent
+        at that moment, as the workflow sends it when it closes the order.
+        """
+        moment = time or (datetime.fromisoformat(closed_at) if closed_at else datetime.now(UTC))
+        payload = order_event(event_type, order_id, customer_id, **data)
+        return Envelope(type=event_type, source="daiko/orders", subject=order_id, time=moment, data=payload)
 
     async def send(self, envelope: Envelope) -> Envelope:
         await self._producer.send_and_wait(ORDERS_EVENTS, envelope.to_bytes(), key=envelope.subject.encode())

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from contracts.orders import OrderEvent
+from contracts.topics import ORDERS_EVENTS, topic
 from services.messaging.domain import (
     BodyProblem,
     ImageKind,
@@ -18,6 +20,7 @@ from services.messaging.domain import (
     safe_filename,
     sniff_image,
 )
+from tests.contracts.examples import order_event
 from tests.services.messaging import images
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -71,24 +74,20 @@ def test_r3_window_length_is_configuration() -> None:
 # ---------------------------------------------------------------- order events
 
 
-def test_closing_event_without_status_or_closed_at_closes_at_event_time() -> None:
-    facts = order_facts("order.canceled", "ord-1", {"customer_id": "c1"}, NOW)
-    assert facts is not None
-    assert (facts.status, facts.closed_at, facts.order_id) == ("canceled", NOW, "ord-1")
+def _read(event_type: str, **fields: object) -> OrderEvent:
+    event = topic(ORDERS_EVENTS).parse(event_type, order_event(event_type, order_id="ord-1", **fields))
+    assert isinstance(event, OrderEvent)
+    return event
 
 
-def test_closed_at_from_event_data_wins_over_event_time() -> None:
-    facts = order_facts("order.completed", "ord-1", {"closed_at": "2026-01-02T03:04:05Z", "status": "completed"}, NOW)
-    assert facts is not None and facts.closed_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+def test_a_closing_event_closes_the_order_at_the_event_time() -> None:
+    facts = order_facts(_read("order.canceled", customer_id="c1"), NOW)
+    assert (facts.status, facts.closed_at, facts.order_id, facts.customer_id) == ("canceled", NOW, "ord-1", "c1")
 
 
-def test_event_without_any_order_id_is_ignored() -> None:
-    assert order_facts("order.paid", "", {}, NOW) is None
-
-
-def test_garbage_fields_never_raise() -> None:
-    facts = order_facts("order.completed", "ord-1", {"closed_at": "yesterday", "customer_id": {"x": 1}}, NOW)
-    assert facts is not None and facts.closed_at == NOW and facts.customer_id is None
+def test_an_event_of_an_ongoing_order_names_no_closing_time() -> None:
+    facts = order_facts(_read("order.paid"), NOW)
+    assert (facts.status, facts.closed_at, facts.event_time) == ("purchasing", None, NOW)
 
 
 def _facts(

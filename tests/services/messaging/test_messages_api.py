@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.contracts.examples import billing
 from tests.services.messaging.conftest import (
     Client,
     MessagingEvents,
@@ -119,7 +120,7 @@ async def test_awaiting_reply_follows_who_wrote_last(
     await as_staff.post(order_id, "Answer")
     assert order_id not in await awaiting()
     # A notice does not count as an answer, nor as a question.
-    await order_events.publish("order.paid", order_id, customer, status="paid", amount=100, billing_seq=1)
+    await order_events.publish("order.paid", order_id, customer, amount=100, billing_seq=1)
     await me.notices_when(order_id, 1)
     assert order_id not in await awaiting()
 
@@ -130,7 +131,7 @@ async def test_read_marks_move_each_sides_unread_count(
     customer = new_customer_id()
     me = as_customer(customer)
     order_id = await known_order(order_events, me, customer)
-    await order_events.publish("order.estimated", order_id, customer, status="estimated", billing={"total": 500})
+    await order_events.publish("order.estimated", order_id, customer, billing=billing(total=500))
     await me.notices_when(order_id, 1)
     first_reply = (await as_staff.post(order_id, "Reply 1")).json()
     await as_staff.post(order_id, "Reply 2")

@@ -15,8 +15,9 @@ pytestmark = pytest.mark.stack
 async def closed_order(order_events: OrderEvents, client: Client, customer: str, event: str, days_ago: int) -> str:
     order_id = new_order_id()
     status = {"order.completed": "completed", "order.canceled": "canceled"}[event]
-    await order_events.publish("order.applied", order_id, customer, status="applied")
-    closed_at = (datetime.now(UTC) - timedelta(days=days_ago)).isoformat()
+    closed = datetime.now(UTC) - timedelta(days=days_ago)
+    await order_events.publish("order.applied", order_id, customer, status="applied", time=closed - timedelta(days=30))
+    closed_at = closed.isoformat()
     extra = {"reason": "customer_request"} if event == "order.canceled" else {}
     await order_events.publish(event, order_id, customer, status=status, closed_at=closed_at, **extra)
     await client.status_when(order_id, status)

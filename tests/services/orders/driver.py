@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaProducer
 
+from contracts.keys import ChargeKey
 from daiko.events import DEPOSITS_EVENTS, Envelope
 from daiko.settings import DaikoSettings
 from tests.conftest import bearer, customer_token, staff_token
@@ -78,6 +79,16 @@ def billing(view: View, seq: int) -> View:
 
 def pending(view: View, operation: str) -> list[View]:
     return [op for op in view["pending_operations"] if op["operation"] == operation]
+
+
+_ANSWERS = {"deposit.charged", "deposit.charge_rejected", "deposit.refunded", "deposit.refund_rejected"}
+_FILLED: dict[str, dict[str, Any]] = {
+    "deposit.charged": {"transfer_id": 1, "replayed": False, "charged_at": "2026-11-26T01:00:00+00:00"},
+    "deposit.charge_rejected": {"rejection": "insufficient-funds", "shortfall": 0},
+    "deposit.refunded": {"reason": "", "transfer_id": 1, "replayed": False},
+    "deposit.refund_rejected": {"rejection": "exceeds-amount-charged", "refundable": 0},
+    "deposit.credited": {"method": "bank_transfer", "idempotency_key": "pay-in-report:test", "transfer_id": 1},
+}
 
 
 class Driver:
@@ -169,13 +180,15 @@ class Driver:
             return confirmed.status_code == 200
 
     async def deposit_answers(self, order_id: str, event_type: str, **data: Any) -> Envelope:
-        """Put a deposit event on the deposits' topic, as the deposits service would."""
-        event = Envelope(
-            type=event_type,
-            source="daiko/deposits",
-            subject=self.customer_id,
-            data={"customer_id": self.customer_id, "order_id": order_id, **data},
-        )
+        """Put a deposit event on the deposits' topic, as the deposits service would (what ``data`` leaves out
+        is filled in as its contract asks, except what names the billing)."""
+        fields: dict[str, Any] = {"customer_id": self.customer_id}
+        if event_type in _ANSWERS:
+            fields["order_id"] = order_id
+            if "billing_seq" in data and "revision" in data and "refund" not in event_type:
+                fields["idempotency_key"] = str(ChargeKey(order_id, data["billing_seq"], data["revision"]))
+        fields |= _FILLED.get(event_type, {}) | data | {"balance": 0, "held": 0, "available": 0}
+        event = Envelope(type=event_type, source="daiko/deposits", subject=self.customer_id, data=fields)
         await self.send(event)
         return event
 

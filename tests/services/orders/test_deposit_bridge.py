@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from daiko.events import Envelope
 from daiko.settings import DaikoSettings
-from services.orders.db import ProcessedEvent
+from services.orders.db import DeadLetter, ProcessedEvent
 from services.orders.events import DEPOSIT_BRIDGE, deposit_bridge_handler
 from services.orders.gateway import OrderWorkflows
 from services.orders.settings import OrdersSettings
@@ -48,6 +48,21 @@ async def _processed(sessions: async_sessionmaker[AsyncSession], event_id: str) 
             or 0
         )
     return count
+
+
+async def _dead_letter_error(sessions: async_sessionmaker[AsyncSession], event_id: str) -> str | None:
+    async with sessions() as session:
+        return await session.scalar(
+            select(DeadLetter.error).where(DeadLetter.consumer == DEPOSIT_BRIDGE, DeadLetter.event_id == event_id)
+        )
+
+
+async def _wait_parked(sessions: async_sessionmaker[AsyncSession], event_id: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while (error := await _dead_letter_error(sessions, event_id)) is None:
+        assert time.monotonic() < deadline, f"event {event_id} was not dead-lettered within {timeout}s"
+        await asyncio.sleep(0.1)
+    return error
 
 
 async def _wait_processed(sessions: async_sessionmaker[AsyncSession], event_id: str, timeout: float = 60) -> None:
@@ -95,11 +110,15 @@ async def test_an_answer_for_an_order_that_is_not_running_is_skipped_and_the_nex
     order_id, total = await _estimated(driver, charging=False)
     nowhere = await driver.deposit_answers("P000000-NOSUCHID", "deposit.charged", billing_seq=1, revision=1, amount=100)
     unreadable = await driver.deposit_answers(order_id, "deposit.charged", amount=100)  # which billing?
+    unknown = await driver.deposit_answers(order_id, "deposit.gift_card_added", amount=100)
     credited = await driver.deposit_answers(order_id, "deposit.credited", amount=5000)  # not for orders
     view = await driver.pay(order_id, 1)  # sent after the others, on the same partition (same key)
     assert billing(view, 1)["status"] == "paid"
-    for event in (nowhere, unreadable, credited):
+    for event in (nowhere, credited):
         await _wait_processed(db_sessions["orders"], event.id)
+    # What breaks the contract is parked with the reason, at once, and holds nothing up.
+    assert "billing_seq: Field required" in await _wait_parked(db_sessions["orders"], unreadable.id)
+    assert "is not a type of daiko.deposits.events.v1" in await _wait_parked(db_sessions["orders"], unknown.id)
     assert billing(await driver.staff_view(order_id), 1)["paid_amount"] == total
 
 
@@ -128,7 +147,18 @@ async def test_the_bridge_handler_skips_an_order_whose_workflow_does_not_exist(s
         type="deposit.refunded",
         source="daiko/deposits",
         subject="cust-x",
-        data={"order_id": "P000000-NEVERSTARTED", "amount": 100, "idempotency_key": "refund:P000000-NEVERSTARTED:1"},
+        data={
+            "customer_id": "cust-x",
+            "order_id": "P000000-NEVERSTARTED",
+            "amount": 100,
+            "idempotency_key": "refund:P000000-NEVERSTARTED:1",
+            "reason": "dispute",
+            "transfer_id": 1,
+            "replayed": False,
+            "balance": 100,
+            "held": 0,
+            "available": 100,
+        },
     )
     await handler(None, event)  # type: ignore[arg-type]  # returns instead of raising (no endless retry)
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from contracts import ContractViolation
 from daiko.events import Envelope
 from daiko.problems import Problem, problem_for
 from services.orders.app import PROBLEMS
@@ -78,8 +79,16 @@ def test_refusals_are_409_with_the_reason_and_invalid_requests_are_422() -> None
     assert all(_problem(r.value, "m").status in (409, 422) for r in Refusal)
 
 
+_BALANCES = {"balance": 0, "held": 0, "available": 0}
+
+
 def _deposit(event_type: str, **data: Any) -> Envelope:
-    return Envelope(type=event_type, source="daiko/deposits", subject="cust-1", data={"customer_id": "cust-1", **data})
+    return Envelope(
+        type=event_type,
+        source="daiko/deposits",
+        subject="cust-1",
+        data={"customer_id": "cust-1", **data, **_BALANCES},
+    )
 
 
 def test_a_charge_answer_names_its_order_billing_and_revision() -> None:
@@ -90,6 +99,9 @@ def test_a_charge_answer_names_its_order_billing_and_revision() -> None:
         revision=2,
         amount=12_000,
         idempotency_key="charge:P1:1:2",
+        transfer_id=7,
+        replayed=False,
+        charged_at="2026-11-26T01:00:00+00:00",
     )
     event = deposit_event_for_order(envelope)
     assert event is not None
@@ -104,29 +116,53 @@ def test_a_charge_answer_names_its_order_billing_and_revision() -> None:
 
 def test_the_billing_of_a_charge_answer_can_come_from_its_idempotency_key_alone() -> None:
     event = deposit_event_for_order(
-        _deposit("deposit.charge_rejected", order_id="P1", amount=5000, shortfall=1200, idempotency_key="charge:P1:2:3")
+        _deposit(
+            "deposit.charge_rejected",
+            order_id="P1",
+            amount=5000,
+            shortfall=1200,
+            idempotency_key="charge:P1:2:3",
+            rejection="insufficient-funds",
+        )
     )
     assert event is not None
     assert (event.billing_seq, event.revision, event.shortfall) == (2, 3, 1200)
 
 
-@pytest.mark.parametrize("answer", ["deposit.refunded", "deposit.refund_rejected"])
+_REFUND_ANSWERS = {
+    "deposit.refunded": {"transfer_id": 8, "replayed": False, "reason": "dispute"},
+    "deposit.refund_rejected": {"rejection": "exceeds-amount-charged", "refundable": 0},
+}
+
+
+@pytest.mark.parametrize("answer", sorted(_REFUND_ANSWERS))
 def test_a_refund_answer_carries_its_refund_key(answer: str) -> None:
-    event = deposit_event_for_order(_deposit(answer, order_id="P1", amount=500, idempotency_key="refund:P1:1"))
+    fields = _REFUND_ANSWERS[answer]
+    event = deposit_event_for_order(
+        _deposit(answer, order_id="P1", amount=500, idempotency_key="refund:P1:1", **fields)
+    )
     assert event is not None and event.type == answer and event.refund_key == "refund:P1:1"
 
 
 def test_deposit_events_about_no_order_are_not_bridged() -> None:
-    assert deposit_event_for_order(_deposit("deposit.credited", amount=1000)) is None
-    assert deposit_event_for_order(_deposit("deposit.withdrawal_paid", order_id="P1", amount=1000)) is None
-    assert deposit_event_for_order(_deposit("deposit.refunded", amount=1000, idempotency_key="withdrawal:1")) is None
+    credited = {"method": "bank_transfer", "idempotency_key": "pay-in-report:r1", "transfer_id": 9}
+    assert deposit_event_for_order(_deposit("deposit.credited", amount=1000, **credited)) is None
+    paid = {"withdrawal_id": "w1", "idempotency_key": "withdrawal:w1:paid", "transfer_id": 10}
+    assert deposit_event_for_order(_deposit("deposit.withdrawal_paid", amount=1000, **paid)) is None
+    invalid = {"rejection": "invalid-command", "errors": ["order_id: Field required"], "shortfall": 0}
+    assert deposit_event_for_order(_deposit("deposit.charge_rejected", **invalid)) is None
 
 
-def test_an_unreadable_answer_for_an_order_is_reported_not_retried() -> None:
-    with pytest.raises(NotAnOrderEvent):
+def test_an_answer_breaking_the_contract_or_naming_no_billing_is_reported_not_retried() -> None:
+    with pytest.raises(ContractViolation, match="billing_seq"):
         deposit_event_for_order(_deposit("deposit.charged", order_id="P1", amount=100))  # which billing?
-    with pytest.raises(NotAnOrderEvent):
+    with pytest.raises(ContractViolation, match="amount"):
         deposit_event_for_order(_deposit("deposit.charged", order_id="P1", billing_seq=1, revision=1, amount=1.5))
+    with pytest.raises(ContractViolation, match="not a type"):
+        deposit_event_for_order(_deposit("deposit.gift_card_added", amount=1))
+    invalid = {"rejection": "invalid-command", "errors": ["amount: Field required"], "shortfall": 0}
+    with pytest.raises(NotAnOrderEvent):
+        deposit_event_for_order(_deposit("deposit.charge_rejected", order_id="P1", **invalid))
 
 
 _ADDRESS = {"name": "A", "country": "FR", "postal_code": "75011", "address_lines": ["1 rue"], "phone": "+33 612345678"}
