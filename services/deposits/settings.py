@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import SecretStr
 
 from daiko.events import DEPOSITS_COMMANDS
-from daiko.settings import ServiceSettings, development_secret
+from daiko.settings import ServiceSettings, development_default, development_secret
 
 
 class DepositsSettings(ServiceSettings):
@@ -25,7 +25,8 @@ class DepositsSettings(ServiceSettings):
     paypal_base_url: str = "http://127.0.0.1:8104"
     paypal_client_id: str = "daiko-sandbox-client"
     paypal_client_secret: SecretStr = development_secret("daiko-sandbox-secret")
-    paypal_webhook_secret: SecretStr = development_secret("daiko-sandbox-webhook-secret")
+    # The id PayPal gave the agency's webhook: PayPal's verify-webhook-signature checks deliveries against it.
+    paypal_webhook_id: str = development_default("WH-DAIKO-SANDBOX")
     # A webhook older than this is refused even with a valid signature (replayed capture).
     paypal_webhook_tolerance_seconds: int = 300
     paypal_return_url: str = "http://127.0.0.1:8102/paypal/return"

@@ -15,7 +15,7 @@ REPLACED = {
     "postgres_password": "a-real-database-password",
     "jwt_secret": "a-real-signing-secret-of-the-agency-0123456789",
     "paypal_client_secret": "a-real-paypal-client-secret",
-    "paypal_webhook_secret": "a-real-paypal-webhook-secret",
+    "paypal_webhook_id": "WH-THE-AGENCYS-OWN",
     "bank_details_key": "11" * 32,
     "ledger_signing_key": "22" * 32,
     "ledger_public_keys": '["' + "33" * 32 + '"]',
@@ -57,7 +57,7 @@ def test_production_starts_once_every_secret_is_the_agencys_own(
 
 
 def test_deposits_guards_its_payment_and_bank_secrets_too() -> None:
-    assert {"paypal_client_secret", "paypal_webhook_secret", "bank_details_key"} <= set(
+    assert {"paypal_client_secret", "paypal_webhook_id", "bank_details_key", "ledger_signing_key"} <= set(
         _development_secrets(DepositsSettings)
     )
 
@@ -66,5 +66,5 @@ def test_secrets_never_show_in_a_repr_or_a_log_line() -> None:
     settings = DepositsSettings()
     assert isinstance(settings.jwt_secret, SecretStr)
     shown = repr(settings) + str(settings.model_dump())
-    for secret in ("daiko-development-secret", "daiko-sandbox-webhook-secret", "6461696b6f"):
+    for secret in ("daiko-development-secret", "daiko-sandbox-secret", "6461696b6f"):
         assert secret not in shown

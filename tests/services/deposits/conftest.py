@@ -48,7 +48,8 @@ from tests.conftest import bearer, customer_token, staff_token
 T = TypeVar("T")
 YESTERDAY = (date.today() - timedelta(days=1)).isoformat()  # a transfer date always in the past
 DEADLINE = 60.0  # generous for a slow shared machine; polls return as soon as the effect is there
-WEBHOOK_SECRET = "test-webhook-secret"
+WEBHOOK_SECRET = "test-webhook-secret"  # the sandbox's own, playing PayPal's: the deposits app never sees it
+WEBHOOK_ID = "WH-TEST-WEBHOOK"
 
 DEV_SIGNING_KEY = DepositsSettings().ledger_signing_key.get_secret_value()
 """The ledger key of the local stack: answers these tests produce verify like the deposits service's."""
@@ -105,7 +106,7 @@ def deposits(stack: DaikoSettings) -> Iterator[Service]:
     app_port, sandbox_port = free_port(), free_port()
     settings = DepositsSettings(
         paypal_base_url=f"http://127.0.0.1:{sandbox_port}",
-        paypal_webhook_secret=WEBHOOK_SECRET,
+        paypal_webhook_id=WEBHOOK_ID,
         deposits_consume_commands=False,
         outbox_poll_interval_seconds=0.05,
     )
@@ -113,6 +114,7 @@ def deposits(stack: DaikoSettings) -> Iterator[Service]:
         client_id=settings.paypal_client_id,
         client_secret=settings.paypal_client_secret.get_secret_value(),
         webhook_secret=WEBHOOK_SECRET,
+        webhook_id=WEBHOOK_ID,
         webhook_url=f"http://127.0.0.1:{app_port}/v1/deposit/paypal/webhook",
     )
     with serve_in_thread(sandbox, sandbox_port) as sandbox_url, serve_in_thread(build_app(settings), app_port) as url:
