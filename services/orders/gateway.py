@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from temporalio.client import (
     Client,
     RPCTimeoutOrCancelledError,
+    WorkflowExecutionStatus,
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
@@ -38,6 +41,26 @@ log = logging.getLogger(__name__)
 
 class OrderGone(Exception):
     """The order's workflow does not exist (never started) or has already ended."""
+
+
+@dataclass(frozen=True)
+class WorkflowEnding:
+    """How the newest run of an order's workflow stands: ``cause`` None while it runs (or continues as new)."""
+
+    order_id: str
+    cause: str | None  # completed | terminated | failed | timed_out | canceled | missing
+    run_id: str | None = None
+    ended_at: datetime | None = None
+
+
+_ENDINGS = {
+    WorkflowExecutionStatus.COMPLETED: "completed",
+    WorkflowExecutionStatus.FAILED: "failed",
+    WorkflowExecutionStatus.CANCELED: "canceled",
+    WorkflowExecutionStatus.TERMINATED: "terminated",
+    WorkflowExecutionStatus.TIMED_OUT: "timed_out",
+}
+_QUOTABLE_ID = re.compile(r"^[A-Za-z0-9_.:-]+$")  # order ids the visibility query can name without escaping
 
 
 def temporal_unavailable(detail: str) -> Problem:
@@ -133,3 +156,47 @@ class OrderWorkflows:
                 return view
         except (WorkflowQueryRejectedError, WorkflowQueryFailedError) as exc:
             raise temporal_unavailable(f"order {order_id} cannot be read from its workflow now") from exc
+
+    async def ending(self, order_id: str) -> WorkflowEnding:
+        """How the order's workflow stands, asked of its newest run (one order: the gateway's check)."""
+        client = await self.client()
+        handle = client.get_workflow_handle(workflow_id(order_id))
+        try:
+            async with self._translated(order_id):
+                described = await handle.describe(rpc_timeout=self._timeout)
+        except OrderGone:
+            return WorkflowEnding(order_id, "missing")
+        cause = _ENDINGS.get(described.status) if described.status else None
+        return WorkflowEnding(order_id, cause, described.run_id, described.close_time)
+
+    async def endings(self, order_ids: Sequence[str]) -> dict[str, WorkflowEnding]:
+        """How each order's workflow stands, from one visibility query for the whole batch.
+
+        Every run of each ``order-<id>`` is listed; the newest run (by start time)
+        is the one that counts, so a workflow reset or continued as new is judged
+        by the run that carries it on. An order with no run at all in visibility
+        is asked of Temporal directly before it is called ``missing``: visibility
+        may lag behind a start.
+        """
+        ids = [order_id for order_id in order_ids if _QUOTABLE_ID.match(order_id)]
+        if not ids:
+            return {}
+        client = await self.client()
+        query = "WorkflowId IN (" + ", ".join(f"'{workflow_id(order_id)}'" for order_id in ids) + ")"
+        newest: dict[str, WorkflowEnding] = {}
+        started: dict[str, datetime] = {}
+        try:
+            async with self._translated("(a batch)"):
+                async for run in client.list_workflows(query, page_size=len(ids) * 2, rpc_timeout=self._timeout):
+                    order_id = run.id.removeprefix("order-")
+                    if order_id in started and started[order_id] >= run.start_time:
+                        continue
+                    started[order_id] = run.start_time
+                    cause = _ENDINGS.get(run.status) if run.status else None
+                    newest[order_id] = WorkflowEnding(order_id, cause, run.run_id, run.close_time)
+        except OrderGone:  # a namespace without these workflows answers NOT_FOUND: none of them is running
+            pass
+        for order_id in ids:
+            if order_id not in newest:
+                newest[order_id] = await self.ending(order_id)
+        return newest
