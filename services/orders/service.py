@@ -154,13 +154,13 @@ async def operate(
             head = await repository.order_head(conn, order_id=order_id)
         if head is None or not head.projected:  # applied, but its workflow never started
             raise NotFound(f"order {order_id}") from None
-        if head.status is OrderStatus.HALTED:
+        if head.status not in CLOSED_STATUSES | {OrderStatus.HALTED}:  # an open order without its workflow
+            await halts.notice_ended(reads, workflows, order_id, by="operation")
+            async with reads.connect() as conn:  # halted now, by this call or by the sweep meanwhile
+                head = await repository.order_head(conn, order_id=order_id)
+        if head is not None and head.status is OrderStatus.HALTED:
             raise await _halted_refusal(reads, order_id) from None
-        if head.status not in CLOSED_STATUSES:  # an open order without its workflow: halted now
-            halted = await halts.notice_ended(reads, workflows, order_id, by="operation")
-            if halted is not None and halted.halted is not None:
-                raise halts.halted_error(order_id, halted.halted.explanation) from None
-        known = head.status if head.status in CLOSED_STATUSES else None
+        known = head.status if head is not None and head.status in CLOSED_STATUSES else None
         raise closed_order_error(order_id, known) from None
     if view is not None:
         return view
