@@ -58,6 +58,9 @@ class OrderRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer)
     view: Mapped[dict[str, object]] = mapped_column(JSONB)
+    # The workflow run that wrote this version: a run reset away (terminated, a new run started from an
+    # earlier point) leaves a read model the new run's lower versions can never replace (halts.py).
+    run_id: Mapped[str | None] = mapped_column(String(64))
 
 
 # The order lists read newest first (per customer, and for staff across all orders): keyset paging by these.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,7 +48,7 @@ class WorkflowEnding:
     """How the newest run of an order's workflow stands: ``cause`` None while it runs (or continues as new)."""
 
     order_id: str
-    cause: str | None  # completed | terminated | failed | timed_out | canceled | missing
+    cause: str | None  # completed | terminated | failed | timed_out | canceled | missing | reset
     run_id: str | None = None
     ended_at: datetime | None = None
 
@@ -169,34 +169,44 @@ class OrderWorkflows:
         cause = _ENDINGS.get(described.status) if described.status else None
         return WorkflowEnding(order_id, cause, described.run_id, described.close_time)
 
-    async def endings(self, order_ids: Sequence[str]) -> dict[str, WorkflowEnding]:
+    async def endings(self, projected: Mapping[str, str | None]) -> dict[str, WorkflowEnding]:
         """How each order's workflow stands, from one visibility query for the whole batch.
 
-        Every run of each ``order-<id>`` is listed; the newest run (by start time)
-        is the one that counts, so a workflow reset or continued as new is judged
-        by the run that carries it on. An order with no run at all in visibility
-        is asked of Temporal directly before it is called ``missing``: visibility
-        may lag behind a start.
+        ``projected`` maps each order id to the run that wrote its read model
+        (None if unknown). Every run of each ``order-<id>`` is listed; the
+        newest run (by start time) is the one that counts, so a workflow
+        continued as new is judged by the run that carries it on. If the run
+        the read model came from was terminated while a newer run goes on, the
+        read model was *reset away* (cause ``reset``): the new run's lower
+        versions can never replace it. An order with no run at all in
+        visibility is asked of Temporal directly before it is called
+        ``missing``: visibility may lag behind a start.
         """
-        ids = [order_id for order_id in order_ids if _QUOTABLE_ID.match(order_id)]
+        ids = [order_id for order_id in projected if _QUOTABLE_ID.match(order_id)]
         if not ids:
             return {}
         client = await self.client()
         query = "WorkflowId IN (" + ", ".join(f"'{workflow_id(order_id)}'" for order_id in ids) + ")"
         newest: dict[str, WorkflowEnding] = {}
         started: dict[str, datetime] = {}
+        runs: dict[tuple[str, str], WorkflowEnding] = {}
         try:
             async with self._translated("(a batch)"):
                 async for run in client.list_workflows(query, page_size=len(ids) * 2, rpc_timeout=self._timeout):
                     order_id = run.id.removeprefix("order-")
-                    if order_id in started and started[order_id] >= run.start_time:
-                        continue
-                    started[order_id] = run.start_time
                     cause = _ENDINGS.get(run.status) if run.status else None
-                    newest[order_id] = WorkflowEnding(order_id, cause, run.run_id, run.close_time)
+                    ending = WorkflowEnding(order_id, cause, run.run_id, run.close_time)
+                    runs[order_id, run.run_id] = ending
+                    if order_id not in started or run.start_time > started[order_id]:
+                        started[order_id] = run.start_time
+                        newest[order_id] = ending
         except OrderGone:  # a namespace without these workflows answers NOT_FOUND: none of them is running
             pass
         for order_id in ids:
             if order_id not in newest:
                 newest[order_id] = await self.ending(order_id)
+                continue
+            mine = runs.get((order_id, projected[order_id] or ""))
+            if mine is not None and mine.cause == "terminated" and newest[order_id].run_id != mine.run_id:
+                newest[order_id] = WorkflowEnding(order_id, "reset", mine.run_id, mine.ended_at)
         return newest

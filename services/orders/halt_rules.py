@@ -32,8 +32,9 @@ from workflows.models import (
     RefundStatus,
 )
 
-ABNORMAL_ENDINGS = frozenset({"terminated", "failed", "timed_out", "canceled", "missing"})
-"""Temporal execution statuses (lower case) that leave an order without its workflow; ``missing``: none found."""
+ABNORMAL_ENDINGS = frozenset({"terminated", "failed", "timed_out", "canceled", "missing", "reset"})
+"""Temporal execution statuses (lower case) that leave an order without its workflow; ``missing``: none found;
+``reset``: the run its read model came from was reset away (a newer run started from an earlier point)."""
 
 SETTLEMENT_REASON = "halted_order_settlement"
 
@@ -43,6 +44,7 @@ _WHAT_HAPPENED = {
     "timed_out": "its processing ran out of time",
     "canceled": "its processing was canceled",
     "missing": "its processing record could not be found",
+    "reset": "its processing was restarted from an earlier point",
 }
 
 

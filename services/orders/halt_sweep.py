@@ -5,8 +5,8 @@ UI (or it fails, times out, is canceled or deleted). So, every
 ``DAIKO_HALT_SWEEP_INTERVAL``, the orders service walks the read model's open
 orders in batches and asks Temporal's visibility about each batch in one
 list query (``WorkflowId IN (...)``) rather than describing thousands of
-workflows one by one. Each open order whose newest run ended abnormally is
-recorded as halted (:func:`services.orders.halts.record_halt`). The pass ends
+workflows one by one. Each open order whose newest run ended abnormally, or
+whose read model's run was reset away, is recorded as halted (:func:`services.orders.halts.record_halt`). The pass ends
 by counting the halted orders still holding money, for the metric staff watch.
 """
 
@@ -37,12 +37,13 @@ _SETTLED_OR_SHUT = [s.value for s in CLOSED_STATUSES | {OrderStatus.HALTED}]
 holding_gauge = Gauge("daiko_orders_halted_holding", "Halted orders still holding money (staff must settle them)")
 
 
-async def open_order_ids(session: AsyncSession, *, after: str | None, limit: int) -> list[str]:
-    """The next batch of open orders (neither closed nor halted), in order id order."""
-    statement = select(OrderRecord.order_id).where(OrderRecord.status.not_in(_SETTLED_OR_SHUT))
+async def open_orders(session: AsyncSession, *, after: str | None, limit: int) -> dict[str, str | None]:
+    """The next batch of open orders (neither closed nor halted), in order id order, with their read model's run."""
+    statement = select(OrderRecord.order_id, OrderRecord.run_id).where(OrderRecord.status.not_in(_SETTLED_OR_SHUT))
     if after is not None:
         statement = statement.where(OrderRecord.order_id > after)
-    return list((await session.scalars(statement.order_by(OrderRecord.order_id).limit(limit))).all())
+    rows = (await session.execute(statement.order_by(OrderRecord.order_id).limit(limit))).all()
+    return {row.order_id: row.run_id for row in rows}
 
 
 async def sweep_once(sessions: async_sessionmaker[AsyncSession], workflows: OrderWorkflows, *, batch: int) -> int:
@@ -51,11 +52,11 @@ async def sweep_once(sessions: async_sessionmaker[AsyncSession], workflows: Orde
     after: str | None = None
     while True:
         async with sessions() as session:
-            ids = await open_order_ids(session, after=after, limit=batch)
-        if not ids:
+            batch_of = await open_orders(session, after=after, limit=batch)
+        if not batch_of:
             break
-        after = ids[-1]
-        endings = await workflows.endings(ids)
+        after = list(batch_of)[-1]  # the last in the database's own order, which the next page continues
+        endings = await workflows.endings(batch_of)
         for ending in endings.values():
             if ending.cause not in halt_rules.ABNORMAL_ENDINGS:
                 continue

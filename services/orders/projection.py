@@ -22,8 +22,12 @@ from services.orders.db import OrderRecord, Outbox
 from workflows.models import OrderStatus, OrderTransition
 
 
-async def apply_transition(session: AsyncSession, transition: OrderTransition) -> bool:
-    """Write one transition in the caller's transaction; True if the read model took this version."""
+async def apply_transition(session: AsyncSession, transition: OrderTransition, run_id: str | None = None) -> bool:
+    """Write one transition in the caller's transaction; True if the read model took this version.
+
+    ``run_id`` is the workflow run that made it, kept so the halt sweep can tell a read model whose run was
+    reset away.
+    """
     view = transition.view
     row = {
         "order_id": transition.order_id,
@@ -36,6 +40,7 @@ async def apply_transition(session: AsyncSession, transition: OrderTransition) -
         "updated_at": view.updated_at,
         "version": transition.version,
         "view": view.model_dump(mode="json"),
+        "run_id": run_id,
     }
     insert_row = insert(OrderRecord).values(**row)
     newer = insert_row.excluded

@@ -32,14 +32,15 @@ TEMPORAL_CLI = Path(sys.executable).parent / "temporal"
 
 async def _terminate(settings: DaikoSettings, order_id: str) -> None:
     """What staff do with one click in the Web UI, through the CLI."""
+    await _temporal(settings, "terminate", "--workflow-id", f"order-{order_id}", "--reason", "test: by hand")
+
+
+async def _temporal(settings: DaikoSettings, command: str, *args: str) -> None:
     process = await asyncio.create_subprocess_exec(
         str(TEMPORAL_CLI),
         "workflow",
-        "terminate",
-        "--workflow-id",
-        f"order-{order_id}",
-        "--reason",
-        "test: terminated by hand",
+        command,
+        *args,
         "--address",
         settings.temporal_address,
         "--namespace",
@@ -184,3 +185,22 @@ async def test_a_deposit_answer_that_finds_no_workflow_halts_the_order_and_is_re
     assert (await _halted(driver, order_id))["detected_by"] in ("deposit answer", "sweep")
     assert answer.id  # processed once: the billing it names was not being charged, so nothing else moved
     assert halted["billings"][0]["status"] == "awaiting_payment" and halted["paid_total"] == 0
+
+
+async def test_an_order_whose_run_was_reset_away_is_halted_by_the_sweep(
+    driver: Driver, stack: DaikoSettings, db_sessions: dict[str, async_sessionmaker[AsyncSession]]
+) -> None:
+    order_id = await driver.apply(purchase_application("one_time", items=1))
+    await driver.staff_op(order_id, "estimate", {"service_fee": 300, "international_shipping": 1500})
+    # Reset to the first workflow task: a new run starts from the application, the estimated run is terminated.
+    await _temporal(
+        stack, "reset", "--workflow-id", f"order-{order_id}", "--type", "FirstWorkflowTask", "--reason", "t"
+    )
+
+    settings = OrdersSettings()
+    await sweep_once(db_sessions["orders"], OrderWorkflows(settings), batch=settings.halt_sweep_batch)
+
+    view = await driver.view(order_id)
+    assert view["status"] == "halted" and view["pending_operations"] == []
+    halted = await _halted(driver, order_id)
+    assert (halted["cause"], halted["status_before"]) == ("reset", "awaiting_payment")

@@ -1,4 +1,4 @@
-"""halted orders: orders whose workflow ended abnormally, and their settlement
+"""halted orders: orders whose workflow ended abnormally, their settlement, the run of each read model
 
 Revision ID: 7c3e9a2d41f5
 Revises: 46d1338f3b16
@@ -17,6 +17,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column('orders', sa.Column('run_id', sa.String(length=64), nullable=True))
     op.create_table('halted_orders',
     sa.Column('order_id', sa.String(length=64), nullable=False),
     sa.Column('customer_id', sa.String(length=128), nullable=False),
@@ -43,3 +44,4 @@ def downgrade() -> None:
     op.drop_index('ix_halted_orders_newest', table_name='halted_orders')
     op.drop_index(op.f('ix_halted_orders_customer_id'), table_name='halted_orders')
     op.drop_table('halted_orders')
+    op.drop_column('orders', 'run_id')
