@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import (
     Client,
     RPCTimeoutOrCancelledError,
@@ -165,6 +166,7 @@ class OrderWorkflows:
             async with self._translated(order_id):
                 described = await handle.describe(rpc_timeout=self._timeout)
         except OrderGone:
+            await self._namespace_is_there()
             return WorkflowEnding(order_id, "missing")
         cause = _ENDINGS.get(described.status) if described.status else None
         return WorkflowEnding(order_id, cause, described.run_id, described.close_time)
@@ -200,8 +202,8 @@ class OrderWorkflows:
                     if order_id not in started or run.start_time > started[order_id]:
                         started[order_id] = run.start_time
                         newest[order_id] = ending
-        except OrderGone:  # a namespace without these workflows answers NOT_FOUND: none of them is running
-            pass
+        except OrderGone:  # no such namespace: a setting is wrong, which must never halt every order
+            await self._namespace_is_there()
         for order_id in ids:
             if order_id not in newest:
                 newest[order_id] = await self.ending(order_id)
@@ -210,3 +212,14 @@ class OrderWorkflows:
             if mine is not None and mine.cause == "terminated" and newest[order_id].run_id != mine.run_id:
                 newest[order_id] = WorkflowEnding(order_id, "reset", mine.run_id, mine.ended_at)
         return newest
+
+    async def _namespace_is_there(self) -> None:
+        """Before calling a workflow missing: a wrong namespace answers NOT_FOUND for every order, halting none."""
+        client = await self.client()
+        namespace = self._settings.temporal_namespace
+        try:
+            await client.workflow_service.describe_namespace(
+                DescribeNamespaceRequest(namespace=namespace), timeout=self._timeout
+            )
+        except RPCError as exc:
+            raise temporal_unavailable(f"Temporal namespace {namespace!r} cannot be described: {exc.message}") from exc
