@@ -71,7 +71,7 @@ async def test_a_terminated_paid_order_is_halted_for_the_customer_and_refunded_b
         # The customer presses a button that is still on the page: the order is found halted.
         refused = await portal.attempt("orders", "POST", f"/v1/orders/{order_id}/cancel", json={}, headers=alex.auth)
         assert refused is not None and refused.status_code == 409
-        listed = next(o for o in await alex.orders() if o["order_id"] == order_id)  # still in the ongoing tab
+        listed = next(o for o in await alex.orders() if o["order_id"] == order_id)
         assert listed["status"] == "halted" and listed["pending_operations"] == []
         page = await alex.view(order_id)
         assert page["status"] == "halted" and page["pending_operations"] == []

@@ -107,6 +107,8 @@ async def test_a_terminated_paid_order_is_halted_listed_with_its_money_and_settl
     again = await driver.customer_op(order_id, "cancel", {})
     assert again.status_code == 409 and again.json()["type"].endswith("order-halted")
 
+    tab = await driver.http.get("/v1/orders", params={"state": "canceled"}, headers=driver.customer)
+    assert order_id in [o["order_id"] for o in tab.json()["orders"]]  # ended without delivery: the canceled tab
     listed = await driver.http.get("/v1/staff/orders", params={"status": "halted"}, headers=driver.staff)
     assert order_id in [o["order_id"] for o in listed.json()["orders"]]
     holding = await driver.http.get("/v1/staff/halted-orders", params={"holding": "true"}, headers=driver.staff)
