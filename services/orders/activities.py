@@ -41,6 +41,6 @@ class OrderActivities:
     async def record_transition(self, transition: OrderTransition) -> None:
         """Upsert the read model (version-guarded) and enqueue the messages, atomically."""
         async with transaction(self._sessions) as session:
-            taken = await apply_transition(session, transition)
+            taken = await apply_transition(session, transition, activity.info().workflow_run_id)
         if not taken:
             activity.logger.info("order %s version %s was already recorded", transition.order_id, transition.version)

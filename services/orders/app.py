@@ -17,6 +17,9 @@ from services.orders.deps import OrdersState
 from services.orders.domain import NotACustomer, OrderRefused, RequestUnfitForOrder
 from services.orders.events import DEPOSIT_BRIDGE, deposit_bridge_task
 from services.orders.gateway import OrderWorkflows
+from services.orders.halt_api import router as halted_router
+from services.orders.halt_sweep import HALT_SWEEP, halt_sweep_task
+from services.orders.halts import SettlementRefused
 from services.orders.reconciliation import reconciliation_task
 from services.orders.settings import OrdersSettings
 from services.orders.staff_api import reconciliation_router
@@ -39,6 +42,7 @@ PROBLEMS: ProblemTable = {
     NotACustomer: ProblemType(403, "Forbidden"),
     OrderRefused: ProblemType(409, "Operation refused"),
     RequestUnfitForOrder: ProblemType(422, "Invalid request for this order"),
+    SettlementRefused: ProblemType(409, "Settlement refused"),
 }
 """The orders service's domain exceptions over HTTP (the plumbing's own are in ``daiko.problems``)."""
 
@@ -63,6 +67,13 @@ def build_app(settings: OrdersSettings | None = None) -> FastAPI:
             grace=timedelta(seconds=settings.reconciliation_grace_seconds),
             every=timedelta(seconds=settings.reconciliation_interval_seconds),
         )
+    if settings.halt_sweep_enabled:
+        background[HALT_SWEEP] = halt_sweep_task(
+            sessions=sessions,
+            workflows=workflows,
+            interval=settings.halt_sweep_interval,
+            batch=settings.halt_sweep_batch,
+        )
 
     state = OrdersState(
         settings=settings,
@@ -81,7 +92,7 @@ def build_app(settings: OrdersSettings | None = None) -> FastAPI:
         name="orders",
         settings=settings,
         engine=engine,
-        routers=[customer_router, staff_router, reconciliation_router],
+        routers=[customer_router, staff_router, reconciliation_router, halted_router],
         state=state,
         problems=PROBLEMS,
         background=background,

@@ -59,12 +59,13 @@ class OrderTab(StrEnum):
 
 
 def statuses_of(tab: OrderTab) -> frozenset[OrderStatus]:
-    """Abandoned orders (R11) ended without delivery, so they are listed with the canceled ones."""
+    """Abandoned (R11) and halted orders ended without delivery, so they are listed with the canceled ones."""
+    ended_undelivered = frozenset({OrderStatus.CANCELED, OrderStatus.ABANDONED, OrderStatus.HALTED})
     if tab is OrderTab.COMPLETED:
         return frozenset({OrderStatus.COMPLETED})
     if tab is OrderTab.CANCELED:
-        return frozenset({OrderStatus.CANCELED, OrderStatus.ABANDONED})
-    return frozenset(OrderStatus) - CLOSED_STATUSES
+        return ended_undelivered
+    return frozenset(OrderStatus) - CLOSED_STATUSES - ended_undelivered
 
 
 # --------------------------------------------------------------------------- paging

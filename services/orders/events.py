@@ -7,6 +7,10 @@ the processed-event record commits: if the process dies in between, the event
 is delivered again and signalled again, and the workflow ignores an event id
 it has already seen. Nothing is lost and nothing is applied twice.
 
+A halted order has no workflow to signal (services/orders/halts.py): its
+answers are recorded in its read model instead, in the same transaction as
+the processed-event record, so they too are applied exactly once.
+
 Every deposit event is read with its contract (``contracts.deposits``) before
 the handler sees it: an unknown type or data the contract refuses is parked in
 ``dead_letters`` with the reason, never guessed at. Every charge and refund
@@ -26,11 +30,13 @@ from daiko.consumer import Handler, consumer_task
 from daiko.events import DEPOSITS_EVENTS, Envelope
 from daiko.problems import Problem
 from daiko.service import BackgroundTask
+from services.orders import halts
 from services.orders.db import DeadLetter, ProcessedEvent
 from services.orders.domain import DEPOSITS, NotAnOrderEvent, deposit_event_for_order
 from services.orders.gateway import OrderGone, OrderWorkflows
 from services.orders.reconciliation import record_movement
 from workflows import DEPOSIT_EVENT_SIGNAL
+from workflows.models import DepositEvent
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +59,10 @@ def deposit_event_check(envelope: Envelope) -> None:
 def deposit_bridge_handler(workflows: OrderWorkflows, ledger_keys: list[str]) -> Handler:
     async def handle(session: AsyncSession, envelope: Envelope) -> None:
         answer = DEPOSITS.parse(envelope.type, envelope.data)
-        if isinstance(answer, Charged | Refunded) and not await record_movement(session, answer, ledger_keys):
+        signed = True  # a rejection moves no money and carries no signature
+        if isinstance(answer, Charged | Refunded) and not (
+            signed := await record_movement(session, answer, ledger_keys)
+        ):
             forged_total.inc()
             log.error(  # still signalled: the workflow records the refusal in the order's staff history
                 "deposit answer without a valid ledger signature",
@@ -67,9 +76,15 @@ def deposit_bridge_handler(workflows: OrderWorkflows, ledger_keys: list[str]) ->
             return
         if event is None:
             return
+        # A halted order has no workflow to check the signature: its read model takes only what the ledger signed.
+        if signed and await halts.take_deposit_answer(session, event):
+            signalled_total.labels(event.type).inc()
+            return
         try:
             await workflows.signal(event.order_id, DEPOSIT_EVENT_SIGNAL, event)
         except OrderGone:  # the order ended (or never started): nobody is waiting for this answer
+            if signed and await _halted_now(session, workflows, event):
+                return
             skipped_total.labels("order_gone").inc()
             log.warning(
                 "deposit event for an order that is not running; skipped",
@@ -92,6 +107,14 @@ def deposit_bridge_handler(workflows: OrderWorkflows, ledger_keys: list[str]) ->
         )
 
     return handle
+
+
+async def _halted_now(session: AsyncSession, workflows: OrderWorkflows, event: DepositEvent) -> bool:
+    """An answer for an open order whose workflow ended abnormally: halt the order, then record the answer."""
+    ending = await workflows.ending(event.order_id)
+    if await halts.record_halt(session, ending, detected_by="deposit answer") is None:
+        return False
+    return await halts.take_deposit_answer(session, event)
 
 
 def deposit_bridge_task(

@@ -43,6 +43,11 @@ class OrdersSettings(ServiceSettings):
     reconciliation_interval_seconds: float = Field(default=60.0, gt=0)
     # Run the deposit-event bridge in this process (off for read-only replicas and benchmarks).
     deposit_bridge_enabled: bool = True
+    # The sweep that finds halted orders (workflow terminated, failed...): how often, and how many open
+    # orders each visibility query asks about. Off where another process runs it.
+    halt_sweep_enabled: bool = True
+    halt_sweep_interval: timedelta = Field(default=timedelta(seconds=60), gt=timedelta(0))
+    halt_sweep_batch: int = Field(default=100, ge=1, le=500)
 
     @model_validator(mode="after")
     def _policy_is_valid(self) -> Self:

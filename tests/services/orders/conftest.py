@@ -18,7 +18,7 @@ from daiko.kafka import idempotent_producer
 from daiko.settings import DaikoSettings
 from tests.services.orders.driver import Driver
 
-NEWEST_ROUTE = "/v1/staff/orders/{order_id}/move-deadline"
+NEWEST_ROUTE = "/v1/staff/halted-orders/{order_id}/refund"
 
 
 @pytest.fixture(scope="session")

@@ -140,7 +140,9 @@ async def test_a_rejected_charge_reopens_the_billing_with_the_shortfall(driver: 
     assert pay["shortfall"] == total  # R2: the green button says how much is missing
 
 
-async def test_the_bridge_handler_skips_an_order_whose_workflow_does_not_exist(stack: DaikoSettings) -> None:
+async def test_the_bridge_handler_skips_an_order_whose_workflow_does_not_exist(
+    stack: DaikoSettings, db_sessions: dict[str, async_sessionmaker[AsyncSession]]
+) -> None:
     workflows = OrderWorkflows(OrdersSettings())
     handler = deposit_bridge_handler(workflows, OrdersSettings().ledger_public_keys)
     event = Envelope(
@@ -161,7 +163,8 @@ async def test_the_bridge_handler_skips_an_order_whose_workflow_does_not_exist(s
             "available": 100,
         },
     )
-    await handler(None, event)  # type: ignore[arg-type]  # returns instead of raising (no endless retry)
+    async with db_sessions["orders"]() as session:  # the handler first asks the read model if the order is halted
+        await handler(session, event)  # returns instead of raising (no endless retry)
 
 
 async def test_the_bridge_lag_is_exported_in_metrics(orders_http: httpx.AsyncClient, worker: None) -> None:
