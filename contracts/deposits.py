@@ -33,6 +33,16 @@ from contracts.keys import ChargeKey, RefundKey
 
 LedgerKey = Annotated[StrictStr, Field(min_length=1, max_length=200, description="The ledger's idempotency key.")]
 Reason = Annotated[StrictStr, Field(max_length=1000)]
+Attestation = Annotated[
+    StrictStr,
+    Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The ledger's Ed25519 signature (URL-safe base64) over the statement of "
+        "contracts.attestation.ledger_statement: what makes this money fact believable.",
+    ),
+]
 
 # --------------------------------------------------------------------------- commands
 
@@ -110,6 +120,7 @@ class Charged(DepositMovement):
     amount: PositiveYen
     idempotency_key: ChargeKey
     transfer_id: TransferId
+    attestation: Attestation
     replayed: StrictBool
     charged_at: IsoMoment | None
     balance: Yen
@@ -145,6 +156,7 @@ class Refunded(DepositMovement):
     idempotency_key: RefundKey
     reason: Reason
     transfer_id: TransferId
+    attestation: Attestation
     replayed: StrictBool
     balance: Yen
     held: Yen

@@ -30,6 +30,7 @@ OrderStatus = Literal[
     "completed",
     "canceled",
     "abandoned",
+    "halted",  # shown by the orders service when an order's workflow ended abnormally; no event carries it
 ]
 PaymentPlan = Literal["one_time", "two_time"]
 ItemStatus = Literal["requested", "purchased", "unavailable", "arrived", "canceled"]

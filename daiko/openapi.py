@@ -67,6 +67,9 @@ class Problem(BaseModel):
 
 
 PROBLEM_REF = {"$ref": SCHEMAS + "Problem"}
+RETRY_AFTER_HEADER = {
+    "Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer", "minimum": 0}}
+}
 IN_FLIGHT = "The first request with this Idempotency-Key is still running; retry after `Retry-After` seconds"
 
 _DESCRIPTIONS = {
@@ -129,11 +132,14 @@ def shape_document(doc: dict[str, Any]) -> dict[str, Any]:
     components.update(_component_schemas())
     for path_item in doc.get("paths", {}).values():
         for operation in path_item.values():
-            if any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])):
+            keyed = any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", []))
+            if keyed:
                 operation["responses"].setdefault("409", {"description": IN_FLIGHT})
             for status, response in operation.get("responses", {}).items():
                 if status[:1] in ("4", "5"):
                     response["content"] = {PROBLEM_JSON: {"schema": PROBLEM_REF}}
+                if status == "503" or (status == "409" and keyed):
+                    response.setdefault("headers", {}).update(RETRY_AFTER_HEADER)
             for media in operation.get("requestBody", {}).get("content", {}).values():
                 if "example" in media or "examples" in media:
                     continue

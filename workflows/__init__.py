@@ -54,7 +54,8 @@ over ``tests/workflows/histories/`` fails if a change breaks running orders.
 from __future__ import annotations
 
 WORKFLOW_NAME = "OrderWorkflow"
-RECORD_TRANSITION = "record_transition"  # the one activity: read model + outbox in one transaction
+RECORD_TRANSITION = "record_transition"  # read model + outbox in one transaction
+VERIFY_LEDGER_ATTESTATION = "verify_ledger_attestation"  # local activity: is this money fact signed by the ledger?
 VIEW_QUERY = "view"
 DEPOSIT_EVENT_SIGNAL = "deposit_event"
 CUSTOMER_UPDATES: tuple[str, ...] = ("pay_billing", "cancel", "report_reception")

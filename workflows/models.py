@@ -57,6 +57,9 @@ class OrderStatus(StrEnum):
     COMPLETED = "completed"
     CANCELED = "canceled"
     ABANDONED = "abandoned"
+    # Never set by the workflow: the orders service marks an order halted when its workflow ended abnormally
+    # (terminated, failed, timed out, canceled), so the read model stops offering operations nobody can run.
+    HALTED = "halted"
 
 
 CLOSED_STATUSES = frozenset({OrderStatus.COMPLETED, OrderStatus.CANCELED, OrderStatus.ABANDONED})
@@ -333,6 +336,9 @@ class DepositEvent(BaseModel):
     amount: Yen = 0
     shortfall: Yen | None = None
     refund_key: str | None = None
+    # What makes a charge or refund believable: the ledger's transfer and its signature (contracts.attestation).
+    transfer_id: int | None = None
+    attestation: str | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")
     def _says_what_it_answers(self) -> Self:
@@ -440,6 +446,17 @@ class PendingOperation(BaseModel):
     shortfall: Yen | None = None
 
 
+class HaltNotice(BaseModel):
+    """Why a halted order stopped and where its money stands; written by the orders service, never the workflow."""
+
+    halted_at: datetime
+    cause: str  # terminated | failed | timed_out | canceled | missing (the workflow's Temporal execution status)
+    explanation: str  # what the customer reads: what happened and what the agency does about it
+    held: Yen  # paid and not refunded when it halted: what staff give back when they settle it
+    settled_at: datetime | None = None
+    settlement: str | None = None  # e.g. "refunded 1200 yen to the deposit"
+
+
 class OrderFacts(BaseModel):
     """What the order knows; both the workflow state and the view build on it."""
 
@@ -472,6 +489,7 @@ class OrderView(OrderFacts):
     paid_total: Yen = 0
     refunded_total: Yen = 0
     next_deadline: datetime | None = None
+    halted: HaltNotice | None = None  # only on a halted order (status ``halted``)
 
 
 # --------------------------------------------------------------------------- what a transition writes

@@ -40,7 +40,14 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
     from pydantic_core import to_json
 
-    from workflows import DEPOSIT_EVENT_SIGNAL, RECORD_TRANSITION, VIEW_QUERY, WORKFLOW_NAME
+    from workflows import (
+        DEPOSIT_EVENT_SIGNAL,
+        RECORD_TRANSITION,
+        VERIFY_LEDGER_ATTESTATION,
+        VIEW_QUERY,
+        WORKFLOW_NAME,
+    )
+    from workflows.ledger_claims import LEDGER_ATTESTED_PATCH, ledger_claim
     from workflows.models import (
         CustomerCancelRequest,
         DepositEvent,
@@ -73,6 +80,7 @@ SYSTEM = "system"
 
 RECORD_TIMEOUT = timedelta(seconds=10)
 """One transaction on the orders database: a worker that dies mid-activity delays the order by this much."""
+VERIFY_TIMEOUT = timedelta(seconds=5)
 RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 """Retried until the orders database takes it: the order waits, it never skips a transition."""
 
@@ -136,8 +144,30 @@ class OrderWorkflow(StaffHandlers):
     @workflow.signal(name=DEPOSIT_EVENT_SIGNAL, description=DEPOSIT_EVENT_DESCRIPTION)
     async def deposit_event(self, *payloads: Any) -> None:
         event = self._decode(DEPOSIT_EVENT_SIGNAL, DepositEvent, payloads, DEPOSITS)
-        if event is not None:
-            await self._signalled(DEPOSIT_EVENT_SIGNAL, payment.deposit_result, event, DEPOSITS)
+        if event is None:
+            return
+        if workflow.patched(LEDGER_ATTESTED_PATCH):
+            doubt = await self._ledger_doubts(event)
+            if doubt is not None:
+                self._record_rejected_signal(DEPOSIT_EVENT_SIGNAL, Refusal.NOT_FROM_THE_LEDGER.value, doubt, DEPOSITS)
+                await self._until_recorded()
+                return
+        await self._signalled(DEPOSIT_EVENT_SIGNAL, payment.deposit_result, event, DEPOSITS)
+
+    async def _ledger_doubts(self, event: DepositEvent) -> str | None:
+        """Why this answer is not a money fact the ledger vouches for, or None when it is (or moves no money).
+
+        Whoever sent it (the bridge, a Kafka producer, the Web UI, the CLI), a
+        charge or refund counts only with the ledger's signature over exactly
+        this customer, order, key, amount and transfer.
+        """
+        claim = ledger_claim(self._order, event)
+        if claim is None or isinstance(claim, str):
+            return claim
+        signed = await workflow.execute_local_activity(
+            VERIFY_LEDGER_ATTESTATION, claim, result_type=bool, start_to_close_timeout=VERIFY_TIMEOUT
+        )
+        return None if signed else f"{event.type} {event.event_id}: the ledger's signature does not verify"
 
     # ------------------------------------------------------------------ staff (handlers in StaffHandlers)
 

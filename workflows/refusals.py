@@ -30,6 +30,7 @@ class Refusal(StrEnum):
     NO_SUCH_DEADLINE = "NoSuchDeadline"
     INVALID_REQUEST = "InvalidRequest"  # well-formed but inconsistent with the order
     MALFORMED_PAYLOAD = "MalformedPayload"  # a signal payload that is not the operation's model
+    NOT_FROM_THE_LEDGER = "NotFromTheLedger"  # a money fact the ledger's signature does not vouch for
 
 
 def refuse(refusal: Refusal, message: str) -> NoReturn:

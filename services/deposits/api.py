@@ -18,7 +18,7 @@ from daiko.problems import Problem, invalid_request
 from services.deposits import ledger_queries, ledger_store, paypal_payins, service
 from services.deposits.deps import IdempotencyKey, StateDep, run_idempotent
 from services.deposits.domain import ReportStatus, WithdrawalStatus
-from services.deposits.paypal import TRANSMISSION_ID, TRANSMISSION_SIG, TRANSMISSION_TIME, verify_webhook
+from services.deposits.paypal import TRANSMISSION_ID, TRANSMISSION_SIG, TRANSMISSION_TIME, webhook_is_fresh
 from services.deposits.schemas import (
     DepositOut,
     PayInReportIn,
@@ -202,18 +202,15 @@ async def capture_paypal_order(
     "/paypal/webhook",
     response_model=WebhookAck,
     summary="PayPal webhook (no bearer token: the signature headers authenticate it)",
-    description=f"Requires `{TRANSMISSION_ID}`, `{TRANSMISSION_TIME}` and `{TRANSMISSION_SIG}` "
-    "(HMAC-SHA256 with the shared webhook secret). A forged or stale delivery is a 401 and changes nothing.",
+    description=f"Requires `{TRANSMISSION_ID}`, `{TRANSMISSION_TIME}` and `{TRANSMISSION_SIG}`; PayPal's "
+    "verify-webhook-signature API decides whether they are genuine for our webhook id, and the capture is then "
+    "read from the PayPal order itself. A forged or stale delivery is a 401 and changes nothing.",
     responses=problem_responses(401, 422),
 )
 async def paypal_webhook(request: Request, state: StateDep) -> WebhookAck:
     raw = await request.body()
-    refused = verify_webhook(
-        state.settings.paypal_webhook_secret.get_secret_value(),
-        dict(request.headers),
-        raw,
-        tolerance_seconds=state.settings.paypal_webhook_tolerance_seconds,
-    )
+    headers = dict(request.headers)
+    refused = webhook_is_fresh(headers, tolerance_seconds=state.settings.paypal_webhook_tolerance_seconds)
     if refused:
         raise Problem(401, "Webhook refused", refused, code="webhook-signature-invalid")
     try:
@@ -222,8 +219,12 @@ async def paypal_webhook(request: Request, state: StateDep) -> WebhookAck:
         raise invalid_request("the webhook's body is not JSON") from exc
     if not isinstance(event, dict):
         raise invalid_request("the webhook's body is not a JSON object")
+    if not await paypal_payins.genuine_webhook(state.paypal, headers, event, state.settings.paypal_webhook_id):
+        raise Problem(
+            401, "Webhook refused", "PayPal does not vouch for this delivery", code="webhook-signature-invalid"
+        )
     async with transaction(state.sessions) as session:
-        return WebhookAck(status=await paypal_payins.handle_webhook(session=session, event=event))
+        return WebhookAck(status=await paypal_payins.handle_webhook(session=session, event=event, paypal=state.paypal))
 
 
 # --- withdrawals --------------------------------------------------------------------------------

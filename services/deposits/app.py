@@ -22,7 +22,7 @@ from services.deposits.domain import (
     PayPalOrderTaken,
     PayPalRefused,
 )
-from services.deposits.events import command_type_known, handle_command
+from services.deposits.events import command_handler, command_type_known
 from services.deposits.ledger import InsufficientFunds, LedgerError, PendingAlreadyResolved
 from services.deposits.paypal import PayPalClient
 from services.deposits.settings import DepositsSettings
@@ -74,7 +74,7 @@ def build_app(settings: DepositsSettings | None = None) -> FastAPI:
             session_factory=sessions,
             processed_model=ProcessedEvent,
             dead_letter_model=DeadLetter,
-            handler=handle_command,
+            handler=command_handler(settings.ledger_signing_key.get_secret_value()),
             check=command_type_known,
         )
     state = DepositsState(

@@ -6,6 +6,10 @@ refused with the shortfall. A refund posts revenue → deposit, never more than
 the order was charged (the revenue account may not go below zero) and only to
 the customer who paid. Both answer with an event in the same transaction.
 
+Every charge and refund answer is signed with the ledger's key
+(``contracts.attestation``): the orders' workflows believe a money fact only
+with that signature, so nothing but a posted transfer can make an order paid.
+
 Idempotency: a successful transfer consumes its key; the same key again (the
 workflow retrying with a new command id) changes nothing and answers again with
 the original result, marked ``replayed``. A refusal does not consume the key,
@@ -19,7 +23,9 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.attestation import AttestedType, ledger_statement
 from contracts.deposits import Charged, ChargeRejected, ChargeRequested, Refunded, RefundRejected, RefundRequested
+from daiko.attestation import sign
 from services.deposits.db import Account
 from services.deposits.domain import TransferKind
 from services.deposits.ledger import IdempotencyConflict, InsufficientFunds, revenue_account
@@ -29,7 +35,29 @@ from services.deposits.messages import balances, emit
 log = logging.getLogger(__name__)
 
 
-async def charge(*, session: AsyncSession, command: ChargeRequested) -> str:
+def attest(
+    signing_key: str,
+    event_type: AttestedType,
+    *,
+    customer_id: str,
+    order_id: str,
+    key: str,
+    amount: int,
+    transfer_id: int,
+) -> str:
+    """The ledger's signature over what it just posted, in the transaction that posted it."""
+    statement = ledger_statement(
+        event_type=event_type,
+        customer_id=customer_id,
+        order_id=order_id,
+        idempotency_key=key,
+        amount=amount,
+        transfer_id=transfer_id,
+    )
+    return sign(signing_key, statement)
+
+
+async def charge(*, session: AsyncSession, command: ChargeRequested, signing_key: str) -> str:
     """Charge a billing to the deposit; returns the type of the answer it emitted."""
     key = str(command.idempotency_key)
     echo = {
@@ -81,6 +109,15 @@ async def charge(*, session: AsyncSession, command: ChargeRequested) -> str:
         Charged(
             **echo,
             transfer_id=posted.transfer.id,
+            attestation=attest(
+                signing_key,
+                Charged.type,  # type: ignore[arg-type]
+                customer_id=command.customer_id,
+                order_id=command.order_id,
+                key=key,
+                amount=posted.transfer.amount,
+                transfer_id=posted.transfer.id,
+            ),
             replayed=posted.replayed,
             charged_at=posted.transfer.created_at,
             **balances(posted.deposit),
@@ -89,7 +126,7 @@ async def charge(*, session: AsyncSession, command: ChargeRequested) -> str:
     return Charged.type
 
 
-async def refund(*, session: AsyncSession, command: RefundRequested) -> str:
+async def refund(*, session: AsyncSession, command: RefundRequested, signing_key: str) -> str:
     """Refund (part of) what an order was charged back to its customer's deposit."""
     key = str(command.idempotency_key)
     echo = {
@@ -132,6 +169,20 @@ async def refund(*, session: AsyncSession, command: RefundRequested) -> str:
         return RefundRejected.type
     emit(
         session,
-        Refunded(**echo, transfer_id=posted.transfer.id, replayed=posted.replayed, **balances(posted.deposit)),
+        Refunded(
+            **echo,
+            transfer_id=posted.transfer.id,
+            attestation=attest(
+                signing_key,
+                Refunded.type,  # type: ignore[arg-type]
+                customer_id=command.customer_id,
+                order_id=command.order_id,
+                key=key,
+                amount=posted.transfer.amount,
+                transfer_id=posted.transfer.id,
+            ),
+            replayed=posted.replayed,
+            **balances(posted.deposit),
+        ),
     )
     return Refunded.type

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts import ContractViolation
 from contracts.deposits import ChargeRejected, ChargeRequested, RefundRejected, RefundRequested
 from contracts.ids import CustomerId
+from daiko.consumer import Handler
 from daiko.events import Envelope
 from services.deposits.charges import charge, refund
 from services.deposits.ledger_store import deposit_of
@@ -36,7 +37,16 @@ def command_type_known(envelope: Envelope) -> None:
     COMMANDS.model_of(envelope.type)
 
 
-async def handle_command(session: AsyncSession, event: Envelope) -> None:
+def command_handler(signing_key: str) -> Handler:
+    """The consumer's handler; ``signing_key`` is the ledger's, which signs every charge and refund answer."""
+
+    async def handle(session: AsyncSession, event: Envelope) -> None:
+        await handle_command(session, event, signing_key=signing_key)
+
+    return handle
+
+
+async def handle_command(session: AsyncSession, event: Envelope, *, signing_key: str) -> None:
     try:
         command = COMMANDS.parse(event.type, event.data)
     except ContractViolation as violation:
@@ -45,9 +55,9 @@ async def handle_command(session: AsyncSession, event: Envelope) -> None:
         await _refuse_invalid(session, event, violation.__cause__)
         return
     if isinstance(command, ChargeRequested):
-        await charge(session=session, command=command)
+        await charge(session=session, command=command, signing_key=signing_key)
     elif isinstance(command, RefundRequested):
-        await refund(session=session, command=command)
+        await refund(session=session, command=command, signing_key=signing_key)
 
 
 def _field_adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:

@@ -4,18 +4,19 @@ Real HTTP code: the same client talks to PayPal or to the sandbox in
 ``services/deposits/paypal_sandbox``. JPY is a zero-decimal currency at PayPal,
 so amounts travel as whole-yen strings ("5000") and are parsed back strictly.
 
-Webhook authenticity: the sandbox (and a relay in front of PayPal in
-production) signs each delivery with HMAC-SHA256 over the transmission id, the
-transmission time and the SHA-256 of the raw body, with a secret shared through
-settings. A missing, stale or wrong signature is refused before the body is
-even parsed.
+Webhook authenticity as PayPal documents it: a delivery carries the
+``PayPal-Transmission-*``, ``PayPal-Auth-Algo`` and ``PayPal-Cert-Url`` headers,
+and only PayPal can say whether they sign this event for our webhook id, so we
+ask it (``POST /v1/notifications/verify-webhook-signature``). No secret of
+ours can sign a webhook. A delivery without the headers or outside the
+accepted time window is refused before PayPal is even asked; a verified one is
+still not believed on its word (``paypal_payins.handle_webhook`` reads the
+capture from the PayPal order itself).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import re
 import time
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ WHOLE_YEN = re.compile(r"[0-9]{1,15}")
 TRANSMISSION_ID = "PayPal-Transmission-Id"
 TRANSMISSION_TIME = "PayPal-Transmission-Time"
 TRANSMISSION_SIG = "PayPal-Transmission-Sig"
+AUTH_ALGO = "PayPal-Auth-Algo"
+CERT_URL = "PayPal-Cert-Url"
 
 
 class PayPalError(Exception):
@@ -193,30 +196,19 @@ class PayPalClient:
     async def get_order(self, order_id: str) -> Order:
         return parse_order(await self._api("GET", f"/v2/checkout/orders/{order_id}"))
 
+    async def verify_webhook_signature(self, headers: dict[str, str], event: dict[str, Any], webhook_id: str) -> bool:
+        """PayPal's own answer to "did you send this event to this webhook?"."""
+        answer = await self._api(
+            "POST", "/v1/notifications/verify-webhook-signature", json=verification_request(headers, event, webhook_id)
+        )
+        return answer.get("verification_status") == "SUCCESS"
+
 
 # --- webhooks ---------------------------------------------------------------------------------
 
 
-def webhook_signature(secret: str, transmission_id: str, transmission_time: str, body: bytes) -> str:
-    message = f"{transmission_id}|{transmission_time}|{hashlib.sha256(body).hexdigest()}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
-def sign_webhook(secret: str, transmission_id: str, body: bytes, *, at: datetime | None = None) -> dict[str, str]:
-    """The headers a genuine delivery carries (used by the sandbox)."""
-    when = (at or datetime.now(UTC)).isoformat()
-    return {
-        TRANSMISSION_ID: transmission_id,
-        TRANSMISSION_TIME: when,
-        TRANSMISSION_SIG: webhook_signature(secret, transmission_id, when, body),
-        "Content-Type": "application/json",
-    }
-
-
-def verify_webhook(
-    secret: str, headers: dict[str, str], body: bytes, *, tolerance_seconds: int, now: datetime | None = None
-) -> str | None:
-    """None if the delivery is genuine and fresh, otherwise why it is refused."""
+def webhook_is_fresh(headers: dict[str, str], *, tolerance_seconds: int, now: datetime | None = None) -> str | None:
+    """None if the delivery names its transmission and was sent within the window, otherwise why not."""
     lowered = {k.lower(): v for k, v in headers.items()}
     tid, when, sig = (lowered.get(h.lower()) for h in (TRANSMISSION_ID, TRANSMISSION_TIME, TRANSMISSION_SIG))
     if not (tid and when and sig):
@@ -229,6 +221,18 @@ def verify_webhook(
         return "transmission time has no time zone"
     if abs(((now or datetime.now(UTC)) - sent).total_seconds()) > tolerance_seconds:
         return "transmission time outside the accepted window"
-    if not hmac.compare_digest(webhook_signature(secret, tid, when, body), sig):
-        return "signature does not match"
     return None
+
+
+def verification_request(headers: dict[str, str], event: dict[str, Any], webhook_id: str) -> dict[str, Any]:
+    """The body of PayPal's verify-webhook-signature call for this delivery."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    return {
+        "auth_algo": lowered.get(AUTH_ALGO.lower(), ""),
+        "cert_url": lowered.get(CERT_URL.lower(), ""),
+        "transmission_id": lowered.get(TRANSMISSION_ID.lower(), ""),
+        "transmission_sig": lowered.get(TRANSMISSION_SIG.lower(), ""),
+        "transmission_time": lowered.get(TRANSMISSION_TIME.lower(), ""),
+        "webhook_id": webhook_id,
+        "webhook_event": event,
+    }

@@ -31,7 +31,7 @@ from services.deposits.domain import (
 from services.deposits.ledger import PAYPAL_ACCOUNT
 from services.deposits.ledger_store import AccountRef, Deposit, Movement, deposit_of, post
 from services.deposits.messages import balances, emit
-from services.deposits.paypal import Capture, PayPalClient, PayPalError, PayPalUnavailable, parse_yen
+from services.deposits.paypal import Capture, PayPalClient, PayPalError, PayPalUnavailable
 from services.deposits.service import now
 from services.deposits.settings import DepositsSettings
 
@@ -162,6 +162,13 @@ async def apply_capture(*, session: AsyncSession, row: PayPalOrder, capture: Cap
             "capture in an unexpected currency not credited", extra={"order": row.id, "currency": capture.currency}
         )
         return False
+    if capture.amount != row.amount:
+        row.failure = "AMOUNT_MISMATCH"
+        log.error(
+            "capture of another amount than the pay-in not credited",
+            extra={"order": row.id, "captured": capture.amount, "expected": row.amount},
+        )
+        return False
     key = f"paypal-capture:{capture.id}"
     posted = await post(
         session,
@@ -194,26 +201,40 @@ async def apply_capture(*, session: AsyncSession, row: PayPalOrder, capture: Cap
     return not posted.replayed
 
 
-async def handle_webhook(*, session: AsyncSession, event: dict[str, Any]) -> str:
-    """Apply a verified webhook; returns what happened (for the response and the logs)."""
+async def genuine_webhook(
+    paypal: PayPalClient, headers: dict[str, str], event: dict[str, Any], webhook_id: str
+) -> bool:
+    """Whether PayPal vouches for this delivery; PayPal unreachable is a 503, never a guess."""
+    try:
+        return await paypal.verify_webhook_signature(headers, event, webhook_id)
+    except PayPalError as exc:
+        raise _unavailable(exc) from exc
+
+
+async def handle_webhook(*, session: AsyncSession, event: dict[str, Any], paypal: PayPalClient) -> str:
+    """Apply a verified webhook: the capture is read from the PayPal order, not from the webhook's body.
+
+    Even a delivery PayPal vouches for only says "look at this order": what is
+    credited is the capture PayPal reports on the order we created, checked
+    against that pay-in's amount and currency, once per capture id.
+    """
     event_type = str(event.get("event_type", ""))
     if not event_type.startswith("PAYMENT.CAPTURE."):
         return "ignored"
     resource = event.get("resource") or {}
     try:
         order_id = str(resource["supplementary_data"]["related_ids"]["order_id"])
-        amount = resource.get("amount") or {}
-        capture = Capture(
-            id=str(resource["id"]),
-            status=str(resource.get("status", "")),
-            amount=parse_yen(str(amount.get("value", ""))),
-            currency=str(amount.get("currency_code", "")),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError) as exc:
         raise InvalidInput(
-            f"the capture in this webhook is malformed: {exc}", code="unreadable-webhook", title="Unreadable webhook"
+            f"the capture in this webhook names no order: {exc}", code="unreadable-webhook", title="Unreadable webhook"
         ) from exc
     row = await _locked(session, order_id)
     if row is None:
         return "unknown-order"
-    return "credited" if await apply_capture(session=session, row=row, capture=capture) else "recorded"
+    try:
+        order = await paypal.get_order(order_id)
+    except PayPalError as exc:
+        raise _unavailable(exc) from exc
+    if not order.captures:
+        return "recorded"
+    return "credited" if await apply_capture(session=session, row=row, capture=order.captures[0]) else "recorded"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import SecretStr
 
 from daiko.events import DEPOSITS_COMMANDS
-from daiko.settings import KafkaLogin, ServiceSettings, development_secret
+from daiko.settings import KafkaLogin, ServiceSettings, development_default, development_secret
 
 
 class DepositsSettings(ServiceSettings):
@@ -28,7 +28,8 @@ class DepositsSettings(ServiceSettings):
     paypal_base_url: str = "http://127.0.0.1:8104"
     paypal_client_id: str = "daiko-sandbox-client"
     paypal_client_secret: SecretStr = development_secret("daiko-sandbox-secret")
-    paypal_webhook_secret: SecretStr = development_secret("daiko-sandbox-webhook-secret")
+    # The id PayPal gave the agency's webhook: PayPal's verify-webhook-signature checks deliveries against it.
+    paypal_webhook_id: str = development_default("WH-DAIKO-SANDBOX")
     # A webhook older than this is refused even with a valid signature (replayed capture).
     paypal_webhook_tolerance_seconds: int = 300
     paypal_return_url: str = "http://127.0.0.1:8102/paypal/return"
@@ -36,6 +37,12 @@ class DepositsSettings(ServiceSettings):
     paypal_timeout_seconds: float = 10.0
     # Where the local sandbox delivers its webhooks; default: this deposits service.
     paypal_sandbox_webhook_url: str | None = None
+
+    # Seed (32 bytes as 64 hex digits) of the Ed25519 key that signs every charge and refund the ledger
+    # posts, so the orders' workflows can tell them from forgeries. Its public half goes to the orders service.
+    ledger_signing_key: SecretStr = development_secret(
+        "6c65646765722d6465762d7369676e696e672d6b65792d303030303030303030"
+    )
 
     # Key that seals withdrawal bank details at rest (AES-GCM); 32 bytes as 64 hex digits.
     bank_details_key: SecretStr = development_secret("6461696b6f2d6465762d62616e6b2d64657461696c732d6b65792d3030303030")

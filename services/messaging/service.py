@@ -120,6 +120,37 @@ def window_closed(decision: WindowDecision, thread: Thread, settings: MessagingS
     )
 
 
+async def _add(
+    session: AsyncSession,
+    store: AttachmentStore,
+    written: list[str],
+    thread: Thread | None,
+    *,
+    order_id: str,
+    role: AuthorRole,
+    author_id: str,
+    body: str,
+    state: MessageState,
+    now: datetime,
+    photos: Sequence[repo.NewPhoto],
+) -> Posted:
+    """The message, its photos' rows and files, and (once posted) the thread's summary and ``message.posted``."""
+    message, attachments = await repo.add_message(
+        session,
+        order_id=order_id,
+        author_role=role,
+        author_id=author_id,
+        body=body,
+        state=state,
+        now=now,
+        photos=photos,
+    )
+    if thread is not None and state == MessageState.POSTED:
+        repo.record_posted(session, thread, message, attachment_count=len(attachments))
+    await _store_photos(store, attachments, photos, written)
+    return Posted(message, attachments)
+
+
 async def post_customer_message(
     sessions: async_sessionmaker[AsyncSession],
     store: AttachmentStore,
@@ -173,37 +204,19 @@ async def add_customer_message(
         state = MessageState.POSTED
     else:
         state = MessageState.PENDING  # the order's first event has not arrived yet: see the module docstring
-    message, attachments = await repo.add_message(
+    return await _add(
         session,
+        store,
+        written,
+        thread,
         order_id=order_id,
-        author_role=AuthorRole.CUSTOMER,
+        role=AuthorRole.CUSTOMER,
         author_id=customer_id,
         body=body,
         state=state,
         now=now,
         photos=photos,
     )
-    if thread is not None and state == MessageState.POSTED:
-        repo.record_posted(session, thread, message, attachment_count=len(attachments))
-    await _store_photos(store, attachments, photos, written)
-    return Posted(message, attachments)
-
-
-async def post_staff_message(
-    sessions: async_sessionmaker[AsyncSession],
-    store: AttachmentStore,
-    *,
-    order_id: str,
-    staff_id: str,
-    body: str,
-    photos: Sequence[repo.NewPhoto],
-    now: datetime | None = None,
-) -> Posted:
-    """In a transaction of its own, like :func:`post_customer_message`."""
-    async with storing(store) as written, transaction(sessions) as session:
-        return await add_staff_message(
-            session, store, written, order_id=order_id, staff_id=staff_id, body=body, photos=photos, now=now
-        )
 
 
 async def add_staff_message(
@@ -223,19 +236,19 @@ async def add_staff_message(
     thread = await repo.get_thread(session, order_id)
     if thread is None:
         raise NotFound(f"order {order_id}")
-    message, attachments = await repo.add_message(
+    return await _add(
         session,
+        store,
+        written,
+        thread,
         order_id=order_id,
-        author_role=AuthorRole.STAFF,
+        role=AuthorRole.STAFF,
         author_id=staff_id[:ID_MAX],
         body=body,
         state=MessageState.POSTED,
         now=now,
         photos=photos,
     )
-    repo.record_posted(session, thread, message, attachment_count=len(attachments))
-    await _store_photos(store, attachments, photos, written)
-    return Posted(message, attachments)
 
 
 async def read_thread(

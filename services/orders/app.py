@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -17,7 +18,12 @@ from services.orders.deps import OrdersState
 from services.orders.domain import NotACustomer, OrderRefused, RequestUnfitForOrder
 from services.orders.events import DEPOSIT_BRIDGE, deposit_bridge_task
 from services.orders.gateway import OrderWorkflows
+from services.orders.halt_api import router as halted_router
+from services.orders.halt_sweep import HALT_SWEEP, halt_sweep_task
+from services.orders.halts import SettlementRefused
+from services.orders.reconciliation import reconciliation_task
 from services.orders.settings import OrdersSettings
+from services.orders.staff_api import reconciliation_router
 from services.orders.staff_api import router as staff_router
 
 log = logging.getLogger(__name__)
@@ -37,6 +43,7 @@ PROBLEMS: ProblemTable = {
     NotACustomer: ProblemType(403, "Forbidden"),
     OrderRefused: ProblemType(409, "Operation refused"),
     RequestUnfitForOrder: ProblemType(422, "Invalid request for this order"),
+    SettlementRefused: ProblemType(409, "Settlement refused"),
 }
 """The orders service's domain exceptions over HTTP (the plumbing's own are in ``daiko.problems``)."""
 
@@ -51,7 +58,24 @@ def build_app(settings: OrdersSettings | None = None) -> FastAPI:
         "outbox-relay": relay_task(kafka, sessions, Outbox),
     }
     if settings.deposit_bridge_enabled:
-        background[DEPOSIT_BRIDGE] = deposit_bridge_task(connection=kafka, sessions=sessions, workflows=workflows)
+        background[DEPOSIT_BRIDGE] = deposit_bridge_task(
+            connection=kafka,
+            sessions=sessions,
+            workflows=workflows,
+            ledger_keys=settings.ledger_public_keys,
+        )
+        background["reconciliation"] = reconciliation_task(
+            sessions,
+            grace=timedelta(seconds=settings.reconciliation_grace_seconds),
+            every=timedelta(seconds=settings.reconciliation_interval_seconds),
+        )
+    if settings.halt_sweep_enabled:
+        background[HALT_SWEEP] = halt_sweep_task(
+            sessions=sessions,
+            workflows=workflows,
+            interval=settings.halt_sweep_interval,
+            batch=settings.halt_sweep_batch,
+        )
 
     state = OrdersState(
         settings=settings,
@@ -70,7 +94,7 @@ def build_app(settings: OrdersSettings | None = None) -> FastAPI:
         name="orders",
         settings=settings,
         engine=engine,
-        routers=[customer_router, staff_router],
+        routers=[customer_router, staff_router, reconciliation_router, halted_router],
         state=state,
         problems=PROBLEMS,
         background=background,

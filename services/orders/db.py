@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, String, func
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -58,6 +58,9 @@ class OrderRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer)
     view: Mapped[dict[str, object]] = mapped_column(JSONB)
+    # The workflow run that wrote this version: a run reset away (terminated, a new run started from an
+    # earlier point) leaves a read model the new run's lower versions can never replace (halts.py).
+    run_id: Mapped[str | None] = mapped_column(String(64))
 
 
 # The order lists read newest first (per customer, and for staff across all orders): keyset paging by these.
@@ -68,3 +71,57 @@ Index(
     OrderRecord.order_id.desc(),
 )
 Index("ix_orders_newest", OrderRecord.created_at.desc(), OrderRecord.order_id.desc())
+
+
+class LedgerMovement(Base):
+    """Every charge and refund the ledger signed for an order, as the deposit bridge received it.
+
+    The orders' side of reconciliation: what the ledger says moved for each
+    order (only answers whose signature verifies are kept), to compare with
+    what the read model believes was paid and refunded.
+    """
+
+    __tablename__ = "ledger_movements"
+
+    transfer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(100), index=True)
+    customer_id: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))  # charge | refund
+    idempotency_key: Mapped[str] = mapped_column(String(250))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class HaltedOrder(Base):
+    """An order whose workflow ended abnormally, and how staff settle the money it holds.
+
+    Written when the orders service notices the ending (its sweep over Temporal's
+    visibility, or an operation or deposit answer that met a closed workflow).
+    The read-model row of the order then shows status ``halted``; this row
+    keeps what only staff need: how the workflow ended and the settlement
+    refund (its ledger key, who asked for it, the deposit's answer). What the
+    order holds is read from the order's view, the one place paid and refunded
+    totals are kept.
+    """
+
+    __tablename__ = "halted_orders"
+
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(128), index=True)
+    status_before: Mapped[str] = mapped_column(String(32))  # what the customer saw before it halted
+    cause: Mapped[str] = mapped_column(String(32))  # terminated | failed | timed_out | canceled | missing
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    workflow_ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    detected_by: Mapped[str] = mapped_column(String(32))  # sweep | operation | deposit answer
+    # The settlement: one refund at a time through the deposit, under its ledger key.
+    refund_key: Mapped[str | None] = mapped_column(String(200))
+    refund_amount: Mapped[int | None] = mapped_column(BigInteger)
+    refund_requested_by: Mapped[str | None] = mapped_column(String(128))
+    refund_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    settlement: Mapped[str | None] = mapped_column(String(16))  # requested | refunded | rejected
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    settlement_detail: Mapped[str | None] = mapped_column(Text)
+
+
+Index("ix_halted_orders_newest", HaltedOrder.detected_at.desc(), HaltedOrder.order_id.desc())

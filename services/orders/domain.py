@@ -59,12 +59,13 @@ class OrderTab(StrEnum):
 
 
 def statuses_of(tab: OrderTab) -> frozenset[OrderStatus]:
-    """Abandoned orders (R11) ended without delivery, so they are listed with the canceled ones."""
+    """Abandoned (R11) and halted orders ended without delivery, so they are listed with the canceled ones."""
+    ended_undelivered = frozenset({OrderStatus.CANCELED, OrderStatus.ABANDONED, OrderStatus.HALTED})
     if tab is OrderTab.COMPLETED:
         return frozenset({OrderStatus.COMPLETED})
     if tab is OrderTab.CANCELED:
-        return frozenset({OrderStatus.CANCELED, OrderStatus.ABANDONED})
-    return frozenset(OrderStatus) - CLOSED_STATUSES
+        return ended_undelivered
+    return frozenset(OrderStatus) - CLOSED_STATUSES - ended_undelivered
 
 
 # --------------------------------------------------------------------------- paging
@@ -115,6 +116,7 @@ _REFUSAL_TITLES: dict[Refusal, str] = {
     Refusal.NO_SUCH_DEADLINE: "No such deadline",
     Refusal.INVALID_REQUEST: "Invalid request for this order",
     Refusal.MALFORMED_PAYLOAD: "Invalid request",
+    Refusal.NOT_FROM_THE_LEDGER: "Not a money fact of the ledger",
 }
 _UNPROCESSABLE = frozenset({Refusal.INVALID_REQUEST, Refusal.MALFORMED_PAYLOAD})
 
@@ -173,8 +175,10 @@ def deposit_event_for_order(envelope: Envelope) -> DepositEvent | None:
     not which billing (an invalid command's rejection): retrying cannot fix either.
     """
     answer = DEPOSITS.parse(envelope.type, envelope.data)
-    billing_seq = revision = shortfall = None
-    refund_key = None
+    billing_seq = revision = shortfall = transfer_id = None
+    refund_key = attestation = None
+    if isinstance(answer, Charged | Refunded):  # a money fact: the workflow checks the ledger's signature
+        transfer_id, attestation = answer.transfer_id, answer.attestation
     if isinstance(answer, Charged | ChargeRejected):
         key = answer.idempotency_key  # the key the workflow asked with names the billing too
         billing_seq = answer.billing_seq if answer.billing_seq is not None else key.billing_seq if key else None
@@ -197,6 +201,8 @@ def deposit_event_for_order(envelope: Envelope) -> DepositEvent | None:
             amount=answer.amount or 0,
             shortfall=shortfall,
             refund_key=refund_key,
+            transfer_id=transfer_id,
+            attestation=attestation,
         )
     except ValidationError as exc:
         raise NotAnOrderEvent(f"{envelope.type} {envelope.id} for order {answer.order_id}: {exc}") from exc

@@ -7,9 +7,15 @@ the processed-event record commits: if the process dies in between, the event
 is delivered again and signalled again, and the workflow ignores an event id
 it has already seen. Nothing is lost and nothing is applied twice.
 
+A halted order has no workflow to signal (services/orders/halts.py): its
+answers are recorded in its read model instead, in the same transaction as
+the processed-event record, so they too are applied exactly once.
+
 Every deposit event is read with its contract (``contracts.deposits``) before
 the handler sees it: an unknown type or data the contract refuses is parked in
-``dead_letters`` with the reason, never guessed at.
+``dead_letters`` with the reason, never guessed at. Every charge and refund
+whose ledger signature verifies is also kept for reconciliation
+(``services.orders.reconciliation``), in the same transaction.
 """
 
 from __future__ import annotations
@@ -19,15 +25,19 @@ import logging
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from contracts.deposits import Charged, Refunded
 from daiko.consumer import Handler, consumer_task
 from daiko.events import DEPOSITS_EVENTS, Envelope
 from daiko.kafka import KafkaConnection
 from daiko.problems import Problem
 from daiko.service import BackgroundTask
+from services.orders import halts
 from services.orders.db import DeadLetter, ProcessedEvent
 from services.orders.domain import DEPOSITS, NotAnOrderEvent, deposit_event_for_order
 from services.orders.gateway import OrderGone, OrderWorkflows
+from services.orders.reconciliation import record_movement
 from workflows import DEPOSIT_EVENT_SIGNAL
+from workflows.models import DepositEvent
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +47,9 @@ signalled_total = Counter("daiko_orders_deposit_events_signalled_total", "Deposi
 skipped_total = Counter(
     "daiko_orders_deposit_events_skipped_total", "Deposit events for orders that cannot take them", ["reason"]
 )
+forged_total = Counter(
+    "daiko_orders_deposit_answers_unsigned_total", "Charges and refunds on Kafka whose ledger signature fails"
+)
 
 
 def deposit_event_check(envelope: Envelope) -> None:
@@ -44,8 +57,18 @@ def deposit_event_check(envelope: Envelope) -> None:
     DEPOSITS.parse(envelope.type, envelope.data)
 
 
-def deposit_bridge_handler(workflows: OrderWorkflows) -> Handler:
+def deposit_bridge_handler(workflows: OrderWorkflows, ledger_keys: list[str]) -> Handler:
     async def handle(session: AsyncSession, envelope: Envelope) -> None:
+        answer = DEPOSITS.parse(envelope.type, envelope.data)
+        signed = True  # a rejection moves no money and carries no signature
+        if isinstance(answer, Charged | Refunded) and not (
+            signed := await record_movement(session, answer, ledger_keys)
+        ):
+            forged_total.inc()
+            log.error(  # still signalled: the workflow records the refusal in the order's staff history
+                "deposit answer without a valid ledger signature",
+                extra={"event_id": envelope.id, "type": envelope.type, "order_id": answer.order_id},
+            )
         try:
             event = deposit_event_for_order(envelope)
         except NotAnOrderEvent as exc:  # names no billing: retrying cannot fix it, record it and move on
@@ -54,9 +77,15 @@ def deposit_bridge_handler(workflows: OrderWorkflows) -> Handler:
             return
         if event is None:
             return
+        # A halted order has no workflow to check the signature: its read model takes only what the ledger signed.
+        if signed and await halts.take_deposit_answer(session, event):
+            signalled_total.labels(event.type).inc()
+            return
         try:
             await workflows.signal(event.order_id, DEPOSIT_EVENT_SIGNAL, event)
         except OrderGone:  # the order ended (or never started): nobody is waiting for this answer
+            if signed and await _halted_now(session, workflows, event):
+                return
             skipped_total.labels("order_gone").inc()
             log.warning(
                 "deposit event for an order that is not running; skipped",
@@ -81,8 +110,20 @@ def deposit_bridge_handler(workflows: OrderWorkflows) -> Handler:
     return handle
 
 
+async def _halted_now(session: AsyncSession, workflows: OrderWorkflows, event: DepositEvent) -> bool:
+    """An answer for an open order whose workflow ended abnormally: halt the order, then record the answer."""
+    ending = await workflows.ending(event.order_id)
+    if await halts.record_halt(session, ending, detected_by="deposit answer") is None:
+        return False
+    return await halts.take_deposit_answer(session, event)
+
+
 def deposit_bridge_task(
-    *, connection: KafkaConnection, sessions: async_sessionmaker[AsyncSession], workflows: OrderWorkflows
+    *,
+    connection: KafkaConnection,
+    sessions: async_sessionmaker[AsyncSession],
+    workflows: OrderWorkflows,
+    ledger_keys: list[str],
 ) -> BackgroundTask:
     return consumer_task(
         name=DEPOSIT_BRIDGE,
@@ -91,6 +132,6 @@ def deposit_bridge_task(
         session_factory=sessions,
         processed_model=ProcessedEvent,
         dead_letter_model=DeadLetter,
-        handler=deposit_bridge_handler(workflows),
+        handler=deposit_bridge_handler(workflows, ledger_keys),
         check=deposit_event_check,
     )

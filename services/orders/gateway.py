@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import (
     Client,
     RPCTimeoutOrCancelledError,
+    WorkflowExecutionStatus,
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
@@ -38,6 +42,26 @@ log = logging.getLogger(__name__)
 
 class OrderGone(Exception):
     """The order's workflow does not exist (never started) or has already ended."""
+
+
+@dataclass(frozen=True)
+class WorkflowEnding:
+    """How the newest run of an order's workflow stands: ``cause`` None while it runs (or continues as new)."""
+
+    order_id: str
+    cause: str | None  # completed | terminated | failed | timed_out | canceled | missing | reset
+    run_id: str | None = None
+    ended_at: datetime | None = None
+
+
+_ENDINGS = {
+    WorkflowExecutionStatus.COMPLETED: "completed",
+    WorkflowExecutionStatus.FAILED: "failed",
+    WorkflowExecutionStatus.CANCELED: "canceled",
+    WorkflowExecutionStatus.TERMINATED: "terminated",
+    WorkflowExecutionStatus.TIMED_OUT: "timed_out",
+}
+_QUOTABLE_ID = re.compile(r"^[A-Za-z0-9_.:-]+$")  # order ids the visibility query can name without escaping
 
 
 def temporal_unavailable(detail: str) -> Problem:
@@ -133,3 +157,69 @@ class OrderWorkflows:
                 return view
         except (WorkflowQueryRejectedError, WorkflowQueryFailedError) as exc:
             raise temporal_unavailable(f"order {order_id} cannot be read from its workflow now") from exc
+
+    async def ending(self, order_id: str) -> WorkflowEnding:
+        """How the order's workflow stands, asked of its newest run (one order: the gateway's check)."""
+        client = await self.client()
+        handle = client.get_workflow_handle(workflow_id(order_id))
+        try:
+            async with self._translated(order_id):
+                described = await handle.describe(rpc_timeout=self._timeout)
+        except OrderGone:
+            await self._namespace_is_there()
+            return WorkflowEnding(order_id, "missing")
+        cause = _ENDINGS.get(described.status) if described.status else None
+        return WorkflowEnding(order_id, cause, described.run_id, described.close_time)
+
+    async def endings(self, projected: Mapping[str, str | None]) -> dict[str, WorkflowEnding]:
+        """How each order's workflow stands, from one visibility query for the whole batch.
+
+        ``projected`` maps each order id to the run that wrote its read model
+        (None if unknown). Every run of each ``order-<id>`` is listed; the
+        newest run (by start time) is the one that counts, so a workflow
+        continued as new is judged by the run that carries it on. If the run
+        the read model came from was terminated while a newer run goes on, the
+        read model was *reset away* (cause ``reset``): the new run's lower
+        versions can never replace it. An order with no run at all in
+        visibility is asked of Temporal directly before it is called
+        ``missing``: visibility may lag behind a start.
+        """
+        ids = [order_id for order_id in projected if _QUOTABLE_ID.match(order_id)]
+        if not ids:
+            return {}
+        client = await self.client()
+        query = "WorkflowId IN (" + ", ".join(f"'{workflow_id(order_id)}'" for order_id in ids) + ")"
+        newest: dict[str, WorkflowEnding] = {}
+        started: dict[str, datetime] = {}
+        runs: dict[tuple[str, str], WorkflowEnding] = {}
+        try:
+            async with self._translated("(a batch)"):
+                async for run in client.list_workflows(query, page_size=len(ids) * 2, rpc_timeout=self._timeout):
+                    order_id = run.id.removeprefix("order-")
+                    cause = _ENDINGS.get(run.status) if run.status else None
+                    ending = WorkflowEnding(order_id, cause, run.run_id, run.close_time)
+                    runs[order_id, run.run_id] = ending
+                    if order_id not in started or run.start_time > started[order_id]:
+                        started[order_id] = run.start_time
+                        newest[order_id] = ending
+        except OrderGone:  # no such namespace: a setting is wrong, which must never halt every order
+            await self._namespace_is_there()
+        for order_id in ids:
+            if order_id not in newest:
+                newest[order_id] = await self.ending(order_id)
+                continue
+            mine = runs.get((order_id, projected[order_id] or ""))
+            if mine is not None and mine.cause == "terminated" and newest[order_id].run_id != mine.run_id:
+                newest[order_id] = WorkflowEnding(order_id, "reset", mine.run_id, mine.ended_at)
+        return newest
+
+    async def _namespace_is_there(self) -> None:
+        """Before calling a workflow missing: a wrong namespace answers NOT_FOUND for every order, halting none."""
+        client = await self.client()
+        namespace = self._settings.temporal_namespace
+        try:
+            await client.workflow_service.describe_namespace(
+                DescribeNamespaceRequest(namespace=namespace), timeout=self._timeout
+            )
+        except RPCError as exc:
+            raise temporal_unavailable(f"Temporal namespace {namespace!r} cannot be described: {exc.message}") from exc

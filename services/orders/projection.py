@@ -11,6 +11,7 @@ contracts by the workflow's rules; the envelope's ``source`` is the topic's prod
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,11 +19,15 @@ from contracts.topics import topic
 from daiko.events import Envelope
 from daiko.outbox import enqueue_once
 from services.orders.db import OrderRecord, Outbox
-from workflows.models import OrderTransition
+from workflows.models import OrderStatus, OrderTransition
 
 
-async def apply_transition(session: AsyncSession, transition: OrderTransition) -> bool:
-    """Write one transition in the caller's transaction; True if the read model took this version."""
+async def apply_transition(session: AsyncSession, transition: OrderTransition, run_id: str | None = None) -> bool:
+    """Write one transition in the caller's transaction; True if the read model took this version.
+
+    ``run_id`` is the workflow run that made it, kept so the halt sweep can tell a read model whose run was
+    reset away.
+    """
     view = transition.view
     row = {
         "order_id": transition.order_id,
@@ -35,15 +40,20 @@ async def apply_transition(session: AsyncSession, transition: OrderTransition) -
         "updated_at": view.updated_at,
         "version": transition.version,
         "view": view.model_dump(mode="json"),
+        "run_id": run_id,
     }
     insert_row = insert(OrderRecord).values(**row)
     newer = insert_row.excluded
     upsert = insert_row.on_conflict_do_update(
         index_elements=[OrderRecord.order_id],
         set_={name: newer[name] for name in row if name not in ("order_id", "created_at")},
-        where=OrderRecord.version < newer.version,
+        # A halted order's row is kept by the orders service now (services/orders/halts.py): a late retry of
+        # the ended workflow's activity must not bring its buttons back.
+        where=(OrderRecord.version < newer.version) & (OrderRecord.status != OrderStatus.HALTED.value),
     ).returning(OrderRecord.version)
     taken = (await session.execute(upsert)).first() is not None
+    if not taken and await _halted(session, transition.order_id):
+        return False  # nor its messages: the halted order's money is settled by staff, not by a dead run
     for message in transition.messages:
         envelope = Envelope(
             id=message.event_id,
@@ -55,3 +65,8 @@ async def apply_transition(session: AsyncSession, transition: OrderTransition) -
         )
         await session.execute(enqueue_once(Outbox, topic=message.topic, key=message.key, event=envelope))
     return taken
+
+
+async def _halted(session: AsyncSession, order_id: str) -> bool:
+    status = await session.scalar(select(OrderRecord.status).where(OrderRecord.order_id == order_id))
+    return status == OrderStatus.HALTED.value

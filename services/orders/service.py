@@ -23,7 +23,7 @@ from daiko.db import transaction
 from daiko.errors import DomainError, NotFound
 from daiko.idempotency import IdempotencyKeyReused
 from daiko.problems import Problem
-from services.orders import repository
+from services.orders import halts, repository
 from services.orders.domain import (
     MAX_CUSTOMER_ID,
     NotACustomer,
@@ -145,6 +145,8 @@ async def operate(
         head = await repository.order_head(conn, order_id=order_id)
     if head is None or (customer_id is not None and head.customer_id != customer_id):
         raise NotFound(f"order {order_id}")
+    if head.status is OrderStatus.HALTED:
+        raise await _halted_refusal(reads, order_id)
     try:
         view = await workflows.update(order_id, update, payload)
     except OrderGone:
@@ -152,10 +154,24 @@ async def operate(
             head = await repository.order_head(conn, order_id=order_id)
         if head is None or not head.projected:  # applied, but its workflow never started
             raise NotFound(f"order {order_id}") from None
-        known = head.status if head.status in CLOSED_STATUSES else None
+        if head.status not in CLOSED_STATUSES | {OrderStatus.HALTED}:  # an open order without its workflow
+            await halts.notice_ended(reads, workflows, order_id, by="operation")
+            async with reads.connect() as conn:  # halted now, by this call or by the sweep meanwhile
+                head = await repository.order_head(conn, order_id=order_id)
+        if head is not None and head.status is OrderStatus.HALTED:
+            raise await _halted_refusal(reads, order_id) from None
+        known = head.status if head is not None and head.status in CLOSED_STATUSES else None
         raise closed_order_error(order_id, known) from None
     if view is not None:
         return view
     return OrderView.model_validate_json(
         await order_view_json(reads=reads, workflows=workflows, order_id=order_id, customer_id=customer_id)
     )
+
+
+async def _halted_refusal(reads: AsyncEngine, order_id: str) -> halts.OrderHalted:
+    """The 409 for an operation on a halted order, with the explanation the customer sees on it."""
+    async with reads.connect() as conn:
+        view = await repository.order_view_json(conn, order_id=order_id)
+    notice = OrderView.model_validate_json(view).halted if view else None
+    return halts.halted_error(order_id, notice.explanation if notice else "")

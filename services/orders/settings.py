@@ -14,7 +14,7 @@ from typing import Self
 
 from pydantic import Field, SecretStr, model_validator
 
-from daiko.settings import KafkaLogin, ServiceSettings, development_secret
+from daiko.settings import KafkaLogin, ServiceSettings, development_default, development_secret
 from workflows.models import OrderPolicy
 
 
@@ -36,8 +36,21 @@ class OrdersSettings(ServiceSettings):
     database_pool_size: int = Field(default=32, ge=1, le=200)
     # How long a call into Temporal may take before the API answers 503 instead of hanging.
     temporal_rpc_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Public keys (hex) of the ledger's signing keys: a deposit answer counts only if one of them verifies it.
+    # Several, so the deposits service can rotate its key while answers signed by the old one still travel.
+    ledger_public_keys: list[str] = development_default(
+        ["303bcc4674fe08a5b26b4bfd1b955230d7e02b662ead6336a3373b45f49c8be2"]
+    )
+    # Reconciliation with the ledger: an order or movement quiet for longer than the grace is compared.
+    reconciliation_grace_seconds: float = Field(default=60.0, ge=0)
+    reconciliation_interval_seconds: float = Field(default=60.0, gt=0)
     # Run the deposit-event bridge in this process (off for read-only replicas and benchmarks).
     deposit_bridge_enabled: bool = True
+    # The sweep that finds halted orders (workflow terminated, failed...): how often, and how many open
+    # orders each visibility query asks about. Off where another process runs it.
+    halt_sweep_enabled: bool = True
+    halt_sweep_interval: timedelta = Field(default=timedelta(seconds=60), gt=timedelta(0))
+    halt_sweep_batch: int = Field(default=100, ge=1, le=500)
 
     @model_validator(mode="after")
     def _policy_is_valid(self) -> Self:

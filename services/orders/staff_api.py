@@ -9,7 +9,7 @@ generated from that table so the API can never miss an operation.
 
 # No ``from __future__ import annotations``: the generated routes' body types are evaluated at definition.
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
@@ -19,7 +19,8 @@ from pydantic import BaseModel
 from daiko.auth import StaffDep
 from daiko.openapi import problem_responses
 from services.orders import repository, service
-from services.orders.deps import CursorDep, Limit, OrderId, ReadsDep, WorkflowsDep
+from services.orders.deps import CursorDep, Limit, OrderId, ReadsDep, SessionsDep, SettingsDep, WorkflowsDep
+from services.orders.reconciliation import Reconciliation, differences
 from services.orders.schemas import StaffOrderPage, StaffOrderSummary, view_responses
 from workflows.models import OrderStatus, OrderView, ServiceType
 from workflows.operations import STAFF, StaffOperation
@@ -151,3 +152,25 @@ def _add_operation(operation: StaffOperation) -> None:
 
 for _operation in STAFF.values():
     _add_operation(_operation)
+
+
+reconciliation_router = APIRouter(prefix="/v1/staff/reconciliation", tags=["orders-staff"])
+
+
+@reconciliation_router.get(
+    "",
+    summary="Orders whose paid and refunded totals disagree with what the ledger signed for them",
+    responses=_AUTH,
+)
+async def reconcile_with_the_ledger(
+    staff: StaffDep,
+    sessions: SessionsDep,
+    settings: SettingsDep,
+    quiet_for: Annotated[
+        float | None,
+        Query(ge=0, le=86_400, description="seconds an order must be quiet to be compared (default: the setting)"),
+    ] = None,
+) -> Reconciliation:
+    grace = settings.reconciliation_grace_seconds if quiet_for is None else quiet_for
+    async with sessions() as session:
+        return await differences(session, timedelta(seconds=grace))

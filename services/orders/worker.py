@@ -18,7 +18,7 @@ from temporalio.worker import Worker
 
 from daiko.db import make_engine, make_session_factory
 from daiko.logs import configure_logging
-from services.orders.activities import OrderActivities
+from services.orders.activities import LedgerVerifier, OrderActivities
 from services.orders.settings import OrdersSettings
 from workflows.client import connect
 from workflows.order_workflow import OrderWorkflow
@@ -31,11 +31,12 @@ async def run_worker(settings: OrdersSettings, stop: asyncio.Event) -> None:
     client = await connect(settings)
     engine = make_engine(settings.own_database_url)
     activities = OrderActivities(make_session_factory(engine))
+    ledger = LedgerVerifier(settings.ledger_public_keys)
     worker = Worker(
         client,
         task_queue=settings.temporal_task_queue,
         workflows=[OrderWorkflow],
-        activities=[activities.record_transition],
+        activities=[activities.record_transition, ledger.verify_ledger_attestation],
         graceful_shutdown_timeout=SHUTDOWN_GRACE,
     )
     try:

@@ -36,7 +36,7 @@ def test_the_commands_the_deposits_tests_send_are_valid_commands() -> None:
 
 
 def test_the_answers_the_orders_tests_fake_are_valid_deposit_events() -> None:
-    from tests.services.orders.driver import _ANSWERS, _FILLED
+    from tests.services.orders.driver import _ANSWERS, _FILLED, _ledger_signs
 
     answers = topic("daiko.deposits.events.v1")
     balances = {"balance": 0, "held": 0, "available": 0}
@@ -48,4 +48,6 @@ def test_the_answers_the_orders_tests_fake_are_valid_deposit_events() -> None:
                 if "refund" in event_type
                 else {"billing_seq": 1, "revision": 1, "idempotency_key": "charge:P1:1:1"}
             )
+        if event_type in ("deposit.charged", "deposit.refunded"):
+            data["attestation"] = _ledger_signs(event_type, data)
         answers.parse(event_type, data)

@@ -15,12 +15,14 @@ REPLACED = {
     "postgres_password": "a-real-database-password",
     "jwt_secret": "a-real-signing-secret-of-the-agency-0123456789",
     "paypal_client_secret": "a-real-paypal-client-secret",
-    "paypal_webhook_secret": "a-real-paypal-webhook-secret",
+    "paypal_webhook_id": "WH-THE-AGENCYS-OWN",
     "bank_details_key": "11" * 32,
     "orders_kafka_password": "a-real-orders-kafka-password",
     "deposits_kafka_password": "a-real-deposits-kafka-password",
     "messaging_kafka_password": "a-real-messaging-kafka-password",
     "kafka_admin_password": "a-real-kafka-admin-password",
+    "ledger_signing_key": "22" * 32,
+    "ledger_public_keys": '["' + "33" * 32 + '"]',
 }
 
 
@@ -76,7 +78,7 @@ def test_each_kafka_principal_needs_its_own_password_in_production(
 
 
 def test_deposits_guards_its_payment_and_bank_secrets_too() -> None:
-    assert {"paypal_client_secret", "paypal_webhook_secret", "bank_details_key"} <= set(
+    assert {"paypal_client_secret", "paypal_webhook_id", "bank_details_key", "ledger_signing_key"} <= set(
         _development_secrets(DepositsSettings)
     )
 
@@ -85,5 +87,5 @@ def test_secrets_never_show_in_a_repr_or_a_log_line() -> None:
     settings = DepositsSettings()
     assert isinstance(settings.jwt_secret, SecretStr)
     shown = repr(settings) + str(settings.model_dump())
-    for secret in ("daiko-development-secret", "daiko-sandbox-webhook-secret", "6461696b6f"):
+    for secret in ("daiko-development-secret", "daiko-sandbox-secret", "6461696b6f"):
         assert secret not in shown

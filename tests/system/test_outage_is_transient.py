@@ -46,7 +46,7 @@ def charged(order_id: str) -> Envelope:
 
 
 async def test_a_deposit_answer_that_meets_temporal_down_fails_transiently_so_it_is_retried_not_parked() -> None:
-    handler = deposit_bridge_handler(TemporalDown(OrdersSettings()))
+    handler = deposit_bridge_handler(TemporalDown(OrdersSettings()), OrdersSettings().ledger_public_keys)
     with pytest.raises(Exception) as failure:
         await handler(None, charged("P261126-OUTAGE01"))  # type: ignore[arg-type]  # the bridge needs no session
     assert is_transient(failure.value), repr(failure.value)

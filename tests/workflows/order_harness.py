@@ -12,6 +12,7 @@ Used by the rule tests, the CLI test and ``record_histories.py``.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,7 +24,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 from temporalio import activity
-from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.enums.v1 import EventType, IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -31,7 +32,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from contracts.attestation import AttestedType
 from daiko.events import DEPOSITS_COMMANDS, ORDERS_EVENTS
+from services.deposits.charges import attest
+from services.deposits.settings import DepositsSettings
+from services.orders.activities import LedgerVerifier
+from services.orders.settings import OrdersSettings
 from workflows import RECORD_TRANSITION, VIEW_QUERY, staff_update_name
 from workflows.client import start_order
 from workflows.models import (
@@ -155,9 +161,7 @@ class Shop:
             data = command.data
             if command.type == "deposit.refund_requested":
                 answers.append(
-                    deposit_event(
-                        order_id, "deposit.refunded", amount=data["amount"], refund_key=data["idempotency_key"]
-                    )
+                    ledger_answer(data, "deposit.refunded", amount=data["amount"], refund_key=data["idempotency_key"])
                 )
             elif reject_charges:
                 answers.append(
@@ -171,8 +175,8 @@ class Shop:
                 )
             else:
                 answers.append(
-                    deposit_event(
-                        order_id,
+                    ledger_answer(
+                        data,
                         "deposit.charged",
                         billing_seq=data["billing_seq"],
                         revision=data["revision"],
@@ -180,8 +184,21 @@ class Shop:
                     )
                 )
         for answer in answers:
-            await handle.signal("deposit_event", answer)
+            await self.deliver(handle, answer)
         return answers
+
+    async def deliver(self, handle: OrderHandle, answer: Any, *, timeout: float = 10.0) -> None:
+        """Send a deposit answer and wait until a workflow task has run after it.
+
+        The workflow checks a money fact's signature in a local activity before
+        applying it; a query sent right after the signal could still see the
+        order as it was. Once a workflow task completes after the signal, the
+        answer has been applied, refused or ignored, and a query sees which.
+        """
+        await handle.signal("deposit_event", answer)
+        async with asyncio.timeout(timeout):
+            while not await _task_ran_after_last_signal(handle):
+                await asyncio.sleep(0.02)
 
     async def until_event(self, handle: OrderHandle, event_type: str, *, timeout: float = 10.0) -> OutgoingMessage:
         """Wait (real time) until the order has recorded a message of this type; the latest one."""
@@ -222,8 +239,35 @@ def refusal_of(error: pytest.ExceptionInfo[WorkflowUpdateFailedError]) -> str | 
     return cause.type
 
 
+async def _task_ran_after_last_signal(handle: OrderHandle) -> bool:
+    kinds = [event.event_type for event in (await handle.fetch_history()).events]
+    signaled = max(i for i, kind in enumerate(kinds) if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
+    return EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in kinds[signaled:]
+
+
 def deposit_event(order_id: str, event_type: str, **fields: Any) -> DepositEvent:
     return DepositEvent(event_id=str(uuid.uuid4()), type=event_type, order_id=order_id, **fields)  # type: ignore[arg-type]
+
+
+LEDGER_SIGNING_KEY = DepositsSettings().ledger_signing_key.get_secret_value()
+LEDGER = LedgerVerifier(OrdersSettings().ledger_public_keys)
+"""The local stack's ledger key pair: the tests answer as the deposits service would, signature included."""
+_transfers = itertools.count(1)
+
+
+def ledger_answer(command: dict[str, Any], event_type: AttestedType, **fields: Any) -> DepositEvent:
+    """The deposits service's answer to a charge or refund command: a money fact signed by the ledger."""
+    transfer_id = next(_transfers)
+    attestation = attest(
+        LEDGER_SIGNING_KEY,
+        event_type,
+        customer_id=command["customer_id"],
+        order_id=command["order_id"],
+        key=command["idempotency_key"],
+        amount=fields["amount"],
+        transfer_id=transfer_id,
+    )
+    return deposit_event(command["order_id"], event_type, transfer_id=transfer_id, attestation=attestation, **fields)
 
 
 async def register_search_attributes(client: Client, namespace: str = "default") -> None:
@@ -249,6 +293,9 @@ async def time_skipping_shop() -> AsyncIterator[Shop]:
         recorder = Recorder()
         task_queue = f"orders-{uuid.uuid4().hex[:8]}"
         async with Worker(
-            env.client, task_queue=task_queue, workflows=[OrderWorkflow], activities=[recorder.record_transition]
+            env.client,
+            task_queue=task_queue,
+            workflows=[OrderWorkflow],
+            activities=[recorder.record_transition, LEDGER.verify_ledger_attestation],
         ):
             yield Shop(client=env.client, recorder=recorder, task_queue=task_queue, env=env)

@@ -1,12 +1,13 @@
 """Re-record the committed workflow histories that the replay test replays.
 
-    .venv/bin/python -m tests.workflows.record_histories
+    .venv/bin/python -m tests.workflows.record_histories [SUFFIX]
 
 Runs every path of ``order_paths.PATHS`` once on a fresh time-skipping server
 and saves its history as ``histories/<path>.json``. Re-record only when a
 change is *meant* to alter new histories, and keep the old files too (rename
 them) while orders started before the change may still be running: replaying
-them is what proves ``workflow.patched`` guards the change.
+them is what proves ``workflow.patched`` guards the change. With a SUFFIX the
+new files are ``histories/<path>.<suffix>.json`` and the old ones stay as they are.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 HISTORIES = HERE / "histories"
 
 
-async def record() -> None:
+async def record(suffix: str = "") -> None:
     from tests.workflows.order_harness import time_skipping_shop
     from tests.workflows.order_paths import PATHS
 
@@ -28,10 +29,10 @@ async def record() -> None:
         async with time_skipping_shop() as shop:
             final = await path(shop, name.replace("_", "-"))
             history = await shop.client.get_workflow_handle(f"order-{final.order_id}").fetch_history()
-            (HISTORIES / f"{name}.json").write_text(history.to_json())
+            (HISTORIES / f"{name}{'.' + suffix if suffix else ''}.json").write_text(history.to_json())
             print(f"{name}: {final.status.value}, {len(history.events)} events")
 
 
 if __name__ == "__main__":
     sys.path.insert(0, str(HERE.parents[1]))  # the repository root, also when run as a file
-    asyncio.run(record())
+    asyncio.run(record(*sys.argv[1:2]))

@@ -23,7 +23,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
-from tests.workflows.order_harness import VENV_BIN, OrderHandle, Recorder, Shop, application
+from tests.workflows.order_harness import LEDGER, VENV_BIN, OrderHandle, Recorder, Shop, application
 from workflows import STAFF_OPERATIONS
 from workflows.models import (
     ItemStatus,
@@ -103,7 +103,10 @@ async def test_every_staff_signal_sent_through_the_temporal_cli_moves_the_order(
     recorder = Recorder()
     queue = f"orders-{uuid.uuid4().hex[:8]}"
     async with Worker(
-        dev_server.client, task_queue=queue, workflows=[OrderWorkflow], activities=[recorder.record_transition]
+        dev_server.client,
+        task_queue=queue,
+        workflows=[OrderWorkflow],
+        activities=[recorder.record_transition, LEDGER.verify_ledger_attestation],
     ):
         shop = Shop(client=dev_server.client, recorder=recorder, task_queue=queue)
         staff = Staff(dev_server.address, shop)
@@ -161,7 +164,10 @@ async def test_staff_find_orders_by_search_attributes(dev_server: DevServer) -> 
     recorder = Recorder()
     queue = f"orders-{uuid.uuid4().hex[:8]}"
     async with Worker(
-        dev_server.client, task_queue=queue, workflows=[OrderWorkflow], activities=[recorder.record_transition]
+        dev_server.client,
+        task_queue=queue,
+        workflows=[OrderWorkflow],
+        activities=[recorder.record_transition, LEDGER.verify_ledger_attestation],
     ):
         shop = Shop(client=dev_server.client, recorder=recorder, task_queue=queue)
         handle = await shop.apply(application(customer_id="cust-sa", service=ServiceType.FORWARD))

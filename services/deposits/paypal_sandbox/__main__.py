@@ -9,6 +9,8 @@ import uvicorn
 from services.deposits.paypal_sandbox.app import create_app
 from services.deposits.settings import DepositsSettings
 
+SANDBOX_WEBHOOK_SECRET = "daiko-sandbox-signs-its-webhooks"  # the fake PayPal's own; no service knows it
+
 
 def main() -> None:
     settings = DepositsSettings()
@@ -19,7 +21,8 @@ def main() -> None:
     app = create_app(
         client_id=settings.paypal_client_id,
         client_secret=settings.paypal_client_secret.get_secret_value(),
-        webhook_secret=settings.paypal_webhook_secret.get_secret_value(),
+        webhook_secret=SANDBOX_WEBHOOK_SECRET,
+        webhook_id=settings.paypal_webhook_id,
         webhook_url=webhook,
     )
     uvicorn.run(app, host=url.hostname or "127.0.0.1", port=url.port or 8104)

@@ -31,7 +31,7 @@ import httpx
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 
-from services.deposits.paypal import sign_webhook
+from services.deposits.paypal_sandbox.signing import sign_delivery, vouches_for
 
 
 @dataclass
@@ -62,6 +62,7 @@ class SandboxState:
     client_id: str
     client_secret: str
     webhook_secret: str
+    webhook_id: str
     webhook_url: str | None
     tokens: set[str] = field(default_factory=set)
     orders: dict[str, SandboxOrder] = field(default_factory=dict)
@@ -86,9 +87,10 @@ def create_app(
     client_id: str,
     client_secret: str,
     webhook_secret: str,
+    webhook_id: str,
     webhook_url: str | None = None,
 ) -> FastAPI:
-    state = SandboxState(client_id, client_secret, webhook_secret, webhook_url)
+    state = SandboxState(client_id, client_secret, webhook_secret, webhook_id, webhook_url)
     pending_sends: set[asyncio.Task[Delivery]] = set()
 
     @contextlib.asynccontextmanager
@@ -153,7 +155,7 @@ def create_app(
         if not state.webhook_url:
             delivery.error = "no webhook url configured"
             return delivery
-        headers = sign_webhook(state.webhook_secret, str(uuid.uuid4()), body)
+        headers = sign_delivery(state.webhook_secret, state.webhook_id, str(uuid.uuid4()), event)
         try:
             async with httpx.AsyncClient(timeout=10) as client:
                 response = await client.post(state.webhook_url, content=body, headers=headers)
@@ -166,6 +168,17 @@ def create_app(
         task = asyncio.create_task(deliver(order))
         pending_sends.add(task)
         task.add_done_callback(pending_sends.discard)
+
+    @app.post("/v1/notifications/verify-webhook-signature")
+    async def verify_webhook_signature(request: Request, authorization: str | None = Header(default=None)) -> Any:
+        if not authorized(authorization):
+            return _error(401, "AUTHENTICATION_FAILURE", "INVALID_TOKEN", "Authentication failed")
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "INVALID_REQUEST", "MALFORMED_REQUEST_JSON", "The request JSON is not well formed")
+        signed = isinstance(body, dict) and vouches_for(state.webhook_secret, state.webhook_id, body)
+        return {"verification_status": "SUCCESS" if signed else "FAILURE"}
 
     @app.post("/v1/oauth2/token")
     async def token(authorization: str | None = Header(default=None)) -> JSONResponse:

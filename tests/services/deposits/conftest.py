@@ -38,7 +38,7 @@ from daiko.kafka import admin_client, client_options, service_connection
 from daiko.settings import DaikoSettings
 from services.deposits.app import build_app
 from services.deposits.db import DeadLetter, Outbox, ProcessedEvent, TransferRow
-from services.deposits.events import handle_command
+from services.deposits.events import command_handler
 from services.deposits.ledger_queries import audit, ledger_totals
 from services.deposits.ledger_store import deposit_of
 from services.deposits.paypal_sandbox import create_app as create_sandbox
@@ -48,7 +48,11 @@ from tests.conftest import bearer, customer_token, kafka_as, staff_token
 T = TypeVar("T")
 YESTERDAY = (date.today() - timedelta(days=1)).isoformat()  # a transfer date always in the past
 DEADLINE = 60.0  # generous for a slow shared machine; polls return as soon as the effect is there
-WEBHOOK_SECRET = "test-webhook-secret"
+WEBHOOK_SECRET = "test-webhook-secret"  # the sandbox's own, playing PayPal's: the deposits app never sees it
+WEBHOOK_ID = "WH-TEST-WEBHOOK"
+
+DEV_SIGNING_KEY = DepositsSettings().ledger_signing_key.get_secret_value()
+"""The ledger key of the local stack: answers these tests produce verify like the deposits service's."""
 
 
 async def eventually(
@@ -102,7 +106,7 @@ def deposits(stack: DaikoSettings) -> Iterator[Service]:
     app_port, sandbox_port = free_port(), free_port()
     settings = DepositsSettings(
         paypal_base_url=f"http://127.0.0.1:{sandbox_port}",
-        paypal_webhook_secret=WEBHOOK_SECRET,
+        paypal_webhook_id=WEBHOOK_ID,
         deposits_consume_commands=False,
         outbox_poll_interval_seconds=0.05,
     )
@@ -110,6 +114,7 @@ def deposits(stack: DaikoSettings) -> Iterator[Service]:
         client_id=settings.paypal_client_id,
         client_secret=settings.paypal_client_secret.get_secret_value(),
         webhook_secret=WEBHOOK_SECRET,
+        webhook_id=WEBHOOK_ID,
         webhook_url=f"http://127.0.0.1:{app_port}/v1/deposit/paypal/webhook",
     )
     with serve_in_thread(sandbox, sandbox_port) as sandbox_url, serve_in_thread(build_app(settings), app_port) as url:
@@ -268,7 +273,7 @@ async def commands_consumer(
         session_factory=db_sessions["deposits"],
         processed_model=ProcessedEvent,
         dead_letter_model=DeadLetter,
-        handler=handle_command,
+        handler=command_handler(DEV_SIGNING_KEY),
     )
 
     async def consume() -> None:

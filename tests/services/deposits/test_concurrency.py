@@ -13,6 +13,7 @@ from contracts.keys import ChargeKey
 from daiko.db import transaction
 from services.deposits.charges import charge
 from tests.services.deposits.conftest import (
+    DEV_SIGNING_KEY,
     YESTERDAY,
     Caller,
     Commands,
@@ -58,7 +59,7 @@ async def test_r9_100_concurrent_charges_and_withdrawals_never_take_a_deposit_be
             idempotency_key=ChargeKey(order_id, 1, 1),
         )
         async with transaction(sessions) as session:
-            return await charge(session=session, command=command) == "deposit.charged"
+            return await charge(session=session, command=command, signing_key=DEV_SIGNING_KEY) == "deposit.charged"
 
     kafka_charges = [commands.charge(customer.id, new_order_id(), EACH) for _ in range(20)]
     outcomes = await asyncio.gather(

@@ -23,7 +23,8 @@ from services.deposits.domain import (
     WithdrawalAlreadyRejected,
     WithdrawalStatus,
 )
-from services.deposits.paypal import parse_yen, sign_webhook, verify_webhook
+from services.deposits.paypal import parse_yen, verification_request, webhook_is_fresh
+from services.deposits.paypal_sandbox.signing import sign_delivery, vouches_for
 from services.deposits.sealing import seal, unseal
 
 KEY = "00" * 32
@@ -157,12 +158,15 @@ def test_a_paypal_amount_that_is_not_whole_yen_is_refused(value: str) -> None:
         parse_yen(value)
 
 
-def test_a_genuine_webhook_is_accepted_and_a_forged_or_stale_one_refused() -> None:
-    body = b'{"event_type": "PAYMENT.CAPTURE.COMPLETED"}'
-    headers = sign_webhook("secret", "tx-1", body)
-    assert verify_webhook("secret", headers, body, tolerance_seconds=300) is None
-    assert verify_webhook("other-secret", headers, body, tolerance_seconds=300) == "signature does not match"
-    assert verify_webhook("secret", headers, body + b" ", tolerance_seconds=300) == "signature does not match"
-    assert verify_webhook("secret", {}, body, tolerance_seconds=300) == "signature headers missing"
-    old = sign_webhook("secret", "tx-2", body, at=datetime.now(UTC) - timedelta(hours=1))
-    assert verify_webhook("secret", old, body, tolerance_seconds=300) == "transmission time outside the accepted window"
+def test_only_the_signer_vouches_for_a_webhook_and_a_stale_one_is_refused_before_asking() -> None:
+    event = {"event_type": "PAYMENT.CAPTURE.COMPLETED", "resource": {"id": "CAP-1"}}
+    headers = sign_delivery("paypals-own", "WH-1", "tx-1", event)
+    assert webhook_is_fresh(headers, tolerance_seconds=300) is None
+    assert vouches_for("paypals-own", "WH-1", verification_request(headers, event, "WH-1"))
+    assert not vouches_for("guessed", "WH-1", verification_request(headers, event, "WH-1"))
+    assert not vouches_for("paypals-own", "WH-other", verification_request(headers, event, "WH-other"))
+    altered = {**event, "resource": {"id": "CAP-2"}}
+    assert not vouches_for("paypals-own", "WH-1", verification_request(headers, altered, "WH-1"))
+    assert webhook_is_fresh({}, tolerance_seconds=300) == "signature headers missing"
+    old = sign_delivery("paypals-own", "WH-1", "tx-2", event, at=datetime.now(UTC) - timedelta(hours=1))
+    assert webhook_is_fresh(old, tolerance_seconds=300) == "transmission time outside the accepted window"

@@ -14,10 +14,16 @@ from typing import Any
 import httpx
 import pytest
 
-from services.deposits.paypal import PayPalClient, PayPalError, PayPalUnavailable, sign_webhook
-from tests.services.deposits.conftest import WEBHOOK_SECRET, Caller, Ledger, Service, eventually, free_port
+from services.deposits.paypal import PayPalClient, PayPalError, PayPalUnavailable
+from services.deposits.paypal_sandbox.signing import sign_delivery
+from tests.services.deposits.conftest import WEBHOOK_ID, WEBHOOK_SECRET, Caller, Ledger, Service, eventually, free_port
 
 pytestmark = pytest.mark.stack
+
+
+def sign_webhook(secret: str, transmission_id: str, body: bytes, *, at: datetime | None = None) -> dict[str, str]:
+    """A delivery's headers as the sandbox (playing PayPal) signs them, for the webhook's JSON body."""
+    return sign_delivery(secret, WEBHOOK_ID, transmission_id, json.loads(body), at=at)
 
 
 async def create(http: httpx.AsyncClient, customer: Caller, amount: int, **headers: str) -> dict[str, Any]:
@@ -196,6 +202,24 @@ async def test_a_forged_webhook_is_refused_and_credits_nothing(
     assert await ledger.deposit(customer.id) == (0, 0, 0)
     view = await http.get(f"/v1/deposit/paypal/orders/{order['id']}", headers=customer.headers)
     assert view.json()["capture_id"] is None
+
+
+async def test_a_webhook_paypal_vouches_for_credits_only_what_paypal_captured_for_the_pay_in(
+    http: httpx.AsyncClient, customer: Caller, ledger: Ledger
+) -> None:
+    """The attack: a capture of 5,000,000 yen "delivered" for a 100 yen pay-in. The body is never believed:
+    the capture is read from the PayPal order, checked against the pay-in's amount, credited once."""
+    order = await create(http, customer, 100)
+    await approve(order)
+    captured = await capture(http, customer, order["id"])
+    assert captured.status_code == 200 and captured.json()["deposit"]["balance"] == 100
+    body = forged_capture_event(order["id"], 5_000_000)
+    response = await http.post(
+        "/v1/deposit/paypal/webhook", content=body, headers=sign_webhook(WEBHOOK_SECRET, "tx-big", body)
+    )
+    assert response.status_code == 200, response.text
+    assert await ledger.deposit(customer.id) == (100, 0, 100)
+    await ledger.assert_consistent(customer.id)
 
 
 async def test_a_genuine_webhook_for_an_unknown_order_is_acknowledged_and_ignored(http: httpx.AsyncClient) -> None:

@@ -19,7 +19,7 @@ from daiko.settings import DaikoSettings
 from tests.conftest import kafka_as
 from tests.services.orders.driver import Driver
 
-NEWEST_ROUTE = "/v1/staff/orders/{order_id}/move-deadline"
+NEWEST_ROUTE = "/v1/staff/halted-orders/{order_id}/refund"
 
 
 @pytest.fixture(scope="session")

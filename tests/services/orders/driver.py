@@ -23,6 +23,8 @@ from aiokafka import AIOKafkaProducer
 from contracts.keys import ChargeKey
 from daiko.events import DEPOSITS_EVENTS, Envelope
 from daiko.settings import DaikoSettings
+from services.deposits.charges import attest
+from services.deposits.settings import DepositsSettings
 from tests.conftest import bearer, customer_token, staff_token
 
 View = dict[str, Any]
@@ -89,6 +91,25 @@ _FILLED: dict[str, dict[str, Any]] = {
     "deposit.refund_rejected": {"rejection": "exceeds-amount-charged", "refundable": 0},
     "deposit.credited": {"method": "bank_transfer", "idempotency_key": "pay-in-report:test", "transfer_id": 1},
 }
+
+
+LEDGER_SIGNING_KEY = DepositsSettings().ledger_signing_key.get_secret_value()
+
+
+def _ledger_signs(event_type: str, fields: dict[str, Any]) -> str:
+    """What the deposits service adds to a charge or refund it posted: the ledger's signature (the stack's key)."""
+    try:
+        return attest(
+            LEDGER_SIGNING_KEY,
+            event_type,  # type: ignore[arg-type]
+            customer_id=fields["customer_id"],
+            order_id=fields["order_id"],
+            key=fields["idempotency_key"],
+            amount=fields["amount"],
+            transfer_id=fields["transfer_id"],
+        )
+    except KeyError:  # an answer missing what it must name: its contract parks it before any signature matters
+        return "unsigned"
 
 
 class Driver:
@@ -188,6 +209,8 @@ class Driver:
             if "billing_seq" in data and "revision" in data and "refund" not in event_type:
                 fields["idempotency_key"] = str(ChargeKey(order_id, data["billing_seq"], data["revision"]))
         fields |= _FILLED.get(event_type, {}) | data | {"balance": 0, "held": 0, "available": 0}
+        if event_type in ("deposit.charged", "deposit.refunded") and "attestation" not in fields:
+            fields["attestation"] = _ledger_signs(event_type, fields)
         event = Envelope(type=event_type, source="daiko/deposits", subject=self.customer_id, data=fields)
         await self.send(event)
         return event

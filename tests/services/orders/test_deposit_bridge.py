@@ -140,9 +140,11 @@ async def test_a_rejected_charge_reopens_the_billing_with_the_shortfall(driver: 
     assert pay["shortfall"] == total  # R2: the green button says how much is missing
 
 
-async def test_the_bridge_handler_skips_an_order_whose_workflow_does_not_exist(stack: DaikoSettings) -> None:
+async def test_the_bridge_handler_skips_an_order_whose_workflow_does_not_exist(
+    stack: DaikoSettings, db_sessions: dict[str, async_sessionmaker[AsyncSession]]
+) -> None:
     workflows = OrderWorkflows(OrdersSettings())
-    handler = deposit_bridge_handler(workflows)
+    handler = deposit_bridge_handler(workflows, OrdersSettings().ledger_public_keys)
     event = Envelope(
         type="deposit.refunded",
         source="daiko/deposits",
@@ -154,13 +156,15 @@ async def test_the_bridge_handler_skips_an_order_whose_workflow_does_not_exist(s
             "idempotency_key": "refund:P000000-NEVERSTARTED:1",
             "reason": "dispute",
             "transfer_id": 1,
+            "attestation": "c2lnbmVk",
             "replayed": False,
             "balance": 100,
             "held": 0,
             "available": 100,
         },
     )
-    await handler(None, event)  # type: ignore[arg-type]  # returns instead of raising (no endless retry)
+    async with db_sessions["orders"]() as session:  # the handler first asks the read model if the order is halted
+        await handler(session, event)  # returns instead of raising (no endless retry)
 
 
 async def test_the_bridge_lag_is_exported_in_metrics(orders_http: httpx.AsyncClient, worker: None) -> None:

@@ -100,6 +100,7 @@ def test_a_charge_answer_names_its_order_billing_and_revision() -> None:
         amount=12_000,
         idempotency_key="charge:P1:1:2",
         transfer_id=7,
+        attestation="c2lnbmVk",
         replayed=False,
         charged_at="2026-11-26T01:00:00+00:00",
     )
@@ -130,7 +131,7 @@ def test_the_billing_of_a_charge_answer_can_come_from_its_idempotency_key_alone(
 
 
 _REFUND_ANSWERS = {
-    "deposit.refunded": {"transfer_id": 8, "replayed": False, "reason": "dispute"},
+    "deposit.refunded": {"transfer_id": 8, "attestation": "c2lnbmVk", "replayed": False, "reason": "dispute"},
     "deposit.refund_rejected": {"rejection": "exceeds-amount-charged", "refundable": 0},
 }
 
