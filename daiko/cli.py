@@ -1,4 +1,4 @@
-"""The ``daiko`` command: what an operator runs against a deployment (tokens, migrations, topics).
+"""The ``daiko`` command: what an operator runs against a deployment (tokens, migrations, topics, dead letters).
 
 The local stack is a development tool with its own command, ``daiko-stack``
 (package ``devstack``); this one only uses the plumbing and the services'
@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from daiko import dead_letter_commands
 from daiko.registry import registered_services, service
 from daiko.settings import DaikoSettings
 from daiko.topics import TOPICS_FILE, create_topics
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="apply the plumbing's and every service's Alembic migrations")
     migrate.add_argument("services", nargs="*")
+    dead_letter_commands.add_parser(sub)
     return parser
 
 
@@ -80,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "search-attributes":
         register_search_attributes(settings)
         return 0
+    if args.command == "dead-letters":
+        return dead_letter_commands.run(args)
     if args.command == "topics":
         asyncio.run(create_topics(settings.kafka_bootstrap, args.file))
         return 0

@@ -262,7 +262,11 @@ class IdempotentConsumer:
             if row is None:
                 return False
             error = await self._reapply(session, row.payload, row.topic)
-            done: dict[str, object] = {"replay_requested_at": None, "replays": m.replays + 1, "last_replayed_at": func.now()}
+            done: dict[str, object] = {
+                "replay_requested_at": None,
+                "replays": m.replays + 1,
+                "last_replayed_at": func.now(),
+            }
             if error is None:
                 done["resolved_at"] = func.now()
             else:
