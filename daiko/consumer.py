@@ -4,13 +4,19 @@ Offsets are committed to Kafka only after that database transaction, so a crash
 re-delivers the event and the processed-events table turns the re-delivery into
 a no-op.
 
-Nothing is ever dropped. A failure of the database, Kafka or Temporal is
-transient: the event is retried until they are back. A message that is not a
-valid envelope, that breaks its topic's contract (the service's ``check``, e.g.
-an unknown type or invalid data), or whose handler keeps failing for its own
-reasons, is parked in the service's ``dead_letters`` table (with the reason, for
-staff to inspect and replay) so that one poison event cannot hold up every other
-order on its partition.
+Nothing is ever dropped, and nothing is retried for ever. A failure of the
+database, Kafka or Temporal is transient: the event is retried until they are
+back. A message that can never be applied is parked in the service's
+``dead_letters`` table on its first attempt, with the reason: bytes that are
+not a valid envelope, an envelope the plumbing could not record (an id that is
+not 1 to 64 printable characters, a NUL anywhere, a body over 1 MiB; see
+:mod:`daiko.inbound`), or one that breaks its topic's contract (the service's
+``check``, e.g. an unknown type or invalid data). A handler that keeps failing
+for its own reasons is parked after ``max_attempts``. Parking cannot fail on the
+message's content (:mod:`daiko.dead_letters`). Each partition is consumed by a
+task of its own (:mod:`daiko.partitions`), so a message being retried holds up
+only the orders on its partition. Staff replay dead letters with ``daiko
+dead-letters replay``; the consumer that parked them re-runs them here.
 """
 
 from __future__ import annotations
