@@ -158,6 +158,11 @@ class IdempotentConsumer:
                 raise Unreadable(
                     f"breaks the contract of {topic}: {exc}", event_id=event.id, event_type=event.type
                 ) from None
+            except Exception as exc:  # a check that trips over odd data must not crash the consumer in a loop
+                log.exception("contract check failed", extra={"consumer": self.name, "event_id": event.id})
+                raise Unreadable(
+                    f"the contract check of {topic} failed: {exc!r}", event_id=event.id, event_type=event.type
+                ) from None
         return event
 
     async def handle_record(self, record: Record, stop: asyncio.Event | None = None) -> bool:
@@ -225,7 +230,8 @@ class IdempotentConsumer:
             except Exception as exc:
                 log.exception("could not park a dead letter; retrying", extra={"consumer": self.name})
                 if not is_transient(exc):
-                    values |= {"event_id": None, "event_type": None, "error": f"(unrecordable reason) {exc!r}"[:1000]}
+                    unrecordable = safe_text(f"(the reason could not be recorded: {exc!r})", 1000)
+                    values |= {"event_id": None, "event_type": None, "error": unrecordable}
             if await _stopped(stop, delay):
                 return False
             delay = min(delay * 2, self._max_retry_delay)

@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import sys
 import time
 from dataclasses import asdict
 from typing import Any
@@ -50,9 +51,14 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        registrations = [service(args.service)] if args.service else registered_services()
+    except KeyError as exc:  # an unknown --service: the registry's message names the known ones
+        print(f"daiko dead-letters: {exc.args[0]}", file=sys.stderr)
+        return 2
     if args.action == "list":
-        return asyncio.run(_list(args))
-    return asyncio.run(_replay(args))
+        return asyncio.run(_list(args, registrations))
+    return asyncio.run(_replay(args, registrations[0]))
 
 
 async def _views(registration: ServiceRegistration, **query: Any) -> list[DeadLetterView]:
@@ -64,8 +70,7 @@ async def _views(registration: ServiceRegistration, **query: Any) -> list[DeadLe
         await engine.dispose()
 
 
-async def _list(args: argparse.Namespace) -> int:
-    registrations = [service(args.service)] if args.service else registered_services()
+async def _list(args: argparse.Namespace, registrations: list[ServiceRegistration]) -> int:
     found: list[tuple[str, DeadLetterView]] = []
     for registration in registrations:
         views = await _views(registration, consumer=args.consumer, include_resolved=args.all, limit=args.limit)
@@ -90,8 +95,7 @@ def _line(service_name: str, view: DeadLetterView) -> str:
     )
 
 
-async def _replay(args: argparse.Namespace) -> int:
-    registration = service(args.service)
+async def _replay(args: argparse.Namespace, registration: ServiceRegistration) -> int:
     engine = make_engine(registration.settings().own_database_url, pool_size=1)
     try:
         sessions = make_session_factory(engine)
