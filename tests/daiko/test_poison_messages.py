@@ -197,3 +197,78 @@ async def test_a_poison_message_on_one_partition_does_not_hold_up_another(
 
     assert applied.index("p1-first") < applied.index("p1-last") < applied.index("p0-poison")
     assert [label for label in applied if label.startswith("p0")] == ["p0-first", "p0-poison", "p0-last"]
+
+
+async def test_partitions_moving_between_consumers_lose_nothing_and_keep_their_order(
+    stack: DaikoSettings, plumbing_db: async_sessionmaker[AsyncSession], new_topic: Callable[..., Awaitable[str]]
+) -> None:
+    """A second consumer joins the group in the middle of the stream and takes partitions from the first.
+
+    After its first 10 events the first member meets an "outage" (a transient error, retried) that
+    lasts until the second member has applied something, so the partitions do move mid-stream: the
+    rebalance must interrupt the first member's retries and hand the partitions over.
+    """
+    topic = await new_topic("rebalance", partitions=4)
+    name = f"rebalance-{uuid.uuid4().hex[:8]}"
+    applied: list[tuple[str, int, int]] = []
+    second_may_join, second_applied = asyncio.Event(), asyncio.Event()
+
+    def handler(member: str) -> Callable[[AsyncSession, Envelope], Awaitable[None]]:
+        async def handle(session: AsyncSession, event: Envelope) -> None:
+            if member == "first" and second_may_join.is_set() and not second_applied.is_set():
+                raise TimeoutError("an outage, until the second member has taken over")
+            applied.append((member, int(event.data["partition"]), int(event.data["seq"])))
+            if member == "second":
+                second_applied.set()
+            if len(applied) == 10:
+                second_may_join.set()
+
+        return handle
+
+    per_partition = 30
+    producer = idempotent_producer(stack.kafka_bootstrap)
+    await producer.start()
+    try:
+        for seq in range(per_partition):
+            for partition in range(4):
+                event = Envelope(
+                    type="test.sequenced", source="tests", subject="s", data={"partition": partition, "seq": seq}
+                )
+                await producer.send_and_wait(topic, event.to_bytes(), key=b"s", partition=partition)
+    finally:
+        await producer.stop()
+
+    def member(label: str) -> IdempotentConsumer:
+        return IdempotentConsumer(
+            name=name,
+            consumer=committed_consumer(stack.kafka_bootstrap, name, topic),
+            session_factory=plumbing_db,
+            processed_model=ProcessedEvent,
+            dead_letter_model=DeadLetter,
+            handler=handler(label),
+            retry_delay=0.05,
+            max_retry_delay=0.2,
+        )
+
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(member("first").run(stop))]
+
+    async def all_applied() -> bool:
+        return len({(p, seq) for _, p, seq in applied}) == 4 * per_partition
+
+    try:
+        await _wait_for(lambda: _is_set(second_may_join))
+        tasks.append(asyncio.create_task(member("second").run(stop)))
+        await _wait_for(all_applied)
+    finally:
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=30)
+
+    assert {who for who, _, _ in applied} == {"first", "second"}
+    assert len(applied) == 4 * per_partition  # none applied twice
+    for partition in range(4):
+        assert [seq for _, p, seq in applied if p == partition] == list(range(per_partition))
+
+
+async def _is_set(event: asyncio.Event) -> bool:
+    return event.is_set()
