@@ -29,7 +29,7 @@ from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import Counter, Gauge
-from sqlalchemy import DateTime, String, func, select, update
+from sqlalchemy import DateTime, String, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,7 +37,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from temporalio.service import RPCError, RPCStatusCode
 
 from daiko.db import database_unavailable
-from daiko.dead_letters import MAX_ERROR, optional_safe_text, safe_text
+from daiko.dead_letters import MAX_ERROR, optional_safe_text, replay_next, safe_text
 from daiko.dead_letters import DeadLetterMixin as DeadLetterMixin  # defined with its queries, used from here too
 from daiko.events import Envelope
 from daiko.inbound import MAX_BODY_BYTES, Unreadable, read_envelope
@@ -255,45 +255,14 @@ class IdempotentConsumer:
         fails again stays parked with the new reason; one that meets an outage stays requested.
         """
         ran = 0
-        while await self._replay_one():
+        while (replayed := await replay_next(self._sessions, self._dead_letters, self.name, self._reapply)) is not None:
             ran += 1
+            row_id, error = replayed
+            log.warning(
+                "dead letter replayed",
+                extra={"consumer": self.name, "dead_letter": row_id, "applied": error is None, "error": error},
+            )
         return ran
-
-    async def _replay_one(self) -> bool:
-        m = self._dead_letters
-        async with self._sessions() as session, session.begin():
-            row = (
-                await session.execute(
-                    select(m.id, m.topic, m.payload)
-                    .where(m.consumer == self.name, m.replay_requested_at.is_not(None))
-                    .order_by(m.id)
-                    .limit(1)
-                    .with_for_update(skip_locked=True)
-                )
-            ).first()
-            if row is None:
-                return False
-            error = await self._reapply(session, row.payload, row.topic)
-            done: dict[str, object] = {
-                "replay_requested_at": None,
-                "replays": m.replays + 1,
-                "last_replayed_at": func.now(),
-            }
-            if error is None:
-                done["resolved_at"] = func.now()
-            else:
-                done["error"] = safe_text(error, MAX_ERROR)
-            await session.execute(update(m).where(m.id == row.id).values(**done))
-        log.warning(
-            "dead letter replayed",
-            extra={
-                "consumer": self.name,
-                "dead_letter": row.id,
-                "applied": error is None,
-                "error": (error or "")[:500],
-            },
-        )
-        return True
 
     async def _reapply(self, session: AsyncSession, payload: bytes, topic: str) -> str | None:
         """Why the replay failed, or ``None`` if it is applied (or was already); an outage propagates."""
@@ -319,6 +288,12 @@ class IdempotentConsumer:
             await _stopped(stop, self._replay_poll_interval)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Until ``stop`` is set: the partitions' tasks, and the replays staff ask for.
+
+        The Kafka consumer comes subscribed to its topics (built by :func:`daiko.kafka.committed_consumer`);
+        the subscription is renewed here with the listener that stops a partition's task when a
+        rebalance takes the partition away.
+        """
         stop = stop or asyncio.Event()
         partitions = PartitionedConsumption(self._consumer, self.handle_record, self._progress)
         self._consumer.subscribe(sorted(self._consumer.subscription()), listener=partitions)

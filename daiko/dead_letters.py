@@ -13,7 +13,7 @@ takes exactly the path, and the exactly-once guarantee, of a first delivery.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,7 +32,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 MAX_ERROR = 10_000
@@ -185,3 +185,44 @@ async def request_replay(
         .returning(model.id)
     )
     return sorted(marked.scalars())
+
+
+Reapply = Callable[[AsyncSession, bytes, str], Awaitable[str | None]]
+"""Re-runs a stored message (payload, topic) in the given transaction; why it failed, or ``None`` if applied."""
+
+
+async def replay_next(
+    sessions: async_sessionmaker[AsyncSession], model: type[DeadLetterMixin], consumer: str, reapply: Reapply
+) -> tuple[int, str | None] | None:
+    """Takes one of ``consumer``'s replay requests and re-runs it; ``None`` when none is waiting.
+
+    The row is locked (other instances of the service skip it) and marked in the transaction the
+    message is re-applied in, so "replayed" commits exactly with its effect. Returns the row's id
+    and the new reason, ``None`` as reason when it was applied. An outage raised by ``reapply``
+    rolls everything back and leaves the request for the next poll.
+    """
+    m = model
+    async with sessions() as session, session.begin():
+        row = (
+            await session.execute(
+                select(m.id, m.topic, m.payload)
+                .where(m.consumer == consumer, m.replay_requested_at.is_not(None))
+                .order_by(m.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+        ).first()
+        if row is None:
+            return None
+        error = await reapply(session, row.payload, row.topic)
+        done: dict[str, object] = {
+            "replay_requested_at": None,
+            "replays": m.replays + 1,
+            "last_replayed_at": func.now(),
+        }
+        if error is None:
+            done["resolved_at"] = func.now()
+        else:
+            done["error"] = error = safe_text(error, MAX_ERROR)
+        await session.execute(update(m).where(m.id == row.id).values(**done))
+    return row.id, error
