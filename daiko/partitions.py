@@ -82,6 +82,7 @@ class PartitionedConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
         self._handle = handle
         self._progress = progress
         self._workers: dict[TopicPartition, _PartitionWorker] = {}
+        self._revoking: set[TopicPartition] = set()
 
     async def run(self, stop: asyncio.Event, on_poll: Callable[[], None] = lambda: None) -> None:
         """Until ``stop`` is set; the consumer must be subscribed (with this object as listener) and started."""
@@ -89,6 +90,8 @@ class PartitionedConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
             while not stop.is_set():
                 batches = await self._consumer.getmany(timeout_ms=200, max_records=100)
                 for tp, records in batches.items():
+                    if tp in self._revoking:  # on its way to another consumer, which reads it from the commit
+                        continue
                     worker = self._workers.get(tp)
                     if worker is None:
                         worker = self._workers[tp] = _PartitionWorker(tp, self._consumer, self._handle, self._progress)
@@ -110,7 +113,10 @@ class PartitionedConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
         await asyncio.gather(*(worker.stop() for worker in workers), return_exceptions=True)
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self._revoking |= set(revoked)
         await self._stop(list(revoked))
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        """Workers start with the first batch of a partition."""
+        """Workers start with the first batch of a partition; any left for a partition not ours now ends."""
+        self._revoking.clear()
+        await self._stop([tp for tp in self._workers if tp not in assigned])
