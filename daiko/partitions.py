@@ -30,6 +30,8 @@ Progress = Callable[[TopicPartition, int], None]
 
 
 class _PartitionWorker:
+    """Applies one partition's batches in order and commits after each; the only writer of its offsets."""
+
     def __init__(self, tp: TopicPartition, consumer: AIOKafkaConsumer, handle: RecordHandler, progress: Progress):
         self.tp = tp
         self.batches: asyncio.Queue[list[Record]] = asyncio.Queue()
@@ -54,7 +56,7 @@ class _PartitionWorker:
     async def _apply(self, records: list[Record]) -> None:
         done: int | None = None
         for record in records:
-            if not await self._handle(record, self.stopping):
+            if self.stopping.is_set() or not await self._handle(record, self.stopping):
                 break
             done = record.offset + 1
             self._progress(self.tp, done)
