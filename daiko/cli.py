@@ -1,4 +1,5 @@
-"""The ``daiko`` command: what an operator runs against a deployment (tokens, migrations, topics, Kafka ACLs).
+"""The ``daiko`` command: what an operator runs against a deployment (tokens, migrations, topics, Kafka ACLs,
+dead letters).
 
 The local stack is a development tool with its own command, ``daiko-stack``
 (package ``devstack``); this one only uses the plumbing and the services'
@@ -14,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from daiko import dead_letter_commands
 from daiko.acls import apply_service_acls, registered_principals, service_grants
 from daiko.kafka import admin_connection
 from daiko.registry import registered_services, service
@@ -37,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="apply the plumbing's and every service's Alembic migrations")
     migrate.add_argument("services", nargs="*")
+    dead_letter_commands.add_parser(sub)
     return parser
 
 
@@ -83,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "search-attributes":
         register_search_attributes(settings)
         return 0
+    if args.command == "dead-letters":
+        return dead_letter_commands.run(args)
     if args.command == "topics":
         asyncio.run(create_topics(admin_connection(KafkaAdminSettings()), args.file))
         return 0

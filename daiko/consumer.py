@@ -4,35 +4,45 @@ Offsets are committed to Kafka only after that database transaction, so a crash
 re-delivers the event and the processed-events table turns the re-delivery into
 a no-op.
 
-Nothing is ever dropped. A failure of the database, Kafka or Temporal is
-transient: the event is retried until they are back. A message that is not a
-valid envelope, that breaks its topic's contract (the service's ``check``, e.g.
-an unknown type or invalid data), or whose handler keeps failing for its own
-reasons, is parked in the service's ``dead_letters`` table (with the reason, for
-staff to inspect and replay) so that one poison event cannot hold up every other
-order on its partition.
+Nothing is ever dropped, and nothing is retried for ever. A failure of the
+database, Kafka or Temporal is transient: the event is retried until they are
+back. A message that can never be applied is parked in the service's
+``dead_letters`` table on its first attempt, with the reason: bytes that are
+not a valid envelope, an envelope the plumbing could not record (an id that is
+not 1 to 64 printable characters, a NUL anywhere, a body over 1 MiB; see
+:mod:`daiko.inbound`), or one that breaks its topic's contract (the service's
+``check``, e.g. an unknown type or invalid data). A handler that keeps failing
+for its own reasons is parked after ``max_attempts``. Parking cannot fail on the
+message's content (:mod:`daiko.dead_letters`). Each partition is consumed by a
+task of its own (:mod:`daiko.partitions`), so a message being retried holds up
+only the orders on its partition. Staff replay dead letters with ``daiko
+dead-letters replay``; the consumer that parked them re-runs them here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import Counter, Gauge
-from pydantic import ValidationError
-from sqlalchemy import BigInteger, DateTime, Identity, Integer, LargeBinary, String, Text, UniqueConstraint, func
+from sqlalchemy import DateTime, String, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 from temporalio.service import RPCError, RPCStatusCode
 
 from daiko.db import database_unavailable
+from daiko.dead_letters import MAX_ERROR, optional_safe_text, replay_next, safe_text
+from daiko.dead_letters import DeadLetterMixin as DeadLetterMixin  # defined with its queries, used from here too
 from daiko.events import Envelope
+from daiko.inbound import MAX_BODY_BYTES, Unreadable, read_envelope
 from daiko.kafka import KafkaConnection
+from daiko.partitions import PartitionedConsumption, Record
 from daiko.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -77,29 +87,6 @@ class ProcessedEventMixin:
     processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class DeadLetterMixin:
-    """Messages a consumer could not apply, kept whole with the reason, one row per Kafka record."""
-
-    __tablename__ = "dead_letters"
-
-    @declared_attr.directive
-    @classmethod
-    def __table_args__(cls) -> tuple[UniqueConstraint]:
-        return (UniqueConstraint("consumer", "topic", "partition", "offset"),)
-
-    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
-    consumer: Mapped[str] = mapped_column(String(100))
-    topic: Mapped[str] = mapped_column(String(200))
-    partition: Mapped[int] = mapped_column(Integer)
-    offset: Mapped[int] = mapped_column(BigInteger)
-    event_id: Mapped[str | None] = mapped_column(String(64))
-    event_type: Mapped[str | None] = mapped_column(String(200))
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
-    error: Mapped[str] = mapped_column(Text)
-    attempts: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-
-
 async def apply_once(
     session: AsyncSession,
     model: type[ProcessedEventMixin],
@@ -123,7 +110,14 @@ async def apply_once(
 
 
 class IdempotentConsumer:
-    """Consumes topics into one service's database, each event applied exactly once."""
+    """Consumes topics into one service's database, each event applied exactly once.
+
+    Every record ends applied or dead-lettered: what could never be applied is parked on its
+    first attempt (:func:`daiko.inbound.read_envelope` and the service's ``check``), a handler
+    failing for its own reasons after ``max_attempts``. Partitions run independently
+    (:mod:`daiko.partitions`), and the consumer also re-runs the dead letters staff ask it to
+    replay.
+    """
 
     def __init__(
         self,
@@ -138,6 +132,8 @@ class IdempotentConsumer:
         max_attempts: int = 5,
         retry_delay: float = 0.5,
         max_retry_delay: float = 10.0,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        replay_poll_interval: float = 1.0,
     ) -> None:
         self.name = name
         self._consumer = consumer
@@ -149,26 +145,40 @@ class IdempotentConsumer:
         self._max_attempts = max_attempts
         self._retry_delay = retry_delay
         self._max_retry_delay = max_retry_delay
+        self._max_body_bytes = max_body_bytes
+        self._replay_poll_interval = replay_poll_interval
         self._positions: dict[TopicPartition, int] = {}
 
-    async def handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        try:
-            event = Envelope.from_bytes(record.value or b"")
-        except ValidationError as exc:
-            await self._park(record, None, f"not a valid event envelope: {exc}", attempts=1)
-            return
+    def read(self, raw: bytes, topic: str) -> Envelope:
+        """The envelope, or :class:`Unreadable` if neither the plumbing nor the service's contract accepts it."""
+        event = read_envelope(raw, max_body_bytes=self._max_body_bytes)
         if self._check is not None:
             try:
                 self._check(event)
             except ValueError as exc:  # retrying cannot make it valid: park it at once, with the reason
-                await self._park(record, event, f"breaks the contract of {record.topic}: {exc}", attempts=1)
-                return
+                raise Unreadable(
+                    f"breaks the contract of {topic}: {exc}", event_id=event.id, event_type=event.type
+                ) from None
+            except Exception as exc:  # a check that trips over odd data must not crash the consumer in a loop
+                log.exception("contract check failed", extra={"consumer": self.name, "event_id": event.id})
+                raise Unreadable(
+                    f"the contract check of {topic} failed: {exc!r}", event_id=event.id, event_type=event.type
+                ) from None
+        return event
+
+    async def handle_record(self, record: Record, stop: asyncio.Event | None = None) -> bool:
+        """Applies or parks the record; ``False`` only when ``stop`` was set before either could happen."""
+        stop = stop or asyncio.Event()
+        try:
+            event = self.read(record.value or b"", record.topic)
+        except Unreadable as exc:
+            return await self._park(record, exc.event_id, exc.event_type, str(exc), attempts=1, stop=stop)
         failures, delay = 0, self._retry_delay
         while True:
             try:
                 async with self._sessions() as session, session.begin():
                     await apply_once(session, self._model, self.name, event, self._handler)
-                return
+                return True
             except Exception as exc:
                 transient = is_transient(exc)
                 failures += 0 if transient else 1
@@ -178,24 +188,36 @@ class IdempotentConsumer:
                     extra={"consumer": self.name, "event_id": event.id, "type": event.type, "transient": transient},
                 )
                 if failures >= self._max_attempts:
-                    await self._park(record, event, repr(exc), attempts=failures)
-                    return
-            await asyncio.sleep(delay)
+                    return await self._park(record, event.id, event.type, repr(exc), attempts=failures, stop=stop)
+            if await _stopped(stop, delay):
+                return False
             delay = min(delay * 2, self._max_retry_delay)
 
     async def _park(
-        self, record: ConsumerRecord[bytes, bytes], event: Envelope | None, error: str, *, attempts: int
-    ) -> None:
-        """Keep the message for staff; retried until the database takes it, so it is never lost."""
+        self,
+        record: Record,
+        event_id: str | None,
+        event_type: str | None,
+        error: str,
+        *,
+        attempts: int,
+        stop: asyncio.Event,
+    ) -> bool:
+        """Keep the message for staff; retried while the database is away, so it is never lost.
+
+        The columns are written so that no content can make the insert fail; should it fail anyway
+        for a reason of its own, the row is written again without what was read of the envelope.
+        """
         values = {
             "consumer": self.name,
             "topic": record.topic,
             "partition": record.partition,
             "offset": record.offset,
-            "event_id": event.id if event else None,
-            "event_type": event.type[:200] if event else None,
+            "key": record.key,
+            "event_id": optional_safe_text(event_id),
+            "event_type": optional_safe_text(event_type),
             "payload": record.value or b"",
-            "error": error[:10_000],
+            "error": safe_text(error, MAX_ERROR),
             "attempts": attempts,
         }
         delay = self._retry_delay
@@ -206,30 +228,88 @@ class IdempotentConsumer:
                         insert(self._dead_letters).values(**values).on_conflict_do_nothing()  # type: ignore[arg-type]
                     )
                 break
-            except Exception:
+            except Exception as exc:
                 log.exception("could not park a dead letter; retrying", extra={"consumer": self.name})
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._max_retry_delay)
+                if not is_transient(exc):
+                    unrecordable = safe_text(f"(the reason could not be recorded: {exc!r})", 1000)
+                    values |= {"event_id": None, "event_type": None, "error": unrecordable}
+            if await _stopped(stop, delay):
+                return False
+            delay = min(delay * 2, self._max_retry_delay)
         dead_letters_total.labels(self.name).inc()
         log.error(
             "event parked in dead_letters",
-            extra={"consumer": self.name, "topic": record.topic, "offset": record.offset, "error": error[:500]},
+            extra={
+                "consumer": self.name,
+                "topic": record.topic,
+                "offset": record.offset,
+                "error": values["error"][:500],
+            },
         )
+        return True
+
+    async def replay_requested(self) -> int:
+        """Re-runs the dead letters staff asked to replay, one transaction each; returns how many ran.
+
+        The replay takes the path of a first delivery: read and checked, then applied with its
+        processed-event id in one transaction, which also marks the dead letter replayed. One that
+        fails again stays parked with the new reason; one that meets an outage stays requested.
+        """
+        ran = 0
+        while (replayed := await replay_next(self._sessions, self._dead_letters, self.name, self._reapply)) is not None:
+            ran += 1
+            row_id, error = replayed
+            log.warning(
+                "dead letter replayed",
+                extra={"consumer": self.name, "dead_letter": row_id, "applied": error is None, "error": error},
+            )
+        return ran
+
+    async def _reapply(self, session: AsyncSession, payload: bytes, topic: str) -> str | None:
+        """Why the replay failed, or ``None`` if it is applied (or was already); an outage propagates."""
+        try:
+            event = self.read(payload, topic)
+        except Unreadable as exc:
+            return str(exc)
+        try:
+            async with session.begin_nested():
+                await apply_once(session, self._model, self.name, event, self._handler)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            return repr(exc)
+        return None
+
+    async def _replay_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.replay_requested()
+            except Exception:  # an outage: the requests stay, the next poll tries again
+                log.exception("replaying dead letters failed; retrying", extra={"consumer": self.name})
+            await _stopped(stop, self._replay_poll_interval)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Until ``stop`` is set: the partitions' tasks, and the replays staff ask for.
+
+        The Kafka consumer comes subscribed to its topics (built by :func:`daiko.kafka.committed_consumer`);
+        the subscription is renewed here with the listener that stops a partition's task when a
+        rebalance takes the partition away.
+        """
         stop = stop or asyncio.Event()
+        partitions = PartitionedConsumption(self._consumer, self.handle_record, self._progress)
+        self._consumer.subscribe(sorted(self._consumer.subscription()), listener=partitions)
         await self._consumer.start()
+        replays = asyncio.create_task(self._replay_loop(stop), name=f"{self.name}-replays")
         try:
-            while not stop.is_set():
-                batches = await self._consumer.getmany(timeout_ms=200, max_records=100)
-                for tp, records in batches.items():
-                    for record in records:
-                        await self.handle_record(record)
-                    await self._consumer.commit({tp: records[-1].offset + 1})
-                    self._positions[tp] = records[-1].offset + 1
-                self._export_lag()
+            await partitions.run(stop, on_poll=self._export_lag)
         finally:
+            replays.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await replays
             await self._consumer.stop()
+
+    def _progress(self, tp: TopicPartition, position: int) -> None:
+        self._positions[tp] = position
 
     def _export_lag(self) -> None:
         for tp in self._consumer.assignment():
@@ -238,6 +318,13 @@ class IdempotentConsumer:
                 continue
             position = self._positions.get(tp, end)
             consumer_lag.labels(self.name, tp.topic, str(tp.partition)).set(max(end - position, 0))
+
+
+async def _stopped(stop: asyncio.Event, delay: float) -> bool:
+    """Waits ``delay`` seconds, or less if ``stop`` is set meanwhile; says whether it was."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=delay)
+    return stop.is_set()
 
 
 def consumer_task(

@@ -17,8 +17,9 @@ from sqlalchemy import DateTime, Index, Integer, String, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from daiko.consumer import DeadLetterMixin, ProcessedEventMixin
+from daiko.consumer import ProcessedEventMixin
 from daiko.db import new_metadata
+from daiko.dead_letters import DeadLetterMixin
 from daiko.outbox import OutboxMixin
 
 

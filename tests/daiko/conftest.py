@@ -8,13 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from daiko.db import make_engine, make_session_factory
 from daiko.settings import DaikoSettings
-from tests.daiko.plumbing_db import Base, Outbox, ensure_database
+from tests.daiko.plumbing_db import Base, Outbox, ensure_database, migrate
 
 
 @pytest.fixture(scope="session")
 async def plumbing_db(stack: DaikoSettings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Scratch database with an outbox, processed-events and effects table."""
+    """Scratch database with the plumbing's tables (migrated) and the test consumers' effects table."""
     engine = make_engine(await ensure_database(stack), pool_size=5)
+    await migrate(stack)
     async with engine.begin() as conn:
         await conn.run_sync(Base.metadata.create_all)
     yield make_session_factory(engine)
