@@ -45,6 +45,9 @@ async def orders_db(stack: DaikoSettings) -> AsyncIterator[async_sessionmaker[As
         await conn.close()
     engine = make_engine(stack.database_url(DATABASE), pool_size=2)
     async with engine.begin() as connection:
+        # A scratch database: made anew from the models, so a column added since the last run is there.
+        await connection.run_sync(Base.metadata.drop_all)
+        await connection.run_sync(PlumbingBase.metadata.drop_all)
         await connection.run_sync(PlumbingBase.metadata.create_all)
         await connection.run_sync(Base.metadata.create_all)
         await connection.execute(delete(OrderRecord))
