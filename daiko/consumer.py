@@ -34,16 +34,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
-from temporalio.service import RPCError, RPCStatusCode
 
 from daiko.db import database_unavailable
 from daiko.dead_letters import MAX_ERROR, optional_safe_text, replay_next, safe_text
 from daiko.dead_letters import DeadLetterMixin as DeadLetterMixin  # defined with its queries, used from here too
+from daiko.errors import Unavailable
 from daiko.events import Envelope
 from daiko.inbound import MAX_BODY_BYTES, Unreadable, read_envelope
 from daiko.kafka import KafkaConnection
 from daiko.partitions import PartitionedConsumption, Record
-from daiko.problems import Problem
 
 log = logging.getLogger(__name__)
 
@@ -59,19 +58,19 @@ duplicates_total = Counter("daiko_events_duplicate_total", "Re-delivered events 
 dead_letters_total = Counter("daiko_events_dead_lettered_total", "Events parked in dead_letters", ["consumer"])
 consumer_lag = Gauge("daiko_consumer_lag", "Messages behind the partition end", ["consumer", "topic", "partition"])
 
-_TRANSIENT_RPC = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED}
-
-
 # Serialization failure and deadlock: the transaction lost a race and will pass when retried.
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}
 
 
 def is_transient(exc: BaseException) -> bool:
-    """A failure of a part we depend on (retry until it is back), not of the event itself."""
-    if isinstance(exc, Problem):  # a gateway saying "unavailable" (503), e.g. Temporal down
-        return exc.status in (502, 503, 504)
-    if isinstance(exc, RPCError):
-        return exc.status in _TRANSIENT_RPC
+    """A failure of a part we depend on (retry until it is back), not of the event itself.
+
+    A handler's gateway says so with :class:`daiko.errors.Unavailable` (e.g. the
+    orders service when Temporal is down): this plumbing knows neither Temporal
+    nor HTTP.
+    """
+    if isinstance(exc, Unavailable):
+        return True
     if isinstance(exc, DBAPIError) and str(getattr(exc.orig, "sqlstate", "")) in _RETRYABLE_SQLSTATES:
         return True
     return isinstance(exc, TimeoutError) or database_unavailable(exc)

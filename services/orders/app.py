@@ -8,9 +8,10 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from daiko.db import make_engine, make_session_factory
+from daiko.errors import Unavailable
 from daiko.kafka import service_connection
 from daiko.outbox import relay_task
-from daiko.problems import Problem, ProblemTable, ProblemType
+from daiko.problems import ProblemTable, ProblemType
 from daiko.service import BackgroundTask, create_service_app
 from services.orders.api import router as customer_router
 from services.orders.db import Outbox
@@ -87,7 +88,7 @@ def build_app(settings: OrdersSettings | None = None) -> FastAPI:
     async def on_startup(app: FastAPI) -> None:
         try:  # connect now if we can; if Temporal is down, calls answer 503 until it is back
             await workflows.client()
-        except Problem:
+        except Unavailable:
             log.warning("Temporal is not reachable yet", extra={"address": settings.temporal_address})
 
     app = create_service_app(

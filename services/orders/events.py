@@ -27,9 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.deposits import Charged, Refunded
 from daiko.consumer import Handler, consumer_task
+from daiko.errors import InvalidInput
 from daiko.events import DEPOSITS_EVENTS, Envelope
 from daiko.kafka import KafkaConnection
-from daiko.problems import Problem
 from daiko.service import BackgroundTask
 from services.orders import halts
 from services.orders.db import DeadLetter, ProcessedEvent
@@ -92,13 +92,11 @@ def deposit_bridge_handler(workflows: OrderWorkflows, ledger_keys: list[str]) ->
                 extra={"event_id": envelope.id, "type": envelope.type, "order_id": event.order_id},
             )
             return
-        except Problem as problem:
-            if problem.status >= 500:  # Temporal unavailable: transient, the consumer retries until it is back
-                raise
+        except InvalidInput as refused:  # Temporal refuses the signal itself; Unavailable propagates and is retried
             skipped_total.labels("refused").inc()
             log.error(
                 "deposit event refused by Temporal; skipped",
-                extra={"event_id": envelope.id, "order_id": event.order_id, "detail": problem.detail},
+                extra={"event_id": envelope.id, "order_id": event.order_id, "detail": refused.detail},
             )
             return
         signalled_total.labels(event.type).inc()

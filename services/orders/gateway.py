@@ -30,7 +30,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from daiko.problems import RETRY_AFTER_SECONDS, Problem, invalid_request
+from daiko.errors import InvalidInput, Unavailable
 from services.orders.domain import OrderRefused, refusal_error
 from services.orders.settings import OrdersSettings
 from workflows import VIEW_QUERY, workflow_id
@@ -64,15 +64,9 @@ _ENDINGS = {
 _QUOTABLE_ID = re.compile(r"^[A-Za-z0-9_.:-]+$")  # order ids the visibility query can name without escaping
 
 
-def temporal_unavailable(detail: str) -> Problem:
-    return Problem(
-        503,
-        "Order engine unavailable",
-        detail,
-        code="temporal-unavailable",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        retry_after_seconds=RETRY_AFTER_SECONDS,
-    )
+def temporal_unavailable(detail: str) -> Unavailable:
+    """Temporal cannot answer now: a 503 with ``Retry-After`` over HTTP, a retry for the consumers."""
+    return Unavailable(detail, code="temporal-unavailable", title="Order engine unavailable")
 
 
 class OrderWorkflows:
@@ -112,7 +106,7 @@ class OrderWorkflows:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 raise OrderGone(order_id) from exc
             if exc.status is RPCStatusCode.INVALID_ARGUMENT:
-                raise invalid_request(exc.message) from exc
+                raise InvalidInput(exc.message) from exc
             log.warning("temporal call failed", extra={"order_id": order_id, "status": exc.status.name})
             raise temporal_unavailable(f"Temporal did not answer for order {order_id}: {exc.message}") from exc
         except (RPCTimeoutOrCancelledError, TimeoutError) as exc:

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from daiko.db import transaction
-from daiko.problems import Problem
+from daiko.errors import Unavailable
 from daiko.service import BackgroundTask
 from services.orders import halt_rules, halts
 from services.orders.db import HaltedOrder, OrderRecord
@@ -83,8 +83,8 @@ def halt_sweep_task(
                 found = await sweep_once(sessions, workflows, batch=batch)
                 if found:
                     log.warning("halted orders found", extra={"count": found})
-            except Problem as problem:  # Temporal unreachable: try again next time
-                log.warning("halt sweep skipped: Temporal unavailable", extra={"detail": problem.detail})
+            except Unavailable as down:  # Temporal unreachable: try again next time
+                log.warning("halt sweep skipped: Temporal unavailable", extra={"detail": down.detail})
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval.total_seconds())
 

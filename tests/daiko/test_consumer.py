@@ -194,18 +194,16 @@ async def test_an_event_breaking_the_services_contract_is_parked_at_once_with_th
     assert parked.error == f"breaks the contract of {topic}: 'test.removed' is not a type of this topic"
 
 
-def test_outages_of_the_database_or_temporal_are_transient_and_a_bad_event_is_not() -> None:
+def test_outages_of_the_database_or_a_gateway_are_transient_and_a_bad_event_is_not() -> None:
     from sqlalchemy.exc import OperationalError
-    from temporalio.service import RPCError, RPCStatusCode
 
     from daiko.consumer import is_transient
+    from daiko.errors import InvalidInput, Unavailable
+    from services.orders.gateway import temporal_unavailable
 
     assert is_transient(ConnectionRefusedError())
     assert is_transient(OperationalError("SELECT 1", {}, Exception("server closed the connection")))
-    assert is_transient(RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b""))
-    assert not is_transient(RPCError("bad", RPCStatusCode.INVALID_ARGUMENT, b""))
+    assert is_transient(Unavailable("a part is down"))
+    assert is_transient(temporal_unavailable("Temporal did not answer"))  # how the orders gateway says it
+    assert not is_transient(InvalidInput("Temporal refuses this signal"))
     assert not is_transient(ValueError("invalid literal for int(): 'boom'"))
-    from daiko.problems import Problem
-
-    assert is_transient(Problem(503, "Temporal unavailable"))
-    assert not is_transient(Problem(409, "Operation refused"))
