@@ -21,7 +21,7 @@ test: bootstrap
 lint: bootstrap
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy contracts daiko services workflows devstack
+	.venv/bin/mypy contracts daiko services workflows devstack tests
 	.venv/bin/python -m contracts.publish --check
 
 bench: bootstrap

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from daiko.settings import DaikoSettings
-from tests.conftest import customer_token, staff_token
+from tests.conftest import StackSettings, customer_token, staff_token
 
 pytestmark = pytest.mark.stack
 
@@ -25,7 +24,7 @@ SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 
 @pytest.mark.parametrize("service", ["orders", "deposits", "messaging"])
 @pytest.mark.parametrize("role", ["customer", "staff"])
-def test_no_generated_request_gets_a_server_error(stack: DaikoSettings, service: str, role: str) -> None:
+def test_no_generated_request_gets_a_server_error(stack: StackSettings, service: str, role: str) -> None:
     port = getattr(stack, f"{service}_port")
     token = staff_token(stack) if role == "staff" else customer_token(stack, "cust-contract-fuzz")
     result = subprocess.run(

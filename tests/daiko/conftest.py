@@ -7,12 +7,12 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from daiko.db import make_engine, make_session_factory
-from daiko.settings import DaikoSettings
+from tests.conftest import StackSettings
 from tests.daiko.plumbing_db import Base, Outbox, ensure_database, migrate
 
 
 @pytest.fixture(scope="session")
-async def plumbing_db(stack: DaikoSettings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+async def plumbing_db(stack: StackSettings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """Scratch database with the plumbing's tables (migrated) and the test consumers' effects table."""
     engine = make_engine(await ensure_database(stack), pool_size=5)
     await migrate(stack)

@@ -16,10 +16,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from daiko.db import new_metadata
 from daiko.migrations import PLUMBING_SCHEMA, alembic_config
-from daiko.settings import DaikoSettings
 from daiko.tables import DeadLetter as DeadLetter
 from daiko.tables import Outbox as Outbox
 from daiko.tables import ProcessedEvent as ProcessedEvent
+from tests.conftest import StackSettings
 
 DATABASE = "daiko_test_plumbing"
 
@@ -37,7 +37,7 @@ class Effect(Base):
     total: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-async def ensure_database(settings: DaikoSettings) -> str:
+async def ensure_database(settings: StackSettings) -> str:
     conn = await asyncpg.connect(
         host=settings.postgres_host, port=settings.postgres_port, user=settings.postgres_user, database="postgres"
     )
@@ -49,7 +49,7 @@ async def ensure_database(settings: DaikoSettings) -> str:
     return settings.database_url(DATABASE)
 
 
-async def migrate(settings: DaikoSettings) -> None:
+async def migrate(settings: StackSettings) -> None:
     """The plumbing's history to head; tables an older fixture made without it are dropped first."""
     conn = await asyncpg.connect(
         host=settings.postgres_host, port=settings.postgres_port, user=settings.postgres_user, database=DATABASE

@@ -14,8 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from daiko.consumer import IdempotentConsumer, apply_once
 from daiko.events import Envelope
 from daiko.kafka import committed_consumer, idempotent_producer
-from daiko.settings import DaikoSettings
-from tests.conftest import kafka_as
+from tests.conftest import StackSettings, kafka_as
 from tests.daiko.plumbing_db import DeadLetter, Effect, ProcessedEvent
 
 pytestmark = pytest.mark.stack
@@ -52,7 +51,7 @@ async def test_the_same_event_applied_twice_in_the_database_counts_once(
 
 
 async def test_a_redelivered_kafka_event_is_applied_once(
-    stack: DaikoSettings, plumbing_db: async_sessionmaker[AsyncSession], new_topic: Callable[..., Awaitable[str]]
+    stack: StackSettings, plumbing_db: async_sessionmaker[AsyncSession], new_topic: Callable[..., Awaitable[str]]
 ) -> None:
     topic = await new_topic("consumer")
     name = f"kafka-{uuid.uuid4().hex[:8]}"
@@ -89,7 +88,7 @@ async def test_a_redelivered_kafka_event_is_applied_once(
 
 
 async def test_a_poison_event_is_parked_in_dead_letters_and_does_not_block_the_next_one(
-    stack: DaikoSettings, plumbing_db: async_sessionmaker[AsyncSession], new_topic: Callable[..., Awaitable[str]]
+    stack: StackSettings, plumbing_db: async_sessionmaker[AsyncSession], new_topic: Callable[..., Awaitable[str]]
 ) -> None:
     topic = await new_topic("poison", partitions=1)
     name = f"poison-{uuid.uuid4().hex[:8]}"
@@ -148,7 +147,7 @@ def _known_types_only(event: Envelope) -> None:
 
 
 async def test_an_event_breaking_the_services_contract_is_parked_at_once_with_the_reason(
-    stack: DaikoSettings, plumbing_db: async_sessionmaker[AsyncSession], new_topic: Callable[..., Awaitable[str]]
+    stack: StackSettings, plumbing_db: async_sessionmaker[AsyncSession], new_topic: Callable[..., Awaitable[str]]
 ) -> None:
     topic = await new_topic("contract", partitions=1)
     name = f"contract-{uuid.uuid4().hex[:8]}"

@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from daiko.consumer import IdempotentConsumer
 from daiko.events import Envelope
 from daiko.kafka import committed_consumer, idempotent_producer
-from daiko.settings import PROJECT_ROOT, DaikoSettings
+from daiko.settings import PROJECT_ROOT
 from daiko.tables import DeadLetter, ProcessedEvent
-from tests.conftest import kafka_as
+from tests.conftest import StackSettings, kafka_as
 
 pytestmark = pytest.mark.stack
 
@@ -63,7 +63,7 @@ async def messaging_db(db_sessions: dict[str, async_sessionmaker[AsyncSession]])
 
 
 async def test_staff_list_dead_letters_and_replay_them_once_the_cause_is_fixed(
-    stack: DaikoSettings, messaging_db: Any, new_topic: Callable[..., Awaitable[str]]
+    stack: StackSettings, messaging_db: Any, new_topic: Callable[..., Awaitable[str]]
 ) -> None:
     sessions, consumers = messaging_db
     topic = await new_topic("replay", partitions=1)

@@ -9,8 +9,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from daiko.kafka import client_options, committed_consumer, idempotent_producer
-from daiko.settings import DaikoSettings
-from tests.conftest import kafka_as
+from tests.conftest import StackSettings, kafka_as
 
 pytestmark = pytest.mark.stack
 
@@ -27,7 +26,7 @@ async def _drain(consumer: AIOKafkaConsumer, expected: int, *, attempts: int = 1
 
 
 async def test_idempotent_and_transactional_producers_write_and_a_group_resumes_after_restart(
-    stack: DaikoSettings, new_topic: Callable[..., Awaitable[str]]
+    stack: StackSettings, new_topic: Callable[..., Awaitable[str]]
 ) -> None:
     topic = await new_topic("kafka", partitions=1)
     group = f"resume-{uuid.uuid4().hex[:8]}"

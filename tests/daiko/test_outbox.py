@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from daiko.events import Envelope
 from daiko.kafka import committed_consumer, idempotent_producer
 from daiko.outbox import OutboxRelay, enqueue
-from daiko.settings import PROJECT_ROOT, DaikoSettings
-from tests.conftest import kafka_as
+from daiko.settings import PROJECT_ROOT
+from tests.conftest import StackSettings, kafka_as
 from tests.daiko.plumbing_db import Outbox
 
 pytestmark = pytest.mark.stack
@@ -34,7 +34,7 @@ async def _write(sessions: async_sessionmaker[AsyncSession], topic: str, key: st
     return ids
 
 
-async def _read_all(settings: DaikoSettings, topic: str, expected: int, attempts: int = 200) -> list[Envelope]:
+async def _read_all(settings: StackSettings, topic: str, expected: int, attempts: int = 200) -> list[Envelope]:
     consumer = committed_consumer(kafka_as(settings), f"check-{topic}", topic)
     await consumer.start()
     seen: list[Envelope] = []
@@ -62,7 +62,7 @@ def _assert_in_order_per_key(events: list[Envelope]) -> None:
 
 
 async def test_committed_rows_reach_kafka_in_order_and_rolled_back_rows_never(
-    stack: DaikoSettings, empty_outbox: async_sessionmaker[AsyncSession], new_topic: Callable[..., Awaitable[str]]
+    stack: StackSettings, empty_outbox: async_sessionmaker[AsyncSession], new_topic: Callable[..., Awaitable[str]]
 ) -> None:
     topic = await new_topic("outbox")
     committed = await _write(empty_outbox, topic, "order-a", range(0, 30))
@@ -97,7 +97,7 @@ async def test_committed_rows_reach_kafka_in_order_and_rolled_back_rows_never(
 
 
 async def test_killing_the_relay_mid_batch_loses_nothing_and_resends_with_the_same_event_id(
-    stack: DaikoSettings, empty_outbox: async_sessionmaker[AsyncSession], new_topic: Callable[..., Awaitable[str]]
+    stack: StackSettings, empty_outbox: async_sessionmaker[AsyncSession], new_topic: Callable[..., Awaitable[str]]
 ) -> None:
     topic = await new_topic("outbox-crash")
     written: list[str] = []
@@ -147,7 +147,7 @@ async def test_killing_the_relay_mid_batch_loses_nothing_and_resends_with_the_sa
 
 
 async def test_published_rows_older_than_the_retention_are_purged_and_nothing_unpublished_is(
-    stack: DaikoSettings, empty_outbox: async_sessionmaker[AsyncSession]
+    stack: StackSettings, empty_outbox: async_sessionmaker[AsyncSession]
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
@@ -167,7 +167,7 @@ async def test_published_rows_older_than_the_retention_are_purged_and_nothing_un
 
 
 async def test_every_relayed_message_carries_its_cloudevents_binary_mode_headers(
-    stack: DaikoSettings, empty_outbox: async_sessionmaker[AsyncSession], new_topic: Callable[..., Awaitable[str]]
+    stack: StackSettings, empty_outbox: async_sessionmaker[AsyncSession], new_topic: Callable[..., Awaitable[str]]
 ) -> None:
     topic = await new_topic("outbox-headers")
     [event_id] = await _write(empty_outbox, topic, "order-h", range(1))

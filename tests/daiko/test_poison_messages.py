@@ -20,8 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from daiko.consumer import IdempotentConsumer
 from daiko.events import Envelope
 from daiko.kafka import admin_client, committed_consumer, idempotent_producer
-from daiko.settings import DaikoSettings
-from tests.conftest import kafka_as
+from tests.conftest import StackSettings, kafka_as
 from tests.daiko.plumbing_db import DeadLetter, Effect, ProcessedEvent
 
 pytestmark = pytest.mark.stack
@@ -33,7 +32,7 @@ GIVE_UP_AFTER = 300
 
 
 @pytest.fixture
-async def big_topic(stack: DaikoSettings) -> AsyncIterator[str]:
+async def big_topic(stack: StackSettings) -> AsyncIterator[str]:
     admin = admin_client(kafka_as(stack))
     await admin.start()
     name = f"poison.{uuid.uuid4().hex[:10]}"
@@ -74,7 +73,7 @@ async def _wait_for(condition: Callable[[], Awaitable[bool]]) -> None:
 
 
 async def test_every_kind_of_poison_is_dead_lettered_with_its_reason_and_the_next_message_applied(
-    stack: DaikoSettings, plumbing_db: async_sessionmaker[AsyncSession], big_topic: str
+    stack: StackSettings, plumbing_db: async_sessionmaker[AsyncSession], big_topic: str
 ) -> None:
     name = f"poison-{uuid.uuid4().hex[:8]}"
     long_id, huge_id = "x" * 65, "y" * 10_000
@@ -146,7 +145,7 @@ async def test_every_kind_of_poison_is_dead_lettered_with_its_reason_and_the_nex
 
 
 async def test_a_poison_message_on_one_partition_does_not_hold_up_another(
-    stack: DaikoSettings, plumbing_db: async_sessionmaker[AsyncSession], new_topic: Callable[..., Awaitable[str]]
+    stack: StackSettings, plumbing_db: async_sessionmaker[AsyncSession], new_topic: Callable[..., Awaitable[str]]
 ) -> None:
     topic = await new_topic("partitions", partitions=2)
     name = f"partitions-{uuid.uuid4().hex[:8]}"
@@ -201,7 +200,7 @@ async def test_a_poison_message_on_one_partition_does_not_hold_up_another(
 
 
 async def test_partitions_moving_between_consumers_lose_nothing_and_keep_their_order(
-    stack: DaikoSettings, plumbing_db: async_sessionmaker[AsyncSession], new_topic: Callable[..., Awaitable[str]]
+    stack: StackSettings, plumbing_db: async_sessionmaker[AsyncSession], new_topic: Callable[..., Awaitable[str]]
 ) -> None:
     """A second consumer joins the group in the middle of the stream and takes partitions from the first.
 

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 from daiko.errors import DomainError, InvalidInput, NotFound, Unavailable
-from daiko.problems import ProblemType, install_problem_handlers, problem_for
+from daiko.problems import ProblemTable, ProblemType, install_problem_handlers, problem_for
 
 
 class BillingRefused(DomainError):
@@ -18,7 +18,10 @@ class BillingRevised(BillingRefused):
     code = "billing-revised"
 
 
-TABLE = {BillingRefused: ProblemType(409, "Billing refused"), BillingRevised: ProblemType(422, "Billing revised")}
+TABLE: ProblemTable = {
+    BillingRefused: ProblemType(409, "Billing refused"),
+    BillingRevised: ProblemType(422, "Billing revised"),
+}
 
 
 def test_the_nearest_class_in_the_table_decides_the_status_and_facts_become_members() -> None:

@@ -11,6 +11,7 @@ import pytest
 from daiko.registry import service
 from daiko.settings import DaikoSettings
 from devstack.parts import Service, StackError
+from tests.conftest import StackSettings
 
 pytestmark = pytest.mark.stack
 
@@ -19,14 +20,14 @@ def _daiko_stack(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "devstack.cli", *args], capture_output=True, text=True, timeout=300)
 
 
-def test_status_reports_every_part_healthy(stack: DaikoSettings) -> None:
+def test_status_reports_every_part_healthy(stack: StackSettings) -> None:
     result = _daiko_stack("status")
     assert result.returncode == 0, result.stdout + result.stderr
     for part in ("postgres", "kafka", "temporal", "orders", "deposits", "messaging", "paypal", "worker"):
         assert part in result.stdout
 
 
-def test_a_second_up_is_a_no_op(stack: DaikoSettings) -> None:
+def test_a_second_up_is_a_no_op(stack: StackSettings) -> None:
     result = _daiko_stack("up")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "starting" not in result.stdout

@@ -14,7 +14,8 @@ from tests.conftest import StackSettings
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    return yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+    loaded: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+    return loaded
 
 
 def _published(service: dict[str, Any]) -> set[int]:

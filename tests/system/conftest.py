@@ -16,14 +16,14 @@ import pytest
 
 from daiko.events import DEPOSITS_EVENTS, MESSAGING_EVENTS, ORDERS_EVENTS
 from daiko.settings import DaikoSettings
-from tests.conftest import kafka_as
+from tests.conftest import StackSettings, kafka_as
 from tests.system.feed import EventFeed
 from tests.system.portal import Portal
 from tests.system.stack_control import StackControl
 
 
 @pytest.fixture(scope="session")
-async def system(stack: DaikoSettings) -> DaikoSettings:
+async def system(stack: StackSettings) -> DaikoSettings:
     """Every part healthy, or a clear failure naming what is not (no test starts on a broken stack)."""
     control = StackControl(stack)
     results = await asyncio.gather(*(part.healthy() for part in control.parts.values()))
@@ -34,7 +34,7 @@ async def system(stack: DaikoSettings) -> DaikoSettings:
 
 
 @pytest.fixture(scope="session")
-async def session_portal(system: DaikoSettings) -> AsyncIterator[Portal]:
+async def session_portal(system: StackSettings) -> AsyncIterator[Portal]:
     portal = Portal(system)
     yield portal
     await portal.aclose()
@@ -48,7 +48,7 @@ def portal(session_portal: Portal) -> Portal:
 
 
 @pytest.fixture
-async def stack_control(system: DaikoSettings) -> AsyncIterator[StackControl]:
+async def stack_control(system: StackSettings) -> AsyncIterator[StackControl]:
     """Crash parts at will: afterwards the stack is brought back and must be healthy (a failure otherwise)."""
     control = StackControl(system)
     yield control
@@ -56,7 +56,7 @@ async def stack_control(system: DaikoSettings) -> AsyncIterator[StackControl]:
 
 
 @pytest.fixture
-async def event_feed(system: DaikoSettings) -> AsyncIterator[EventFeed]:
+async def event_feed(system: StackSettings) -> AsyncIterator[EventFeed]:
     """Order, deposit and messaging events published from now on."""
     feed = EventFeed(kafka_as(system), ORDERS_EVENTS, DEPOSITS_EVENTS, MESSAGING_EVENTS)
     await feed.start()

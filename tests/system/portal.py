@@ -23,8 +23,7 @@ from typing import Any
 
 import httpx
 
-from daiko.settings import DaikoSettings
-from tests.conftest import bearer, customer_token, staff_token
+from tests.conftest import StackSettings, bearer, customer_token, staff_token
 
 Json = dict[str, Any]
 
@@ -51,7 +50,7 @@ class Answer:
 class Portal:
     """HTTP clients of orders, deposits and messaging, with the staff's token and a record of every answer."""
 
-    settings: DaikoSettings
+    settings: StackSettings
     http: dict[str, httpx.AsyncClient] = field(default_factory=dict)
     answers: Counter[tuple[str, int, str]] = field(default_factory=Counter)  # service, status, problem code
     server_errors: list[Answer] = field(default_factory=list)

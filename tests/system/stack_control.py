@@ -17,9 +17,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from daiko.settings import PROJECT_ROOT, DaikoSettings
+from daiko.settings import PROJECT_ROOT
 from devstack.parts import Part, all_parts
 from devstack.processes import pid_alive
+from tests.conftest import StackSettings
 
 DAIKO_STACK = Path(sys.executable).parent / "daiko-stack"
 
@@ -32,7 +33,7 @@ class Crash:
 
 
 class StackControl:
-    def __init__(self, settings: DaikoSettings) -> None:
+    def __init__(self, settings: StackSettings) -> None:
         self.settings = settings
         self.parts: dict[str, Part] = {part.name: part for part in all_parts(settings)}
 

@@ -23,8 +23,7 @@ import pytest
 from contracts.keys import ChargeKey
 from daiko.events import DEPOSITS_EVENTS, Envelope
 from daiko.kafka import idempotent_producer
-from daiko.settings import DaikoSettings
-from tests.conftest import kafka_as
+from tests.conftest import StackSettings, kafka_as
 from tests.system.portal import Json, Portal, billing, purchase_application
 
 pytestmark = pytest.mark.stack
@@ -66,7 +65,7 @@ def _forged_charge(order_id: str, customer_id: str, amount: int, **extra: Any) -
 
 
 async def test_forged_charges_through_the_web_ui_channel_and_kafka_pay_nothing(
-    portal: Portal, system: DaikoSettings
+    portal: Portal, system: StackSettings
 ) -> None:
     alex = portal.customer()
     order_id = await alex.apply(purchase_application("two_time"))
@@ -78,7 +77,7 @@ async def test_forged_charges_through_the_web_ui_channel_and_kafka_pay_nothing(
     await portal.wait_for(order_id, lambda v: billing(v, 1)["status"] == "awaiting_payment", "refused charge")
 
     # The Temporal Web UI / CLI: the deposit answer signal, typed by hand.
-    signal = {"event_id": "forged-1", "type": "deposit.charged", "order_id": order_id}
+    signal: dict[str, Any] = {"event_id": "forged-1", "type": "deposit.charged", "order_id": order_id}
     signal |= {"billing_seq": 1, "revision": 1, "amount": total}
     command = [str(TEMPORAL), "workflow", "signal", "-w", f"order-{order_id}", "--name", "deposit_event"]
     command += ["--input", json.dumps(signal), "--address", system.temporal_address]

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from daiko.events import DEPOSITS_COMMANDS, DEPOSITS_EVENTS
+from tests.conftest import kafka_as
 from tests.system.feed import EventFeed
 from tests.system.portal import Portal, billing, purchase_application
 
@@ -49,7 +50,7 @@ async def _terminate(portal: Portal, order_id: str) -> None:
 async def test_a_terminated_paid_order_is_halted_for_the_customer_and_refunded_by_staff_through_the_ledger(
     portal: Portal,
 ) -> None:
-    money = EventFeed(portal.settings.kafka_bootstrap, DEPOSITS_COMMANDS, DEPOSITS_EVENTS)
+    money = EventFeed(kafka_as(portal.settings), DEPOSITS_COMMANDS, DEPOSITS_EVENTS)
     await money.start()
     try:
         alex = portal.customer()

@@ -11,6 +11,7 @@ and the events on Kafka, at every step a customer or an auditor would look.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -35,6 +36,14 @@ JST = timezone(timedelta(hours=9))
 
 def item(view: Json, item_id: str) -> Json:
     return next(i for i in view["items"] if i["item_id"] == item_id)
+
+
+def _item_is(item_id: str, status: str) -> Callable[[Json], bool]:
+    return lambda view: bool(item(view, item_id)["status"] == status)
+
+
+def _item_is_not(item_id: str, status: str) -> Callable[[Json], bool]:
+    return lambda view: bool(item(view, item_id)["status"] != status)
 
 
 def japan_time(moment: str) -> str:
@@ -79,11 +88,14 @@ async def test_a_two_time_purchase_order_runs_through_every_service_from_pay_in_
             order_id,
             "item-purchased",
             {"item_id": item_id},
-            done=lambda v, i=item_id: item(v, i)["status"] != "requested",
+            done=_item_is_not(item_id, "requested"),
         )
     for item_id in ("1", "2"):
         view = await portal.staff_op(
-            order_id, "item-arrived", {"item_id": item_id}, done=lambda v, i=item_id: item(v, i)["status"] == "arrived"
+            order_id,
+            "item-arrived",
+            {"item_id": item_id},
+            done=_item_is(item_id, "arrived"),
         )
     assert view["status"] == "at_warehouse"
 

@@ -132,17 +132,20 @@ class Shop:
 
     async def staff(self, handle: OrderHandle, operation: str, request: BaseModel) -> OrderView:
         """A staff operation through its update (the staff API's way)."""
-        return await handle.execute_update(staff_update_name(operation), request, result_type=OrderView)
+        view: OrderView = await handle.execute_update(staff_update_name(operation), request, result_type=OrderView)
+        return view
 
     async def signal(self, handle: OrderHandle, name: str, payload: Any) -> None:
         """A signal with a raw JSON-able payload (the Web UI's way)."""
         await handle.signal(name, payload)
 
     async def customer(self, handle: OrderHandle, update: str, request: BaseModel) -> OrderView:
-        return await handle.execute_update(update, request, result_type=OrderView)
+        view: OrderView = await handle.execute_update(update, request, result_type=OrderView)
+        return view
 
     async def view(self, handle: OrderHandle) -> OrderView:
-        return await handle.query(VIEW_QUERY, result_type=OrderView)
+        view: OrderView = await handle.query(VIEW_QUERY, result_type=OrderView)
+        return view
 
     async def pay(self, handle: OrderHandle, billing_seq: int) -> OrderView:
         """The customer pays and the deposit accepts the charge."""

@@ -191,7 +191,7 @@ async def test_a_deadline_moved_earlier_reminds_at_once_and_fires_at_the_new_tim
 
     assert final.status is OrderStatus.ABANDONED
     assert_about(final.closed_at, sooner)
-    assert reminder.time < final.closed_at - timedelta(hours=23)
+    assert final.closed_at is not None and reminder.time < final.closed_at - timedelta(hours=23)
 
 
 async def test_a_deadline_cannot_move_into_the_past_or_exist_without_its_rule(shop: Shop) -> None:

@@ -18,12 +18,12 @@ from temporalio.testing import ActivityEnvironment
 
 from daiko.db import make_engine, make_session_factory
 from daiko.events import DEPOSITS_COMMANDS, ORDERS_EVENTS, Envelope
-from daiko.settings import DaikoSettings
 from daiko.tables import PlumbingBase
 from services.orders.activities import OrderActivities
 from services.orders.db import Base, OrderRecord, Outbox
+from tests.conftest import StackSettings
 from tests.workflows.order_harness import ESTIMATE, application
-from workflows.models import OrderTransition, OutgoingMessage
+from workflows.models import OrderTransition, OrderView, OutgoingMessage
 from workflows.order_state import Order
 from workflows.rules import billing
 
@@ -33,7 +33,7 @@ T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-async def orders_db(stack: DaikoSettings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+async def orders_db(stack: StackSettings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     conn = await asyncpg.connect(
         host=stack.postgres_host, port=stack.postgres_port, user=stack.postgres_user,
         password=stack.postgres_password.get_secret_value(), database="postgres",
@@ -90,7 +90,7 @@ async def test_a_transition_writes_the_read_model_and_its_outbox_rows(
         outbox = (await session.execute(select(Outbox).order_by(Outbox.id))).scalars().all()
     assert (row.version, row.status, row.customer_id) == (2, "awaiting_payment", "cust-1")
     assert row.next_deadline == estimated.view.next_deadline
-    assert row.view["billings"][0]["total"] == 12300
+    assert OrderView.model_validate(row.view).billings[0].total == 12300
     assert [(o.topic, Envelope.from_bytes(o.payload).type) for o in outbox] == [
         (ORDERS_EVENTS, "order.applied"),
         (ORDERS_EVENTS, "order.estimated"),

@@ -43,7 +43,7 @@ from services.deposits.ledger_queries import audit, ledger_totals
 from services.deposits.ledger_store import deposit_of
 from services.deposits.paypal_sandbox import create_app as create_sandbox
 from services.deposits.settings import DepositsSettings
-from tests.conftest import bearer, customer_token, kafka_as, staff_token
+from tests.conftest import StackSettings, bearer, customer_token, kafka_as, staff_token
 
 T = TypeVar("T")
 YESTERDAY = (date.today() - timedelta(days=1)).isoformat()  # a transfer date always in the past
@@ -101,7 +101,7 @@ class Service:
 
 
 @pytest.fixture(scope="session")
-def deposits(stack: DaikoSettings) -> Iterator[Service]:
+def deposits(stack: StackSettings) -> Iterator[Service]:
     """This checkout's deposits app and the PayPal sandbox, each on its own port."""
     app_port, sandbox_port = free_port(), free_port()
     settings = DepositsSettings(
@@ -134,12 +134,12 @@ async def sandbox_http(deposits: Service) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def customer(stack: DaikoSettings, customer_id: str) -> Caller:
+def customer(stack: StackSettings, customer_id: str) -> Caller:
     return Caller(customer_id, bearer(customer_token(stack, customer_id)))
 
 
 @pytest.fixture
-def staff(stack: DaikoSettings) -> dict[str, str]:
+def staff(stack: StackSettings) -> dict[str, str]:
     return bearer(staff_token(stack))
 
 
@@ -152,7 +152,7 @@ class Caller:
         return {**self.headers, "Idempotency-Key": key}
 
 
-def new_customer(stack: DaikoSettings) -> Caller:
+def new_customer(stack: StackSettings) -> Caller:
     cid = f"cust-{uuid.uuid4().hex[:12]}"
     return Caller(cid, bearer(customer_token(stack, cid)))
 
@@ -238,7 +238,7 @@ def ledger(db_sessions: dict[str, async_sessionmaker[AsyncSession]]) -> Ledger:
 
 
 @pytest.fixture(scope="session")
-async def producer(stack: DaikoSettings) -> AsyncIterator[AIOKafkaProducer]:
+async def producer(stack: StackSettings) -> AsyncIterator[AIOKafkaProducer]:
     kafka = AIOKafkaProducer(**client_options(kafka_as(stack)), acks="all")
     await kafka.start()
     yield kafka

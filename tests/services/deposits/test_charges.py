@@ -17,9 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from daiko.events import DEPOSITS_EVENTS, Envelope
 from daiko.kafka import client_options
-from daiko.settings import DaikoSettings
 from services.deposits.db import DeadLetter
-from tests.conftest import kafka_as
+from tests.conftest import StackSettings, kafka_as
 from tests.services.deposits.conftest import Caller, Commands, Ledger, bank_account, eventually, new_order_id, pay_in
 
 pytestmark = pytest.mark.stack
@@ -166,7 +165,7 @@ async def test_a_refund_only_goes_back_to_the_customer_who_was_charged(
     staff: dict[str, str],
     ledger: Ledger,
     commands: Commands,
-    stack: DaikoSettings,
+    stack: StackSettings,
 ) -> None:
     from tests.services.deposits.conftest import new_customer
 
@@ -194,7 +193,7 @@ async def test_an_invalid_charge_command_is_rejected_and_moves_nothing(
 
 
 async def test_answers_reach_the_events_topic_keyed_by_customer(
-    stack: DaikoSettings,
+    stack: StackSettings,
     http: httpx.AsyncClient,
     customer: Caller,
     staff: dict[str, str],

@@ -22,8 +22,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from daiko.events import Envelope
-from daiko.settings import PROJECT_ROOT, DaikoSettings
-from tests.conftest import kafka_as
+from daiko.settings import PROJECT_ROOT
+from tests.conftest import StackSettings, kafka_as
 from tests.services.deposits.conftest import (
     Caller,
     Commands,
@@ -86,7 +86,7 @@ class DepositsProcess:
 
 
 @pytest.fixture
-def process_env(stack: DaikoSettings) -> Iterator[Callable[[str, str], dict[str, str]]]:
+def process_env(stack: StackSettings) -> Iterator[Callable[[str, str], dict[str, str]]]:
     admin = kafka_as(stack).login
 
     def make(topic: str, group: str) -> dict[str, str]:
@@ -110,7 +110,7 @@ async def test_killing_the_service_mid_stream_loses_nothing_and_charges_nothing_
     ledger: Ledger,
     producer: AIOKafkaProducer,
     new_topic: Callable[..., Awaitable[str]],
-    stack: DaikoSettings,
+    stack: StackSettings,
     process_env: Callable[[str, str], dict[str, str]],
     tmp_path: Path,
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from daiko.settings import DaikoSettings
+from tests.conftest import StackSettings
 from tests.services.deposits.conftest import Caller, Ledger, bank_account, new_customer, pay_in
 
 pytestmark = pytest.mark.stack
@@ -55,7 +55,7 @@ async def test_the_history_is_newest_first_with_a_running_balance_and_pages(
 
 
 async def test_a_customer_sees_only_their_own_deposit(
-    http: httpx.AsyncClient, customer: Caller, staff: dict[str, str], stack: DaikoSettings
+    http: httpx.AsyncClient, customer: Caller, staff: dict[str, str], stack: StackSettings
 ) -> None:
     await pay_in(http, staff, customer, 4000)
     other = new_customer(stack)

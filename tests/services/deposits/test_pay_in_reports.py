@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from daiko.settings import DaikoSettings
+from tests.conftest import StackSettings
 from tests.services.deposits.conftest import YESTERDAY, Caller, Ledger, new_customer
 
 pytestmark = pytest.mark.stack
@@ -120,7 +120,7 @@ async def test_an_unknown_pay_in_report_is_a_404(http: httpx.AsyncClient, staff:
 
 
 async def test_a_customer_sees_only_their_own_reports(
-    http: httpx.AsyncClient, customer: Caller, stack: DaikoSettings
+    http: httpx.AsyncClient, customer: Caller, stack: StackSettings
 ) -> None:
     report = await file_report(http, customer)
     other = new_customer(stack)

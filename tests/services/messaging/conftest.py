@@ -21,8 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from daiko.events import MESSAGING_EVENTS, ORDERS_EVENTS, Envelope
 from daiko.kafka import client_options
-from daiko.settings import DaikoSettings
-from tests.conftest import bearer, customer_token, kafka_as, staff_token
+from tests.conftest import StackSettings, bearer, customer_token, kafka_as, staff_token
 from tests.contracts.examples import order_event
 
 T = TypeVar("T")
@@ -52,7 +51,7 @@ def new_customer_id() -> str:
 
 
 @pytest.fixture(scope="session")
-async def api(stack: DaikoSettings) -> AsyncIterator[httpx.AsyncClient]:
+async def api(stack: StackSettings) -> AsyncIterator[httpx.AsyncClient]:
     """HTTP client for the stack's messaging process; fails clearly when it is not running."""
     base = f"http://127.0.0.1:{stack.messaging_port}"
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
@@ -66,7 +65,7 @@ async def api(stack: DaikoSettings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(scope="session")
-async def producer(stack: DaikoSettings) -> AsyncIterator[AIOKafkaProducer]:
+async def producer(stack: StackSettings) -> AsyncIterator[AIOKafkaProducer]:
     kafka = AIOKafkaProducer(**client_options(kafka_as(stack)), acks="all")
     await kafka.start()
     yield kafka
@@ -102,7 +101,7 @@ class OrderEvents:
         await self._producer.send_and_wait(ORDERS_EVENTS, envelope.to_bytes(), key=envelope.subject.encode())
         return envelope
 
-    async def publish(self, event_type: str, order_id: str, customer_id: str | None, **kwargs: Any) -> Envelope:
+    async def publish(self, event_type: str, order_id: str, customer_id: str, **kwargs: Any) -> Envelope:
         return await self.send(self.envelope(event_type, order_id, customer_id, **kwargs))
 
 
@@ -164,12 +163,12 @@ class Client:
 
 
 @pytest.fixture
-def as_customer(api: httpx.AsyncClient, stack: DaikoSettings) -> Callable[[str], Client]:
+def as_customer(api: httpx.AsyncClient, stack: StackSettings) -> Callable[[str], Client]:
     return lambda customer: Client(api, customer_token(stack, customer), staff=False)
 
 
 @pytest.fixture
-def as_staff(api: httpx.AsyncClient, stack: DaikoSettings) -> Client:
+def as_staff(api: httpx.AsyncClient, stack: StackSettings) -> Client:
     return Client(api, staff_token(stack), staff=True)
 
 
@@ -194,7 +193,7 @@ class MessagingEvents:
 
 
 @pytest.fixture
-async def messaging_events(stack: DaikoSettings, producer: AIOKafkaProducer) -> AsyncIterator[MessagingEvents]:
+async def messaging_events(stack: StackSettings, producer: AIOKafkaProducer) -> AsyncIterator[MessagingEvents]:
     partitions = await producer.partitions_for(MESSAGING_EVENTS)
     consumer = AIOKafkaConsumer(**client_options(kafka_as(stack)), enable_auto_commit=False)
     await consumer.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -74,7 +75,7 @@ def test_r3_window_length_is_configuration() -> None:
 # ---------------------------------------------------------------- order events
 
 
-def _read(event_type: str, **fields: object) -> OrderEvent:
+def _read(event_type: str, **fields: Any) -> OrderEvent:
     event = topic(ORDERS_EVENTS).parse(event_type, order_event(event_type, order_id="ord-1", **fields))
     assert isinstance(event, OrderEvent)
     return event

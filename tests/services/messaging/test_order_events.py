@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -36,7 +37,7 @@ async def test_a_whole_order_lifecycle_gives_one_notice_per_step_in_order(
     second_billing = {"billing": billing(seq=2, total=3400), "due_at": due(30)}
     item = {"item_id": "1", "name": "Blue mug"}
     shipment = {"method": "EMS", "carrier": "Japan Post", "tracking_numbers": ["EJ1JP", "EJ2JP"]}
-    steps = [
+    steps: list[tuple[str, str, dict[str, Any]]] = [
         ("order.applied", "applied", {}),
         ("order.estimated", "awaiting_payment", first_billing),
         ("order.deadline_reminder", "awaiting_payment", {"deadline": "payment", "due_at": due(2)}),

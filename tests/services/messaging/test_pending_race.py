@@ -51,7 +51,9 @@ async def test_message_before_the_first_event_is_kept_pending_then_posted(
 
     await order_events.publish("order.applied", order_id, customer, status="applied")
 
-    messages = await me.messages_when(order_id, lambda ms: ms and ms[0]["state"] == "posted", "pending message posted")
+    messages = await me.messages_when(
+        order_id, lambda ms: bool(ms) and ms[0]["state"] == "posted", "pending message posted"
+    )
     assert messages[0]["id"] == early.json()["id"]
     posted = await messaging_events.wait_for(lambda e: e.subject == order_id, "message.posted for the early message")
     assert posted.data["message_id"] == early.json()["id"] and posted.data["author_role"] == "customer"

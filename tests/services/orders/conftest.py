@@ -15,15 +15,14 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from daiko.kafka import idempotent_producer
-from daiko.settings import DaikoSettings
-from tests.conftest import kafka_as
+from tests.conftest import StackSettings, kafka_as
 from tests.services.orders.driver import Driver
 
 NEWEST_ROUTE = "/v1/staff/halted-orders/{order_id}/refund"
 
 
 @pytest.fixture(scope="session")
-async def orders_http(stack: DaikoSettings) -> AsyncIterator[httpx.AsyncClient]:
+async def orders_http(stack: StackSettings) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{stack.orders_port}", timeout=60) as http:
         try:
             spec = (await http.get("/openapi.json")).json()
@@ -35,7 +34,7 @@ async def orders_http(stack: DaikoSettings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(scope="session")
-async def worker(stack: DaikoSettings) -> None:
+async def worker(stack: StackSettings) -> None:
     """Order workflows need a worker polling the task queue; fail clearly rather than time out."""
     from temporalio.api.enums.v1 import TaskQueueType
     from temporalio.api.taskqueue.v1 import TaskQueue
@@ -58,7 +57,7 @@ async def worker(stack: DaikoSettings) -> None:
 
 
 @pytest.fixture(scope="session")
-async def deposits_api(stack: DaikoSettings) -> bool:
+async def deposits_api(stack: StackSettings) -> bool:
     """Whether the stack's deposits service takes pay-in reports (else tests answer charges themselves)."""
     try:
         async with httpx.AsyncClient(timeout=10) as http:
@@ -70,7 +69,7 @@ async def deposits_api(stack: DaikoSettings) -> bool:
 
 
 @pytest.fixture(scope="session")
-async def producer(stack: DaikoSettings) -> AsyncIterator[AIOKafkaProducer]:
+async def producer(stack: StackSettings) -> AsyncIterator[AIOKafkaProducer]:
     kafka = idempotent_producer(kafka_as(stack, "deposits"))  # it stands in for deposits' answers
     await kafka.start()
     yield kafka
@@ -79,7 +78,7 @@ async def producer(stack: DaikoSettings) -> AsyncIterator[AIOKafkaProducer]:
 
 @pytest.fixture
 def driver(
-    stack: DaikoSettings,
+    stack: StackSettings,
     orders_http: httpx.AsyncClient,
     worker: None,
     producer: AIOKafkaProducer,

@@ -22,10 +22,9 @@ from aiokafka import AIOKafkaProducer
 
 from contracts.keys import ChargeKey
 from daiko.events import DEPOSITS_EVENTS, Envelope
-from daiko.settings import DaikoSettings
 from services.deposits.charges import attest
 from services.deposits.settings import DepositsSettings
-from tests.conftest import bearer, customer_token, staff_token
+from tests.conftest import StackSettings, bearer, customer_token, staff_token
 
 View = dict[str, Any]
 
@@ -117,7 +116,7 @@ class Driver:
 
     def __init__(
         self,
-        settings: DaikoSettings,
+        settings: StackSettings,
         http: httpx.AsyncClient,
         producer: AIOKafkaProducer,
         customer_id: str,

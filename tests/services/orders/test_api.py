@@ -13,9 +13,8 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from daiko.settings import DaikoSettings
 from services.orders.db import AppliedOrder, OrderRecord
-from tests.conftest import bearer, customer_token
+from tests.conftest import StackSettings, bearer, customer_token
 from tests.services.orders.driver import Driver, forward_application, purchase_application
 
 pytestmark = pytest.mark.stack
@@ -39,7 +38,7 @@ async def test_an_application_starts_an_order_readable_at_once(driver: Driver) -
 
 
 async def test_until_the_read_model_has_the_order_its_details_come_from_the_workflow(
-    driver: Driver, settings: DaikoSettings, db_sessions: dict[str, async_sessionmaker[AsyncSession]]
+    driver: Driver, settings: StackSettings, db_sessions: dict[str, async_sessionmaker[AsyncSession]]
 ) -> None:
     order_id = await driver.apply(purchase_application())
     await driver.wait_for(order_id, lambda v: v["version"] >= 1, "read model row")
@@ -117,7 +116,7 @@ async def test_an_idempotency_key_reused_for_another_application_is_refused(driv
 
 
 async def test_the_same_idempotency_key_from_two_customers_makes_two_orders(
-    driver: Driver, settings: DaikoSettings
+    driver: Driver, settings: StackSettings
 ) -> None:
     key = f"apply-{uuid.uuid4()}"
     mine = await driver.http.post(
@@ -240,7 +239,7 @@ async def test_a_staff_operation_the_order_cannot_take_is_a_409(driver: Driver) 
 # --------------------------------------------------------------------------- who sees what
 
 
-async def test_another_customers_order_does_not_exist_for_them(driver: Driver, settings: DaikoSettings) -> None:
+async def test_another_customers_order_does_not_exist_for_them(driver: Driver, settings: StackSettings) -> None:
     order_id = await driver.apply(purchase_application())
     await driver.staff_op(order_id, "estimate", {"domestic_shipping": 800})
     stranger = bearer(customer_token(settings, f"cust-{uuid.uuid4().hex[:12]}"))

@@ -17,11 +17,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from daiko.events import Envelope
-from daiko.settings import DaikoSettings
 from services.orders.db import DeadLetter, ProcessedEvent
 from services.orders.events import DEPOSIT_BRIDGE, deposit_bridge_handler
 from services.orders.gateway import OrderWorkflows
 from services.orders.settings import OrdersSettings
+from tests.conftest import StackSettings
 from tests.services.orders.driver import Driver, billing, purchase_application
 
 pytestmark = pytest.mark.stack
@@ -141,7 +141,7 @@ async def test_a_rejected_charge_reopens_the_billing_with_the_shortfall(driver: 
 
 
 async def test_the_bridge_handler_skips_an_order_whose_workflow_does_not_exist(
-    stack: DaikoSettings, db_sessions: dict[str, async_sessionmaker[AsyncSession]]
+    stack: StackSettings, db_sessions: dict[str, async_sessionmaker[AsyncSession]]
 ) -> None:
     workflows = OrderWorkflows(OrdersSettings())
     handler = deposit_bridge_handler(workflows, OrdersSettings().ledger_public_keys)

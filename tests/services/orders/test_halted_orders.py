@@ -19,10 +19,10 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from daiko.settings import DaikoSettings
 from services.orders.gateway import OrderWorkflows
 from services.orders.halt_sweep import sweep_once
 from services.orders.settings import OrdersSettings
+from tests.conftest import StackSettings
 from tests.services.orders.driver import Driver, purchase_application
 
 pytestmark = pytest.mark.stack
@@ -30,12 +30,12 @@ pytestmark = pytest.mark.stack
 TEMPORAL_CLI = Path(sys.executable).parent / "temporal"
 
 
-async def _terminate(settings: DaikoSettings, order_id: str) -> None:
+async def _terminate(settings: StackSettings, order_id: str) -> None:
     """What staff do with one click in the Web UI, through the CLI."""
     await _temporal(settings, "terminate", "--workflow-id", f"order-{order_id}", "--reason", "test: by hand")
 
 
-async def _temporal(settings: DaikoSettings, command: str, *args: str) -> None:
+async def _temporal(settings: StackSettings, command: str, *args: str) -> None:
     process = await asyncio.create_subprocess_exec(
         str(TEMPORAL_CLI),
         "workflow",
@@ -87,7 +87,7 @@ async def _ledger_balances(driver: Driver) -> dict[str, Any]:
 
 
 async def test_a_terminated_paid_order_is_halted_listed_with_its_money_and_settled_once(
-    driver: Driver, stack: DaikoSettings
+    driver: Driver, stack: StackSettings
 ) -> None:
     assert driver.deposits_api, "the stack's deposits service must be up: the refund goes through its ledger"
     order_id, paid = await _paid_order(driver)
@@ -145,7 +145,7 @@ async def test_a_terminated_paid_order_is_halted_listed_with_its_money_and_settl
 
 
 async def test_the_sweep_finds_a_terminated_order_that_nobody_touches(
-    driver: Driver, stack: DaikoSettings, db_sessions: dict[str, async_sessionmaker[AsyncSession]]
+    driver: Driver, stack: StackSettings, db_sessions: dict[str, async_sessionmaker[AsyncSession]]
 ) -> None:
     order_id = await driver.apply(purchase_application("one_time", items=1))
     await driver.staff_op(order_id, "estimate", {"service_fee": 300, "international_shipping": 1500})
@@ -172,7 +172,7 @@ async def test_the_sweep_finds_a_terminated_order_that_nobody_touches(
 
 
 async def test_a_deposit_answer_that_finds_no_workflow_halts_the_order_and_is_recorded_on_it(
-    driver: Driver, stack: DaikoSettings
+    driver: Driver, stack: StackSettings
 ) -> None:
     order_id = await driver.apply(purchase_application("one_time", items=1))
     view = await driver.staff_op(order_id, "estimate", {"service_fee": 300, "international_shipping": 1500})
@@ -190,7 +190,7 @@ async def test_a_deposit_answer_that_finds_no_workflow_halts_the_order_and_is_re
 
 
 async def test_an_order_whose_run_was_reset_away_is_halted_by_the_sweep(
-    driver: Driver, stack: DaikoSettings, db_sessions: dict[str, async_sessionmaker[AsyncSession]]
+    driver: Driver, stack: StackSettings, db_sessions: dict[str, async_sessionmaker[AsyncSession]]
 ) -> None:
     order_id = await driver.apply(purchase_application("one_time", items=1))
     await driver.staff_op(order_id, "estimate", {"service_fee": 300, "international_shipping": 1500})

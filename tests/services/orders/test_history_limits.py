@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from daiko.settings import DaikoSettings
+from tests.conftest import StackSettings
 from tests.services.orders.driver import Driver, purchase_application
 
 pytestmark = pytest.mark.stack
@@ -24,7 +24,7 @@ TEMPORAL_CLI = Path(sys.executable).parent / "temporal"
 BIG = 1_900_000  # bytes of one signal of the flood
 
 
-async def _signal_from_file(settings: DaikoSettings, order_id: str, payload: Path) -> tuple[int, str]:
+async def _signal_from_file(settings: StackSettings, order_id: str, payload: Path) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
         str(TEMPORAL_CLI),
         "workflow",
@@ -47,7 +47,7 @@ async def _signal_from_file(settings: DaikoSettings, order_id: str, payload: Pat
 
 
 async def test_a_signal_of_the_flood_is_refused_before_the_history_and_the_order_carries_on(
-    driver: Driver, stack: DaikoSettings, tmp_path: Path
+    driver: Driver, stack: StackSettings, tmp_path: Path
 ) -> None:
     order_id = await driver.apply(purchase_application("one_time", items=1))
     payload = tmp_path / "big.json"

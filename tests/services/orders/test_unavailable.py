@@ -14,11 +14,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from daiko.settings import DaikoSettings
 from services.orders.app import build_app
 from services.orders.db import AppliedOrder
 from services.orders.settings import OrdersSettings
-from tests.conftest import bearer, customer_token, staff_token
+from tests.conftest import StackSettings, bearer, customer_token, staff_token
 from tests.services.orders.driver import Driver, purchase_application
 
 pytestmark = pytest.mark.stack
@@ -73,7 +72,7 @@ async def test_an_application_without_a_key_that_could_not_start_leaves_no_order
     assert orders.json()["orders"] == []
 
 
-async def test_without_the_database_requests_are_a_503_not_a_500(settings: DaikoSettings) -> None:
+async def test_without_the_database_requests_are_a_503_not_a_500(settings: StackSettings) -> None:
     async with orders_app(postgres_port=1) as http:
         customer = bearer(customer_token(settings, "cust-nodb"))
         for method, path, body, headers in (
