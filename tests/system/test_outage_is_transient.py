@@ -8,16 +8,19 @@ would leave its order "charging" for ever with the customer's money taken.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from daiko.consumer import is_transient
 from daiko.events import Envelope
 from services.orders.events import deposit_bridge_handler
 from services.orders.gateway import OrderWorkflows, temporal_unavailable
 from services.orders.settings import OrdersSettings
+from tests.services.orders.driver import _ledger_signs
 
 
 class TemporalDown(OrderWorkflows):
@@ -42,11 +45,16 @@ def charged(order_id: str) -> Envelope:
         "held": 0,
         "available": 0,
     }
+    data["attestation"] = _ledger_signs("deposit.charged", data)  # the ledger's own answer, signed
     return Envelope(type="deposit.charged", source="daiko/deposits", subject="cust-1", data=data)
 
 
-async def test_a_deposit_answer_that_meets_temporal_down_fails_transiently_so_it_is_retried_not_parked() -> None:
+async def test_a_deposit_answer_that_meets_temporal_down_fails_transiently_so_it_is_retried_not_parked(
+    db_sessions: dict[str, async_sessionmaker[AsyncSession]],
+) -> None:
     handler = deposit_bridge_handler(TemporalDown(OrdersSettings()), OrdersSettings().ledger_public_keys)
-    with pytest.raises(Exception) as failure:
-        await handler(None, charged("P261126-OUTAGE01"))  # type: ignore[arg-type]  # the bridge needs no session
+    async with db_sessions["orders"]() as session:  # rolled back: the consumer's transaction would be too
+        with pytest.raises(Exception) as failure:
+            await handler(session, charged(f"P261126-OUT{uuid.uuid4().hex[:6].upper()}"))
+        await session.rollback()
     assert is_transient(failure.value), repr(failure.value)
