@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from daiko.auth import CustomerDep
+from daiko.auth import CreatingDep, CustomerDep
 from daiko.idempotency import Answer, IdempotencyKey, idempotent
 from daiko.openapi import IN_FLIGHT, problem_responses
 from services.orders import repository, service
@@ -54,7 +54,7 @@ _OPERATION = problem_responses(
 async def apply(
     application: ApplicationIn,
     request: Request,
-    customer: CustomerDep,
+    customer: CreatingDep,
     state: StateDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
@@ -134,7 +134,7 @@ async def pay_billing(
             }
         ),
     ],
-    customer: CustomerDep,
+    customer: CreatingDep,
     reads: ReadsDep,
     workflows: WorkflowsDep,
 ) -> OrderView:

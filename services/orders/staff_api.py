@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from daiko.auth import StaffDep
 from daiko.openapi import problem_responses
+from daiko.params import CustomerFilter
 from services.orders import repository, service
 from services.orders.deps import CursorDep, Limit, OrderId, ReadsDep, WorkflowsDep
 from services.orders.schemas import StaffOrderPage, StaffOrderSummary, view_responses
@@ -79,7 +80,7 @@ async def list_orders(
     reads: ReadsDep,
     cursor: CursorDep,
     status: Annotated[list[OrderStatus] | None, Query(description="one or more statuses")] = None,
-    customer_id: Annotated[str | None, Query(max_length=128)] = None,
+    customer_id: CustomerFilter = None,
     service_type: ServiceType | None = None,
     deadline_before: Annotated[datetime | None, Query(description="next automatic deadline before this time")] = None,
     deadline_after: Annotated[datetime | None, Query(description="next automatic deadline after this time")] = None,
