@@ -49,7 +49,9 @@ class RateLimits:
         self.enabled = settings.rate_limit_enabled
         storage = storage_from_string(settings.rate_limit_storage)
         if not isinstance(storage, Storage):  # a blocking store would stall the event loop on every request
-            raise ValueError(f"DAIKO_RATE_LIMIT_STORAGE must be an async+ storage URI, not {settings.rate_limit_storage}")
+            raise ValueError(
+                f"DAIKO_RATE_LIMIT_STORAGE must be an async+ storage URI, not {settings.rate_limit_storage}"
+            )
         self._limiter = MovingWindowRateLimiter(storage)
         self.per_customer: RateLimitItem = parse(settings.rate_limit_customer)
         self.per_ip: RateLimitItem = parse(settings.rate_limit_ip)
