@@ -51,6 +51,25 @@ def temporal_unavailable(detail: str) -> Problem:
     )
 
 
+BUSY_RETRY_AFTER_SECONDS = 1
+
+
+def order_busy(order_id: str) -> Problem:
+    """Other operations on this order are in flight (Temporal caps an execution's concurrent updates).
+
+    A 409, not a 503: nothing is down, this one order is busy, and the client
+    should look again in a moment (the first of the concurrent operations wins).
+    """
+    return Problem(
+        409,
+        "Order busy",
+        f"other operations on order {order_id} are in progress; retry after {BUSY_RETRY_AFTER_SECONDS} s",
+        code="order-busy",
+        headers={"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)},
+        retry_after_seconds=BUSY_RETRY_AFTER_SECONDS,
+    )
+
+
 class OrderWorkflows:
     """Starts and drives ``OrderWorkflow`` executions (workflow id ``order-<order id>``)."""
 
@@ -111,10 +130,15 @@ class OrderWorkflows:
         """Run an update (customer or staff operation) and return the order's view after it."""
         client = await self.client()
         handle = client.get_workflow_handle(workflow_id(order_id))
-        async with self._translated(order_id):
-            result: OrderView | None = await handle.execute_update(
-                update, payload, result_type=OrderView, rpc_timeout=self._timeout
-            )
+        try:
+            async with self._translated(order_id):
+                result: OrderView | None = await handle.execute_update(
+                    update, payload, result_type=OrderView, rpc_timeout=self._timeout
+                )
+        except Problem as problem:  # contention on one order is the order's answer, not an outage
+            if isinstance(problem.__cause__, RPCError) and problem.__cause__.status is RPCStatusCode.RESOURCE_EXHAUSTED:
+                raise order_busy(order_id) from problem.__cause__
+            raise
         return result
 
     async def signal(self, order_id: str, signal: str, payload: BaseModel) -> None:
