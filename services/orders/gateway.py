@@ -14,11 +14,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio.client import (
     Client,
     RPCTimeoutOrCancelledError,
+    WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
@@ -136,10 +138,31 @@ class OrderWorkflows:
                     update, payload, result_type=OrderView, rpc_timeout=self._timeout
                 )
         except Problem as problem:  # contention on one order is the order's answer, not an outage
-            if isinstance(problem.__cause__, RPCError) and problem.__cause__.status is RPCStatusCode.RESOURCE_EXHAUSTED:
+            if await self._contended(handle, problem.__cause__):
                 raise order_busy(order_id) from problem.__cause__
             raise
         return result
+
+    async def _contended(self, handle: WorkflowHandle[Any, Any], cause: BaseException | None) -> bool:
+        """Whether an update failed because other updates of the same order were in flight.
+
+        Temporal answers RESOURCE_EXHAUSTED past an execution's cap on in-flight
+        updates, and UNAVAILABLE ("workflow update was aborted") when concurrent
+        updates make it reload the execution; UNAVAILABLE is also what an outage
+        looks like, so that one counts as contention only if Temporal still
+        describes the workflow at once.
+        """
+        if not isinstance(cause, RPCError):
+            return False
+        if cause.status is RPCStatusCode.RESOURCE_EXHAUSTED:
+            return True
+        if cause.status is not RPCStatusCode.UNAVAILABLE:
+            return False
+        try:
+            await handle.describe(rpc_timeout=timedelta(seconds=2))
+        except (RPCError, RPCTimeoutOrCancelledError, TimeoutError):
+            return False
+        return True
 
     async def signal(self, order_id: str, signal: str, payload: BaseModel) -> None:
         client = await self.client()
