@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from contracts.ids import ID_MAX_LENGTH, TEXT_PATTERN, YEN_MAX, CustomerId
+from contracts.ids import ID_MAX_LENGTH, TEXT_PATTERN, YEN_MAX, CustomerId, ItemId
 
 Yen = Annotated[int, Field(ge=0, le=YEN_MAX, strict=True)]
 """An amount of money in Japanese yen; never a float, never negative, never beyond what JSON carries exactly."""
@@ -227,7 +227,7 @@ class EstimateRequest(StaffRequest):
     ``international_shipping`` belongs to the single billing of the one-time plan.
     """
 
-    unit_prices: dict[str, Yen] = {}
+    unit_prices: dict[ItemId, Yen] = {}
     domestic_shipping: Yen = 0
     service_fee: Yen = 0
     international_shipping: Yen | None = None
@@ -247,16 +247,16 @@ class CannotHandleRequest(StaffRequest):
 
 
 class ItemPurchasedRequest(StaffRequest):
-    item_id: NonEmpty
+    item_id: ItemId
 
 
 class ItemUnavailableRequest(StaffRequest):
-    item_id: NonEmpty
+    item_id: ItemId
     reason: NonEmpty
 
 
 class ItemArrivedRequest(StaffRequest):
-    item_id: NonEmpty
+    item_id: ItemId
     domestic_tracking_number: TrackingNumber | None = None
 
 
@@ -280,7 +280,7 @@ class ResolveDisputeRequest(StaffRequest):
 class ItemChange(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    item_id: NonEmpty
+    item_id: ItemId
     quantity: Annotated[int, Field(ge=0, le=10_000, strict=True)]  # 0 cancels the item
     unit_price: Yen | None = None
 
