@@ -42,6 +42,9 @@ MAX_JSON_BODY = 2 * 1024 * 1024
 """Bytes of a JSON body read for the check; larger bodies are not JSON any route takes (413)."""
 
 
+NESTED_TOO_DEEPLY = {"field": "body", "message": "nested too deeply"}
+
+
 def control_fields(value: Any, where: str) -> Iterator[str]:
     """The dotted names of every string (or key) in a parsed JSON value that holds a control character."""
     if isinstance(value, str):
@@ -131,12 +134,12 @@ async def _read_body(receive: Receive) -> tuple[bytes, bool]:
 def _body_refusals(body: bytes) -> list[dict[str, str]]:
     try:
         parsed = json.loads(body) if body else None
+        names = list(control_fields(parsed, ""))
     except (ValueError, UnicodeDecodeError):
         return []  # not JSON: the route's own validation says so, naming the position
-    return [
-        {"field": name or "body", "message": "control characters (such as NUL) are not allowed"}
-        for name in control_fields(parsed, "")
-    ]
+    except RecursionError:  # thousands of nested arrays: no body of ours is like that, and parsing it again would fail
+        return [NESTED_TOO_DEEPLY]
+    return [{"field": name or "body", "message": "control characters (such as NUL) are not allowed"} for name in names]
 
 
 def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
@@ -154,8 +157,13 @@ def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
 
 
 async def _refuse(scope: Scope, send: Send, errors: list[dict[str, str]]) -> None:
-    problem = invalid_request(errors=errors, code="control-characters")
-    problem.detail = f"control characters are not allowed: {', '.join(e['field'] for e in errors)}"
+    if errors == [NESTED_TOO_DEEPLY]:
+        problem = invalid_request("the JSON body is nested too deeply", errors=errors, code="too-deeply-nested")
+    else:
+        fields = ", ".join(e["field"] for e in errors)
+        problem = invalid_request(
+            f"control characters are not allowed: {fields}", errors=errors, code="control-characters"
+        )
     content = json.dumps(problem.body(_printable(scope.get("path", "")))).encode()
     await send(
         {
