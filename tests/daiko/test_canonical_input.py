@@ -148,3 +148,18 @@ async def test_repeated_bad_tokens_from_one_address_get_429_with_retry_after(sta
         assert refused.json()["type"].endswith("/rate-limited")
         good = await client.get(target, headers=bearer(customer_token(stack, "cust-good")))
         assert good.status_code == 200  # a valid token from the same address still works
+
+
+@pytest.mark.parametrize("service", list(PORTS))
+async def test_a_json_body_nested_too_deeply_is_a_422(
+    stack: StackSettings, http: httpx.AsyncClient, service: str
+) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    path = {"orders": "/v1/orders", "deposits": "/v1/deposit/pay-in-reports", "messaging": "/v1/orders/P1/messages"}
+    response = await http.post(
+        url(stack, service, path[service]),
+        content=body,
+        headers={**bearer(customer_token(stack, "cust-deep")), "content-type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["type"].endswith("/too-deeply-nested")
