@@ -195,3 +195,21 @@ async def test_one_address_applying_past_the_limit_gets_429(stack: StackSettings
         refused = await http.post("/v1/orders", json={}, headers=customer)
         assert refused.status_code == 429, refused.text
         assert "address" in refused.json()["detail"] and int(refused.headers["retry-after"]) >= 1
+
+
+# --------------------------------------------------------------------------- idempotent payments
+
+
+async def test_a_payment_retried_with_its_idempotency_key_is_answered_once(driver: Driver) -> None:
+    """Stripe's semantics, as on deposits: same key and body replays, another body is a 422."""
+    order_id = await driver.apply(purchase_application(items=1))
+    await driver.staff_op(order_id, "estimate", {"domestic_shipping": 800})
+    pay = {"billing_seq": 1, "revision": billing(await driver.view(order_id), 1)["revision"]}
+    headers = {**driver.customer, "Idempotency-Key": f"pay-{uuid.uuid4()}"}
+    first = await driver.http.post(f"/v1/orders/{order_id}/payments", json=pay, headers=headers)
+    assert first.status_code == 202, first.text
+    again = await driver.http.post(f"/v1/orders/{order_id}/payments", json=pay, headers=headers)
+    assert again.status_code == 202 and again.headers.get("idempotent-replayed") == "true"
+    assert again.json() == first.json()  # the first answer, not a 409 "being charged"
+    other = await driver.http.post(f"/v1/orders/{order_id}/payments", json={**pay, "billing_seq": 2}, headers=headers)
+    assert other.status_code == 422 and other.json()["type"].endswith("/idempotency-key-reused")
