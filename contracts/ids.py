@@ -21,6 +21,9 @@ ID_MAX_LENGTH = 100
 ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 """Any character but NUL and the other control characters."""
 
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+"""Free text: line breaks and tabs allowed, no NUL and no other control character."""
+
 YEN_MAX = 2**53 - 1
 """The largest integer a JSON number holds exactly in every language."""
 

@@ -15,10 +15,14 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from daiko.problems import Problem
+from contracts.ids import CustomerId
+from daiko.problems import Problem, invalid_request
+from daiko.ratelimit import count_auth_failure, count_creation
 from daiko.settings import DaikoSettings
+
+_SUBJECT: TypeAdapter[str] = TypeAdapter(CustomerId)
 
 
 class Role(StrEnum):
@@ -70,9 +74,26 @@ def decode_token(settings: DaikoSettings, token: str) -> Principal:
             issuer=settings.jwt_issuer,
             options={"require": ["sub", "exp"]},
         )
-        return Principal(subject=str(claims["sub"]), role=Role(claims.get("role", "customer")))
+        role = Role(claims.get("role", "customer"))
     except (jwt.PyJWTError, ValueError) as exc:
         raise Problem(401, "Unauthorized", f"invalid bearer token: {exc}", code="unauthorized") from exc
+    return Principal(subject=_subject(claims["sub"]), role=role)
+
+
+def _subject(sub: object) -> str:
+    """The token's subject as an id of :mod:`contracts.ids`: a NUL or a 500-character ``sub`` goes no further.
+
+    A 422 like any other non-canonical input (the signature was good: the
+    issuer wrote a subject no service can store), not a 401 to retry with.
+    """
+    try:
+        return _SUBJECT.validate_python(sub)
+    except ValidationError:
+        raise invalid_request(
+            "the token's subject is not a valid id (1-100 characters, no control characters)",
+            errors=[{"field": "header.authorization.sub", "message": "not a valid id"}],
+            code="invalid-token-subject",
+        ) from None
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -84,13 +105,20 @@ def _process_settings(request: Request) -> DaikoSettings:
     return settings
 
 
-def current_principal(
+async def current_principal(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     settings: Annotated[DaikoSettings, Depends(_process_settings)],
 ) -> Principal:
-    if credentials is None:
-        raise Problem(401, "Unauthorized", "a bearer token is required", code="unauthorized")
-    return decode_token(settings, credentials.credentials)
+    """The caller; every failed authentication counts against the IP's limit (429 past it, not 401)."""
+    try:
+        if credentials is None:
+            raise Problem(401, "Unauthorized", "a bearer token is required", code="unauthorized")
+        return decode_token(settings, credentials.credentials)
+    except Problem as refused:
+        if refused.status == 401:
+            await count_auth_failure(request)
+        raise
 
 
 def current_staff(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
@@ -105,6 +133,14 @@ def current_customer(principal: Annotated[Principal, Depends(current_principal)]
     return principal
 
 
+async def creating_customer(request: Request, customer: Annotated[Principal, Depends(current_customer)]) -> Principal:
+    """The customer of a route that creates or pays, counted against the rate limits (:mod:`daiko.ratelimit`)."""
+    await count_creation(request, customer.subject)
+    return customer
+
+
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 StaffDep = Annotated[Principal, Depends(current_staff)]
 CustomerDep = Annotated[Principal, Depends(current_customer)]
+CreatingDep = Annotated[Principal, Depends(creating_customer)]
+"""``CustomerDep`` for the routes that create or pay: 429 with ``Retry-After`` past the rate limits."""

@@ -10,7 +10,8 @@ What a generator needs and FastAPI does not give by default, done once here:
 * an example on every request body: a route's own examples, or else those of
   the body's model;
 * the 409 of :mod:`daiko.idempotency` (a key still in flight) on every
-  operation that takes an ``Idempotency-Key``.
+  operation that takes an ``Idempotency-Key``, and the 429 of
+  :mod:`daiko.ratelimit` on every operation that authenticates.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ _DESCRIPTIONS = {
     413: "Request too large",
     415: "Unsupported media type",
     422: "Invalid input",
+    429: "Rate limited (too many operations, or failed authentications); retry after `Retry-After` seconds",
     502: "A payment provider refused or failed",
     503: "A part this service needs is down; retry after `Retry-After` seconds",
 }
@@ -135,6 +137,8 @@ def shape_document(doc: dict[str, Any]) -> dict[str, Any]:
             keyed = any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", []))
             if keyed:
                 operation["responses"].setdefault("409", {"description": IN_FLIGHT})
+            if "401" in operation.get("responses", {}):  # failed authentications are rate limited (daiko.ratelimit)
+                operation["responses"].setdefault("429", {"description": _DESCRIPTIONS[429]})
             for status, response in operation.get("responses", {}).items():
                 if status[:1] in ("4", "5"):
                     response["content"] = {PROBLEM_JSON: {"schema": PROBLEM_REF}}

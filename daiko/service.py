@@ -22,11 +22,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from daiko import idempotency
+from daiko.canonical import CanonicalInputMiddleware
 from daiko.housekeeping import housekeeping_task
 from daiko.kafka import KafkaConnection, admin_client, service_connection
 from daiko.logs import configure_logging
 from daiko.openapi import OPERATIONS_TAG, install_openapi, operation_ids
 from daiko.problems import ProblemTable, install_problem_handlers
+from daiko.ratelimit import RateLimits
 from daiko.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -138,8 +140,10 @@ def create_service_app(
     )
     app.state.settings = settings  # the one settings object of this process; auth reads it too
     app.state.service = state
+    app.state.rate_limits = RateLimits(settings)
     install_problem_handlers(app, {**idempotency.PROBLEMS, **(problems or {})})
     install_openapi(app)
+    app.add_middleware(CanonicalInputMiddleware)  # before any route: no control character reaches one
 
     @app.get("/healthz", tags=[OPERATIONS_TAG], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:

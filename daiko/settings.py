@@ -78,6 +78,15 @@ class DaikoSettings(BaseSettings):
     jwt_issuer: str = "daiko"
     jwt_audience: str = "daiko"
 
+    # Rate limits (daiko/ratelimit.py, "<count>/<second|minute|hour>"): the operations that create or
+    # pay, per customer and per client IP; failed authentications per client IP. The store is a
+    # `limits` storage URI: memory (per process) by default, redis://... to count across replicas.
+    rate_limit_enabled: bool = True
+    rate_limit_storage: str = "async+memory://"
+    rate_limit_customer: str = "60/minute"
+    rate_limit_ip: str = "600/minute"
+    rate_limit_auth_failures: str = "30/minute"
+
     log_level: str = "INFO"
     outbox_poll_interval_seconds: float = 0.2
     # Longer than the longest topic retention, so a redelivered event is always recognised.

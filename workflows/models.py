@@ -18,10 +18,13 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from contracts.ids import CustomerId
+from contracts.ids import ID_MAX_LENGTH, TEXT_PATTERN, YEN_MAX, CustomerId, ItemId
 
-Yen = Annotated[int, Field(ge=0, strict=True)]
-"""An amount of money in Japanese yen; never a float, never negative."""
+Yen = Annotated[int, Field(ge=0, le=YEN_MAX, strict=True)]
+"""An amount of money in Japanese yen; never a float, never negative, never beyond what JSON carries exactly."""
+
+MAX_ORDER_TOTAL = 10_000_000
+"""The default ceiling of everything one order may bill (the orders service's ``DAIKO_MAX_ORDER_TOTAL``)."""
 
 
 def _whole_positive_seconds(value: timedelta) -> timedelta:
@@ -31,7 +34,11 @@ def _whole_positive_seconds(value: timedelta) -> timedelta:
 
 
 Duration = Annotated[timedelta, AfterValidator(_whole_positive_seconds)]
-NonEmpty = Annotated[str, Field(min_length=1, max_length=2000)]
+NonEmpty = Annotated[str, Field(min_length=1, max_length=2000, pattern=TEXT_PATTERN)]
+Note = Annotated[str, Field(max_length=4000, pattern=TEXT_PATTERN)]
+"""Free text (a note, a reason, a comment): line breaks and tabs, no other control character (no NUL)."""
+Short = Annotated[str, Field(max_length=2000, pattern=TEXT_PATTERN)]
+TrackingNumber = Annotated[str, Field(min_length=1, max_length=ID_MAX_LENGTH, pattern=TEXT_PATTERN)]
 
 
 class ServiceType(StrEnum):
@@ -139,16 +146,18 @@ class OrderPolicy(BaseModel):
     completion_after: Duration = timedelta(days=50)  # R7
     abandon_after: Duration = timedelta(days=30)  # R11
     reminder_before: Duration = timedelta(days=2)  # R13
+    # Everything the order's billings may add up to (orders started before it existed get the default).
+    max_order_total: Annotated[int, Field(ge=1, le=YEN_MAX, strict=True)] = MAX_ORDER_TOTAL
 
 
 class DeliveryAddress(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: NonEmpty
-    country: Annotated[str, Field(min_length=2, max_length=56)]
-    postal_code: Annotated[str, Field(max_length=20)] = ""
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code")]
+    postal_code: Annotated[str, Field(max_length=20, pattern=TEXT_PATTERN)] = ""
     address_lines: Annotated[list[NonEmpty], Field(min_length=1, max_length=5)]
-    phone: Annotated[str, Field(max_length=40)] = ""
+    phone: Annotated[str, Field(max_length=40, pattern=TEXT_PATTERN)] = ""
 
 
 class ItemRequest(BaseModel):
@@ -157,11 +166,18 @@ class ItemRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: NonEmpty
-    shop_or_url: Annotated[str, Field(max_length=2000)] = ""
+    shop_or_url: Short = ""
     quantity: Annotated[int, Field(ge=1, le=10_000, strict=True)]
     unit_price_estimate: Yen = 0
-    options: Annotated[str, Field(max_length=2000)] = ""
-    domestic_tracking_number: str | None = None  # forward service: the shop's parcel to our warehouse
+    options: Short = ""
+    # forward service: the shop's parcel to our warehouse
+    domestic_tracking_number: (
+        Annotated[str, Field(min_length=1, max_length=ID_MAX_LENGTH, pattern=TEXT_PATTERN)] | None
+    ) = None
+
+    @property
+    def estimated_total(self) -> int:
+        return self.quantity * self.unit_price_estimate
 
 
 class OrderApplication(BaseModel):
@@ -175,8 +191,16 @@ class OrderApplication(BaseModel):
     payment_plan: PaymentPlan
     delivery_address: DeliveryAddress
     items: Annotated[list[ItemRequest], Field(min_length=1, max_length=200)]
-    customer_note: Annotated[str, Field(max_length=4000)] = ""
+    customer_note: Note = ""
     policy: OrderPolicy = OrderPolicy()
+
+    @model_validator(mode="after")
+    def _within_the_order_ceiling(self) -> Self:
+        """Each price fits JSON; their sum must fit the order's ceiling too (10,000 x 2**53 does not)."""
+        total = sum(item.estimated_total for item in self.items)
+        if total > self.policy.max_order_total:
+            raise ValueError(f"the items' estimated total {total} yen is over the order's ceiling")
+        return self
 
 
 # --------------------------------------------------------------------------- staff payloads
@@ -188,7 +212,7 @@ class StaffRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     actor: Annotated[str, Field(max_length=128)] | None = None  # the staff member's id
-    note: Annotated[str, Field(max_length=4000)] = ""
+    note: Note = ""
 
 
 class ExtraCharge(BaseModel):
@@ -206,7 +230,7 @@ class EstimateRequest(StaffRequest):
     ``international_shipping`` belongs to the single billing of the one-time plan.
     """
 
-    unit_prices: dict[str, Yen] = {}
+    unit_prices: dict[ItemId, Yen] = {}
     domestic_shipping: Yen = 0
     service_fee: Yen = 0
     international_shipping: Yen | None = None
@@ -226,23 +250,23 @@ class CannotHandleRequest(StaffRequest):
 
 
 class ItemPurchasedRequest(StaffRequest):
-    item_id: NonEmpty
+    item_id: ItemId
 
 
 class ItemUnavailableRequest(StaffRequest):
-    item_id: NonEmpty
+    item_id: ItemId
     reason: NonEmpty
 
 
 class ItemArrivedRequest(StaffRequest):
-    item_id: NonEmpty
-    domestic_tracking_number: str | None = None
+    item_id: ItemId
+    domestic_tracking_number: TrackingNumber | None = None
 
 
 class SecondBillingRequest(StaffRequest):
     international_shipping: Yen
     extras: list[ExtraCharge] = []
-    shipping_method: str | None = None
+    shipping_method: Annotated[str, Field(max_length=200, pattern=TEXT_PATTERN)] | None = None
 
 
 class ShipRequest(StaffRequest):
@@ -259,7 +283,7 @@ class ResolveDisputeRequest(StaffRequest):
 class ItemChange(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    item_id: NonEmpty
+    item_id: ItemId
     quantity: Annotated[int, Field(ge=0, le=10_000, strict=True)]  # 0 cancels the item
     unit_price: Yen | None = None
 
@@ -307,14 +331,14 @@ class PayBillingRequest(BaseModel):
 class CustomerCancelRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    reason: Annotated[str, Field(max_length=4000)] = ""
+    reason: Note = ""
 
 
 class ReceptionReportRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     outcome: ReceptionOutcome
-    comment: Annotated[str, Field(max_length=4000)] = ""
+    comment: Note = ""
 
 
 # --------------------------------------------------------------------------- deposit results

@@ -11,9 +11,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from daiko.auth import CustomerDep
+from daiko.auth import CreatingDep, CustomerDep
 from daiko.db import MAX_BIGINT, transaction
 from daiko.openapi import problem_responses
+from daiko.params import IdPath, PayInReportIdPath, WithdrawalIdPath
 from daiko.problems import Problem, invalid_request
 from services.deposits import ledger_queries, ledger_store, paypal_payins, service
 from services.deposits.deps import IdempotencyKey, StateDep, run_idempotent
@@ -81,7 +82,7 @@ async def list_transactions(
 async def file_pay_in_report(
     body: PayInReportIn,
     request: Request,
-    principal: CustomerDep,
+    principal: CreatingDep,
     state: StateDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
@@ -125,7 +126,7 @@ async def list_pay_in_reports(
     summary="One of my pay-in reports",
     responses=problem_responses(401, 422, 403, 404),
 )
-async def get_pay_in_report(report_id: str, principal: CustomerDep, state: StateDep) -> PayInReportOut:
+async def get_pay_in_report(report_id: PayInReportIdPath, principal: CustomerDep, state: StateDep) -> PayInReportOut:
     async with state.sessions() as session:
         return PayInReportOut.of(
             await service.get_pay_in_report(session=session, report_id=report_id, customer_id=principal.subject)
@@ -145,7 +146,7 @@ async def get_pay_in_report(report_id: str, principal: CustomerDep, state: State
 async def create_paypal_order(
     body: PayPalOrderIn,
     request: Request,
-    principal: CustomerDep,
+    principal: CreatingDep,
     state: StateDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
@@ -172,7 +173,7 @@ async def create_paypal_order(
     summary="One of my PayPal pay-ins",
     responses=problem_responses(401, 422, 403, 404),
 )
-async def get_paypal_order(order_id: str, principal: CustomerDep, state: StateDep) -> PayPalOrderOut:
+async def get_paypal_order(order_id: IdPath, principal: CustomerDep, state: StateDep) -> PayPalOrderOut:
     async with state.sessions() as session:
         return PayPalOrderOut.of(
             await paypal_payins.get_order(session=session, customer_id=principal.subject, order_id=order_id)
@@ -187,7 +188,7 @@ async def get_paypal_order(order_id: str, principal: CustomerDep, state: StateDe
     responses=problem_responses(401, 422, 402, 403, 404, 409, 502, 503),
 )
 async def capture_paypal_order(
-    order_id: str, request: Request, principal: CustomerDep, state: StateDep, idempotency_key: IdempotencyKey = None
+    order_id: IdPath, request: Request, principal: CreatingDep, state: StateDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     async def op(session: AsyncSession) -> PayPalCaptureOut:
         outcome = await paypal_payins.capture_order(
@@ -240,7 +241,7 @@ async def paypal_webhook(request: Request, state: StateDep) -> WebhookAck:
 async def request_withdrawal(
     body: WithdrawalIn,
     request: Request,
-    principal: CustomerDep,
+    principal: CreatingDep,
     state: StateDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
@@ -279,7 +280,7 @@ async def list_withdrawals(
     summary="One of my withdrawal requests",
     responses=problem_responses(401, 422, 403, 404),
 )
-async def get_withdrawal(withdrawal_id: str, principal: CustomerDep, state: StateDep) -> WithdrawalOut:
+async def get_withdrawal(withdrawal_id: WithdrawalIdPath, principal: CustomerDep, state: StateDep) -> WithdrawalOut:
     async with state.sessions() as session:
         return WithdrawalOut.of(
             await service.get_withdrawal(session=session, withdrawal_id=withdrawal_id, customer_id=principal.subject)

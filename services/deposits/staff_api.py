@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from daiko.auth import StaffDep
 from daiko.openapi import problem_responses
+from daiko.params import CustomerFilter, CustomerIdPath, PayInReportIdPath, WithdrawalIdPath
 from services.deposits import ledger_queries, ledger_store, service
 from services.deposits.api import Before, Limit, transaction_page
 from services.deposits.deps import IdempotencyKey, StateDep, run_idempotent
@@ -26,9 +25,6 @@ from services.deposits.schemas import (
 from services.deposits.withdrawal_schemas import ConfirmWithdrawalIn, WithdrawalOut, WithdrawalResult
 
 router = APIRouter(prefix="/v1/staff", tags=["deposits-staff"])
-
-CustomerFilter = Annotated[str | None, Query(max_length=100, description="Only this customer's")]
-
 
 # --- pay-in reports -----------------------------------------------------------------------------
 
@@ -57,7 +53,7 @@ async def staff_list_pay_in_reports(
     summary="One pay-in report",
     responses=problem_responses(401, 422, 403, 404),
 )
-async def staff_get_pay_in_report(report_id: str, _: StaffDep, state: StateDep) -> PayInReportOut:
+async def staff_get_pay_in_report(report_id: PayInReportIdPath, _: StaffDep, state: StateDep) -> PayInReportOut:
     async with state.sessions() as session:
         return PayInReportOut.of(
             await service.get_pay_in_report(session=session, report_id=report_id, customer_id=None)
@@ -73,7 +69,7 @@ async def staff_get_pay_in_report(report_id: str, _: StaffDep, state: StateDep) 
     responses=problem_responses(401, 422, 403, 404, 409),
 )
 async def confirm_pay_in_report(
-    report_id: str,
+    report_id: PayInReportIdPath,
     request: Request,
     staff: StaffDep,
     state: StateDep,
@@ -98,7 +94,7 @@ async def confirm_pay_in_report(
     responses=problem_responses(401, 422, 403, 404, 409),
 )
 async def reject_pay_in_report(
-    report_id: str,
+    report_id: PayInReportIdPath,
     body: RejectIn,
     request: Request,
     staff: StaffDep,
@@ -142,7 +138,7 @@ async def staff_list_withdrawals(
     summary="One withdrawal request",
     responses=problem_responses(401, 422, 403, 404),
 )
-async def staff_get_withdrawal(withdrawal_id: str, _: StaffDep, state: StateDep) -> WithdrawalOut:
+async def staff_get_withdrawal(withdrawal_id: WithdrawalIdPath, _: StaffDep, state: StateDep) -> WithdrawalOut:
     async with state.sessions() as session:
         return WithdrawalOut.of(
             await service.get_withdrawal(session=session, withdrawal_id=withdrawal_id, customer_id=None)
@@ -156,7 +152,7 @@ async def staff_get_withdrawal(withdrawal_id: str, _: StaffDep, state: StateDep)
     responses=problem_responses(401, 422, 403, 404, 409),
 )
 async def confirm_withdrawal(
-    withdrawal_id: str,
+    withdrawal_id: WithdrawalIdPath,
     request: Request,
     staff: StaffDep,
     state: StateDep,
@@ -181,7 +177,7 @@ async def confirm_withdrawal(
     responses=problem_responses(401, 422, 403, 404, 409),
 )
 async def reject_withdrawal(
-    withdrawal_id: str,
+    withdrawal_id: WithdrawalIdPath,
     body: RejectIn,
     request: Request,
     staff: StaffDep,
@@ -206,7 +202,7 @@ async def reject_withdrawal(
     summary="A customer's deposit",
     responses=problem_responses(401, 422, 403),
 )
-async def customer_deposit(customer_id: str, _: StaffDep, state: StateDep) -> DepositOut:
+async def customer_deposit(customer_id: CustomerIdPath, _: StaffDep, state: StateDep) -> DepositOut:
     async with state.sessions() as session:
         return DepositOut.of(await ledger_store.deposit_of(session, customer_id))
 
@@ -218,7 +214,7 @@ async def customer_deposit(customer_id: str, _: StaffDep, state: StateDep) -> De
     responses=problem_responses(401, 422, 403),
 )
 async def customer_transactions(
-    customer_id: str, _: StaffDep, state: StateDep, limit: Limit = 50, before: Before = None
+    customer_id: CustomerIdPath, _: StaffDep, state: StateDep, limit: Limit = 50, before: Before = None
 ) -> TransactionPage:
     return await transaction_page(state, customer_id, before, limit)
 

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from daiko.auth import CustomerDep, Principal
+from daiko.auth import CreatingDep, CustomerDep, Principal
 from daiko.idempotency import Answer, IdempotencyKey, idempotent
 from daiko.openapi import problem_responses
+from daiko.params import IdPath
 from services.messaging import service
 from services.messaging.deps import After, Limit, OrderId, SessionsDep, SettingsDep, StateDep, StoreDep
 from services.messaging.schemas import MarkRead, MessageOut, NewMessage, ReadOut, ThreadOut, posted_out, thread_out
@@ -113,7 +114,7 @@ async def customer_messages(
 async def customer_post(
     order_id: OrderId,
     request: Request,
-    who: CustomerDep,
+    who: CreatingDep,
     state: StateDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
@@ -153,8 +154,8 @@ async def customer_read(
 )
 async def customer_attachment(
     order_id: OrderId,
-    message_id: str,
-    attachment_id: str,
+    message_id: IdPath,
+    attachment_id: IdPath,
     who: CustomerDep,
     sessions: SessionsDep,
     store: StoreDep,
@@ -175,8 +176,8 @@ async def download(
     store: AttachmentStore,
     settings: MessagingSettings,
     order_id: str,
-    message_id: str,
-    attachment_id: str,
+    message_id: IdPath,
+    attachment_id: IdPath,
     who: Principal,
 ) -> Response:
     async with sessions() as session:

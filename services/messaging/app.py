@@ -20,13 +20,15 @@ from services.messaging import api, staff_api
 from services.messaging.db import DeadLetter, Outbox, ProcessedEvent
 from services.messaging.deps import MessagingState
 from services.messaging.events import order_event_check, order_event_handler, pending_sweep_task
-from services.messaging.service import AttachmentGone, MessageWindowClosed
+from services.messaging.service import AttachmentGone, CustomerCapReached, MessageWindowClosed
 from services.messaging.settings import MessagingSettings
 from services.messaging.storage import AttachmentStore, make_store
 
 PROBLEMS: ProblemTable = {
     MessageWindowClosed: ProblemType(409, "Operation refused"),
     AttachmentGone: ProblemType(410, "Attachment gone"),
+    # Pending messages settle within a sweep; the upload window slides: look again in a minute.
+    CustomerCapReached: ProblemType(429, "Too many requests", {"Retry-After": "60"}),
 }
 """The messaging service's domain exceptions over HTTP (the plumbing's own are in ``daiko.problems``)."""
 

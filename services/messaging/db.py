@@ -76,6 +76,7 @@ class Message(Base):
     __table_args__ = (
         Index("ix_messages_order_seq", "order_id", "seq"),
         Index("ix_messages_pending", "state", "created_at", postgresql_where=text("state = 'pending'")),
+        Index("ix_messages_author_created", "author_id", "created_at"),  # a customer's caps (uploads per day)
     )
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from daiko.db import MAX_BIGINT
+from daiko.params import OrderIdPath
 from daiko.service import state_getter
 from services.messaging.settings import MessagingSettings
 from services.messaging.storage import AttachmentStore
@@ -43,6 +44,6 @@ async def _settings(state: StateDep) -> MessagingSettings:
 SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]
 StoreDep = Annotated[AttachmentStore, Depends(_store)]
 SettingsDep = Annotated[MessagingSettings, Depends(_settings)]
-OrderId = Annotated[str, Path(min_length=1, max_length=100, description="The order's id")]
+OrderId = OrderIdPath
 After = Annotated[int, Query(ge=0, le=MAX_BIGINT, description="Only messages after this seq (paging)")]
 Limit = Annotated[int, Query(ge=1, le=500)]

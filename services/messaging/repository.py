@@ -27,6 +27,7 @@ from services.messaging.domain import AuthorRole, ImageKind, MessageState, Order
 from services.messaging.storage import attachment_key
 
 ORDER_LOCK_NAMESPACE = 0x4D5347  # first key of the two-key advisory lock space: "MSG"
+CUSTOMER_LOCK_NAMESPACE = 0x4D5343  # "MSC": one customer's posts, for their caps (always taken after the order's)
 SOURCE = source_of("messaging")
 
 
@@ -45,6 +46,33 @@ async def lock_order(session: AsyncSession, order_id: str) -> None:
         text("SELECT pg_advisory_xact_lock(:ns, hashtext(:order_id))"),
         {"ns": ORDER_LOCK_NAMESPACE, "order_id": order_id},
     )
+
+
+async def lock_customer(session: AsyncSession, customer_id: str) -> None:
+    """Serialise one customer's posts until the transaction ends, so two at once cannot both pass a cap.
+
+    Taken after :func:`lock_order` only, never before: one order of locks, no deadlock.
+    """
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:ns, hashtext(:customer_id))"),
+        {"ns": CUSTOMER_LOCK_NAMESPACE, "customer_id": customer_id},
+    )
+
+
+async def pending_count(session: AsyncSession, *, author_id: str) -> int:
+    """The customer's messages still waiting for their order to appear (on any order)."""
+    query = select(func.count()).where(Message.state == MessageState.PENDING.value, Message.author_id == author_id)
+    return int((await session.scalar(query)) or 0)
+
+
+async def uploaded_bytes_since(session: AsyncSession, *, author_id: str, since: datetime) -> int:
+    """The bytes of the photos the author attached to messages written since ``since``."""
+    query = (
+        select(func.coalesce(func.sum(Attachment.size_bytes), 0))
+        .join(Message, Message.id == Attachment.message_id)
+        .where(Message.author_id == author_id, Message.created_at >= since)
+    )
+    return int((await session.scalar(query)) or 0)
 
 
 def thread_state(thread: Thread | None) -> OrderState | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from contracts.ids import MessageId
 from services.messaging.db import Attachment, Message, Thread
 from services.messaging.domain import AuthorRole, MessageState
 from services.messaging.service import Posted, ThreadView
@@ -26,7 +27,7 @@ class NewMessage(BaseModel):
 class MarkRead(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}, {"up_to": "3f0c…"}]})
 
-    up_to: StrictStr | None = Field(default=None, description="Mark read up to this message; default: everything")
+    up_to: MessageId | None = Field(default=None, description="Mark read up to this message; default: everything")
 
 
 class ReadOut(BaseModel):

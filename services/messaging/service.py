@@ -41,7 +41,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -59,6 +59,12 @@ class MessageWindowClosed(DomainError):
     """R3: the order was completed or canceled too long ago for the customer to write on it."""
 
     code = "message-window-closed"
+
+
+class CustomerCapReached(DomainError):
+    """The customer has too many messages pending, or uploaded too many bytes of photos today."""
+
+    code = "customer-cap-reached"
 
 
 class AttachmentGone(DomainError):
@@ -204,6 +210,7 @@ async def add_customer_message(
         state = MessageState.POSTED
     else:
         state = MessageState.PENDING  # the order's first event has not arrived yet: see the module docstring
+    await _within_caps(session, settings, customer_id, state, photos, now)
     return await _add(
         session,
         store,
@@ -217,6 +224,37 @@ async def add_customer_message(
         now=now,
         photos=photos,
     )
+
+
+async def _within_caps(
+    session: AsyncSession,
+    settings: MessagingSettings,
+    customer_id: str,
+    state: MessageState,
+    photos: Sequence[repo.NewPhoto],
+    now: datetime,
+) -> None:
+    """The customer's caps: a flood of pending messages (orders that may never exist) or of photos is refused."""
+    if state is not MessageState.PENDING and not photos:
+        return
+    await repo.lock_customer(session, customer_id)
+    if state is MessageState.PENDING:
+        pending = await repo.pending_count(session, author_id=customer_id)
+        if pending >= settings.pending_messages_max_per_customer:
+            raise CustomerCapReached(
+                f"{pending} of your messages already wait for their order to appear; "
+                f"at most {settings.pending_messages_max_per_customer} may",
+                pending=pending,
+            )
+    if photos:
+        uploaded = await repo.uploaded_bytes_since(session, author_id=customer_id, since=now - timedelta(days=1))
+        adding = sum(len(photo.content) for photo in photos)
+        if uploaded + adding > settings.upload_bytes_max_per_customer_day:
+            raise CustomerCapReached(
+                f"these photos would bring your uploads in the last 24 hours to {uploaded + adding} bytes; "
+                f"at most {settings.upload_bytes_max_per_customer_day} are taken",
+                uploaded_bytes=uploaded,
+            )
 
 
 async def add_staff_message(

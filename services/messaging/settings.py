@@ -43,6 +43,11 @@ class MessagingSettings(ServiceSettings):
     s3_access_key_id: str = ""
     s3_secret_access_key: SecretStr = SecretStr("")
 
+    # Caps per customer, so nobody fills the storage: messages still pending (posted on an order that no
+    # event has announced yet, see below) and bytes of photos uploaded in any 24 hours. Past either: 429.
+    pending_messages_max_per_customer: int = Field(default=10, ge=0)
+    upload_bytes_max_per_customer_day: int = Field(default=100 * MiB, ge=0)
+
     # A customer message on an order that no event has announced yet waits this long for the order to appear.
     pending_message_ttl_hours: float = Field(default=24.0, gt=0)
     pending_sweep_interval_seconds: float = Field(default=60.0, gt=0)

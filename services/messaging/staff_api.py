@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from daiko.auth import StaffDep
 from daiko.db import MAX_BIGINT
 from daiko.idempotency import IdempotencyKey
+from daiko.params import IdPath
 from services.messaging import repository as repo
 from services.messaging import service
 from services.messaging.api import ERRORS, NEW_MESSAGE_BODY, PHOTO_RESPONSE, download, post_message
@@ -89,8 +90,8 @@ async def staff_read(
 )
 async def staff_attachment(
     order_id: OrderId,
-    message_id: str,
-    attachment_id: str,
+    message_id: IdPath,
+    attachment_id: IdPath,
     who: StaffDep,
     sessions: SessionsDep,
     store: StoreDep,

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
+from daiko.canonical import TEXT_CONTROL
 from daiko.problems import Problem, field_errors, invalid_request
 from services.messaging.domain import BodyProblem, check_body, safe_filename, sniff_image, without_nul
 from services.messaging.repository import NewPhoto
@@ -42,6 +43,8 @@ def _invalid(detail: str, code: str, field: str) -> Problem:
 
 
 def check_text(body: str, settings: MessagingSettings) -> str:
+    if TEXT_CONTROL.search(body):  # a multipart field: the JSON bodies were already checked at the door
+        raise _invalid("control characters (such as NUL) are not allowed", "control-characters", "body")
     problem = check_body(body, settings.message_max_chars)
     if problem is BodyProblem.EMPTY:
         raise _invalid("the message must not be empty", "message-empty", "body")

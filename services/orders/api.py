@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from daiko.auth import CustomerDep
+from daiko.auth import CreatingDep, CustomerDep
 from daiko.idempotency import Answer, IdempotencyKey, idempotent
 from daiko.openapi import IN_FLIGHT, problem_responses
 from services.orders import repository, service
@@ -54,7 +54,7 @@ _OPERATION = problem_responses(
 async def apply(
     application: ApplicationIn,
     request: Request,
-    customer: CustomerDep,
+    customer: CreatingDep,
     state: StateDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
@@ -118,9 +118,12 @@ async def get_my_order(order_id: OrderId, customer: CustomerDep, reads: ReadsDep
 @router.post(
     "/{order_id}/payments",
     status_code=status.HTTP_202_ACCEPTED,
+    response_model=OrderView,
     summary="Pay a billing from the deposit",
     description="The deposit is asked for the charge: the billing is `charging` until the deposit answers, "
-    "then `paid` (or back to `awaiting_payment` with the shortfall if the deposit is short).",
+    "then `paid` (or back to `awaiting_payment` with the shortfall if the deposit is short). Send an "
+    "`Idempotency-Key` and retry with it: a replay gets the first answer, the same key for another payment is a "
+    "422, and a key still in flight a 409 with `Retry-After`.",
     responses={**_OPERATION, 202: _VIEW[200]},
 )
 async def pay_billing(
@@ -134,17 +137,29 @@ async def pay_billing(
             }
         ),
     ],
-    customer: CustomerDep,
-    reads: ReadsDep,
-    workflows: WorkflowsDep,
-) -> OrderView:
-    return await service.operate(
-        reads=reads,
-        workflows=workflows,
-        order_id=order_id,
-        customer_id=customer.subject,
-        update="pay_billing",
-        payload=payment,
+    request: Request,
+    customer: CreatingDep,
+    state: StateDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def op(_: AsyncSession) -> Answer:
+        view = await service.operate(
+            reads=state.reads,
+            workflows=state.workflows,
+            order_id=order_id,
+            customer_id=customer.subject,
+            update="pay_billing",
+            payload=payment,
+        )
+        return Answer(status.HTTP_202_ACCEPTED, view.model_dump(mode="json"))
+
+    return await idempotent(
+        state.sessions,
+        request=request,
+        principal=customer,
+        key=idempotency_key,
+        body=payment.model_dump(mode="json"),
+        operation=op,
     )
 
 

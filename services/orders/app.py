@@ -18,7 +18,7 @@ from services.orders.db import Outbox
 from services.orders.deps import OrdersState
 from services.orders.domain import NotACustomer, OrderRefused, RequestUnfitForOrder
 from services.orders.events import DEPOSIT_BRIDGE, deposit_bridge_task
-from services.orders.gateway import OrderWorkflows
+from services.orders.gateway import BUSY_RETRY_AFTER_SECONDS, OrderBusy, OrderWorkflows
 from services.orders.halt_api import router as halted_router
 from services.orders.halt_sweep import HALT_SWEEP, halt_sweep_task
 from services.orders.halts import SettlementRefused
@@ -44,6 +44,7 @@ PROBLEMS: ProblemTable = {
     NotACustomer: ProblemType(403, "Forbidden"),
     OrderRefused: ProblemType(409, "Operation refused"),
     RequestUnfitForOrder: ProblemType(422, "Invalid request for this order"),
+    OrderBusy: ProblemType(409, "Order busy", {"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)}),
     SettlementRefused: ProblemType(409, "Settlement refused"),
 }
 """The orders service's domain exceptions over HTTP (the plumbing's own are in ``daiko.problems``)."""

@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Query
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from daiko.params import OrderIdPath
 from daiko.problems import invalid_request
 from daiko.service import state_getter
 from services.orders.domain import PageCursor
@@ -67,5 +68,5 @@ ReadsDep = Annotated[AsyncEngine, Depends(_reads)]
 SettingsDep = Annotated[OrdersSettings, Depends(_settings)]
 WorkflowsDep = Annotated[OrderWorkflows, Depends(_workflows)]
 CursorDep = Annotated[PageCursor | None, Depends(page_cursor)]
-OrderId = Annotated[str, Path(min_length=1, max_length=64, description="the order id", examples=["P261126-7KQ2M9XA"])]
+OrderId = OrderIdPath
 Limit = Annotated[int, Query(ge=1, le=100, description="orders per page")]

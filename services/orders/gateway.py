@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
@@ -23,6 +24,7 @@ from temporalio.client import (
     Client,
     RPCTimeoutOrCancelledError,
     WorkflowExecutionStatus,
+    WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
@@ -30,7 +32,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from daiko.errors import InvalidInput, Unavailable
+from daiko.errors import DomainError, InvalidInput, Unavailable
 from services.orders.domain import OrderRefused, refusal_error
 from services.orders.settings import OrdersSettings
 from workflows import VIEW_QUERY, workflow_id
@@ -67,6 +69,27 @@ _QUOTABLE_ID = re.compile(r"^[A-Za-z0-9_.:-]+$")  # order ids the visibility que
 def temporal_unavailable(detail: str) -> Unavailable:
     """Temporal cannot answer now: a 503 with ``Retry-After`` over HTTP, a retry for the consumers."""
     return Unavailable(detail, code="temporal-unavailable", title="Order engine unavailable")
+
+
+BUSY_RETRY_AFTER_SECONDS = 1
+
+
+class OrderBusy(DomainError):
+    """Other operations on this order are in flight (Temporal caps an execution's concurrent updates).
+
+    A 409 with ``Retry-After``, not a 503: nothing is down, this one order is
+    busy, and the client should look again in a moment (the first of the
+    concurrent operations wins).
+    """
+
+    code = "order-busy"
+
+
+def order_busy(order_id: str) -> OrderBusy:
+    return OrderBusy(
+        f"other operations on order {order_id} are in progress; retry after {BUSY_RETRY_AFTER_SECONDS} s",
+        title="Order busy",
+    )
 
 
 class OrderWorkflows:
@@ -129,11 +152,37 @@ class OrderWorkflows:
         """Run an update (customer or staff operation) and return the order's view after it."""
         client = await self.client()
         handle = client.get_workflow_handle(workflow_id(order_id))
-        async with self._translated(order_id):
-            result: OrderView | None = await handle.execute_update(
-                update, payload, result_type=OrderView, rpc_timeout=self._timeout
-            )
+        try:
+            async with self._translated(order_id):
+                result: OrderView | None = await handle.execute_update(
+                    update, payload, result_type=OrderView, rpc_timeout=self._timeout
+                )
+        except Unavailable as down:  # contention on one order is the order's answer, not an outage
+            if await self._contended(handle, down.__cause__):
+                raise order_busy(order_id) from down.__cause__
+            raise
         return result
+
+    async def _contended(self, handle: WorkflowHandle[Any, Any], cause: BaseException | None) -> bool:
+        """Whether an update failed because other updates of the same order were in flight.
+
+        Temporal answers RESOURCE_EXHAUSTED past an execution's cap on in-flight
+        updates, and UNAVAILABLE ("workflow update was aborted") when concurrent
+        updates make it reload the execution; UNAVAILABLE is also what an outage
+        looks like, so that one counts as contention only if Temporal still
+        describes the workflow at once.
+        """
+        if not isinstance(cause, RPCError):
+            return False
+        if cause.status is RPCStatusCode.RESOURCE_EXHAUSTED:
+            return True
+        if cause.status is not RPCStatusCode.UNAVAILABLE:
+            return False
+        try:
+            await handle.describe(rpc_timeout=timedelta(seconds=2))
+        except (RPCError, RPCTimeoutOrCancelledError, TimeoutError):
+            return False
+        return True
 
     async def signal(self, order_id: str, signal: str, payload: BaseModel) -> None:
         client = await self.client()

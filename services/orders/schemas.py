@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any, Self
 
+import pycountry
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -23,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from contracts.ids import TEXT_PATTERN, YEN_MAX
 from workflows.models import (
     DeliveryAddress,
     ItemRequest,
@@ -36,7 +39,28 @@ from workflows.models import (
 
 MAX_ITEMS = 50
 
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Text = Annotated[str, Field(min_length=1, max_length=2000, pattern=TEXT_PATTERN)]
+
+
+def iso_country(value: str) -> str:
+    """The ISO 3166-1 alpha-2 code of a country given by its alpha-2 or alpha-3 code or its name (pycountry)."""
+    try:
+        country = pycountry.countries.lookup(value.strip())
+    except LookupError:
+        raise ValueError(f"{value!r} is not an ISO 3166-1 country (give its code, e.g. FR or FRA)") from None
+    code: str = country.alpha_2
+    return code
+
+
+Country = Annotated[
+    str,
+    Field(
+        min_length=2,
+        max_length=56,
+        description="ISO 3166-1 country: alpha-2 or alpha-3 code, or English name; stored as its alpha-2 code",
+    ),
+    AfterValidator(iso_country),
+]
 
 _ADDRESS_EXAMPLE: dict[str, Any] = {
     "name": "Alex Martin",
@@ -82,7 +106,7 @@ class DeliveryAddressIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_ADDRESS_EXAMPLE]})
 
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    country: Annotated[str, Field(min_length=2, max_length=56, description="ISO 3166 code or country name")]
+    country: Country
     postal_code: Annotated[str, Field(max_length=20, description="empty where the country has none")] = ""
     address_lines: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=200)]], Field(min_length=1, max_length=5)
@@ -101,7 +125,9 @@ class ItemIn(BaseModel):
     name: Text
     shop_or_url: Annotated[str, Field(min_length=1, max_length=2000, description="shop name or product URL")]
     quantity: Annotated[StrictInt, Field(ge=1, le=10_000)]
-    unit_price_estimate: Annotated[StrictInt, Field(ge=0, description="yen, tax included, as seen in the shop")]
+    unit_price_estimate: Annotated[
+        StrictInt, Field(ge=0, le=YEN_MAX, description="yen, tax included, as seen in the shop")
+    ]
     options: Annotated[str, Field(max_length=2000, description="colour, size, condition...")] = ""
     domestic_tracking_number: Annotated[
         str | None, Field(min_length=1, max_length=100, description="forward service: the parcel to our warehouse")

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from daiko.db import transaction
 from daiko.errors import DomainError, NotFound
 from daiko.idempotency import IdempotencyKeyReused
-from daiko.problems import Problem
+from daiko.problems import Problem, invalid_request
 from services.orders import halts, repository
 from services.orders.domain import (
     MAX_CUSTOMER_ID,
@@ -59,6 +59,14 @@ async def apply_for_order(
 ) -> Applied:
     if not 0 < len(customer_id) <= MAX_CUSTOMER_ID:
         raise NotACustomer("the token's subject is not a valid customer id")
+    estimated = sum(item.quantity * item.unit_price_estimate for item in application.items)
+    if estimated > settings.max_order_total:
+        raise invalid_request(
+            f"the items are estimated at {estimated} yen in all, over the {settings.max_order_total} yen an order "
+            "may bill",
+            errors=[{"field": "items", "message": f"estimated total over {settings.max_order_total} yen"}],
+            code="order-total-too-large",
+        )
     fingerprint = application_fingerprint(application.model_dump(mode="json"))
     async with transaction(sessions) as session:
         reservation = await repository.reserve_application(

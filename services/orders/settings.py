@@ -14,8 +14,9 @@ from typing import Self
 
 from pydantic import Field, SecretStr, model_validator
 
+from contracts.ids import YEN_MAX
 from daiko.settings import KafkaLogin, ServiceSettings, development_default, development_secret
-from workflows.models import OrderPolicy
+from workflows.models import MAX_ORDER_TOTAL, OrderPolicy
 
 
 class OrdersSettings(ServiceSettings):
@@ -30,6 +31,9 @@ class OrdersSettings(ServiceSettings):
     reception_report_window: timedelta = timedelta(days=50)  # R7: no reception report -> completed
     second_payment_window: timedelta = timedelta(days=30)  # R11: unpaid 2nd billing -> items abandoned
     reminder_lead_time: timedelta = timedelta(days=2)  # R13: reminder before each automatic deadline
+    # The most one order may bill in all (yen): applications estimated above it are a 422, and billings
+    # above it are refused by the workflow. Never beyond 2**53 - 1, what a JSON number carries exactly.
+    max_order_total: int = Field(default=MAX_ORDER_TOTAL, ge=1, le=YEN_MAX)
 
     # Connections kept open to the orders database: at least the expected concurrent requests, so
     # a burst is not served by connections opened and closed per request (PostgreSQL forks per connection).
@@ -65,6 +69,7 @@ class OrdersSettings(ServiceSettings):
             completion_after=self.reception_report_window,
             abandon_after=self.second_payment_window,
             reminder_before=self.reminder_lead_time,
+            max_order_total=self.max_order_total,
         )
 
     @property

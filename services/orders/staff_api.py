@@ -10,19 +10,21 @@ generated from that table so the API can never miss an operation.
 # No ``from __future__ import annotations``: the generated routes' body types are evaluated at definition.
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, create_model
+from pydantic.json_schema import SkipJsonSchema
 
 from daiko.auth import StaffDep
 from daiko.openapi import problem_responses
+from daiko.params import CustomerFilter
 from services.orders import repository, service
 from services.orders.deps import CursorDep, Limit, OrderId, ReadsDep, SessionsDep, SettingsDep, WorkflowsDep
 from services.orders.reconciliation import Reconciliation, differences
 from services.orders.schemas import StaffOrderPage, StaffOrderSummary, view_responses
-from workflows.models import OrderStatus, OrderView, ServiceType
+from workflows.models import OrderStatus, OrderView, ServiceType, StaffRequest
 from workflows.operations import STAFF, StaffOperation
 
 router = APIRouter(prefix="/v1/staff/orders", tags=["orders-staff"])
@@ -80,7 +82,7 @@ async def list_orders(
     reads: ReadsDep,
     cursor: CursorDep,
     status: Annotated[list[OrderStatus] | None, Query(description="one or more statuses")] = None,
-    customer_id: Annotated[str | None, Query(max_length=128)] = None,
+    customer_id: CustomerFilter = None,
     service_type: ServiceType | None = None,
     deadline_before: Annotated[datetime | None, Query(description="next automatic deadline before this time")] = None,
     deadline_after: Annotated[datetime | None, Query(description="next automatic deadline after this time")] = None,
@@ -116,8 +118,24 @@ async def get_order(order_id: OrderId, staff: StaffDep, reads: ReadsDep, workflo
     return Response(content=view, media_type="application/json")
 
 
+def http_body(request: type[StaffRequest]) -> type[StaffRequest]:
+    """The operation's payload as the HTTP API takes it: the same fields, but no ``actor``.
+
+    Who did it is the token's subject, never what the body claims: a body
+    naming an ``actor`` is a 422 (``"actor":"the-ceo"`` forged the audit trail
+    before), and the field is absent from the OpenAPI document. The Temporal
+    Web UI's signals keep their ``actor``: there the Web UI's own sign-in
+    (docs/deployment.md) is the identity.
+    """
+    nothing: Any = SkipJsonSchema[None]  # type: ignore[misc]  # a type annotation used as a value
+    refused = Field(default=None, description="refused: the actor is the token's subject")
+    body = create_model(request.__name__, __base__=request, actor=(nothing, refused))
+    body.__doc__ = request.__doc__
+    return cast(type[StaffRequest], body)
+
+
 def _add_operation(operation: StaffOperation) -> None:
-    body_type: Any = operation.request
+    body_type: Any = http_body(operation.request)
 
     async def run(
         order_id: OrderId,
@@ -126,9 +144,9 @@ def _add_operation(operation: StaffOperation) -> None:
         reads: ReadsDep,
         workflows: WorkflowsDep,
     ) -> OrderView:
-        payload: BaseModel = request
-        if getattr(payload, "actor", None) is None:  # who did it, for the order's history
-            payload = payload.model_copy(update={"actor": staff.subject[:128]})
+        sent: BaseModel = request
+        # The workflow's own model, its actor the authenticated subject (an Id: it fits the 128 of the model).
+        payload = operation.request.model_validate({**sent.model_dump(), "actor": staff.subject})
         return await service.operate(
             reads=reads,
             workflows=workflows,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from pydantic import ValidationError
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
@@ -18,6 +19,7 @@ from tests.workflows.order_harness import ESTIMATE, Shop, application, assert_ab
 from tests.workflows.order_paths import purchase_to_warehouse
 from workflows import STAFF_OPERATIONS, staff_update_name
 from workflows.models import (
+    MAX_ORDER_TOTAL,
     BillingStatus,
     CancelReason,
     CustomerCancelRequest,
@@ -93,25 +95,32 @@ async def test_a_charge_that_lands_after_a_staff_cancel_is_refunded(shop: Shop) 
 # --------------------------------------------------------------------------- staff signals (docs/operations.md)
 
 
-async def test_a_staff_signal_whose_event_would_break_its_contract_is_recorded_and_changes_nothing(
+async def test_a_staff_signal_billing_past_what_json_or_the_order_holds_is_recorded_and_changes_nothing(
     shop: Shop,
 ) -> None:
     handle = await shop.apply(application())
     await shop.signal(handle, "estimate", {"domestic_shipping": 2**53})  # a total no JSON reader holds exactly
+    await shop.signal(handle, "estimate", {"domestic_shipping": MAX_ORDER_TOTAL})  # past the order's ceiling
     view = await shop.view(handle)
-    [rejected] = [h.detail for h in view.history if h.action == "signal rejected"]
-    assert "InvalidRequest" in rejected and "breaks its contract" in rejected
+    beyond_json, beyond_ceiling = [h.detail for h in view.history if h.action == "signal rejected"]
+    assert "MalformedPayload" in beyond_json and "domestic_shipping" in beyond_json
+    assert "InvalidRequest" in beyond_ceiling and "ceiling" in beyond_ceiling
     assert view.status is OrderStatus.APPLIED and view.billings == []
     await shop.signal(handle, "estimate", {"domestic_shipping": 800})
     assert (await shop.view(handle)).status is OrderStatus.AWAITING_PAYMENT  # the order is fine
 
 
-async def test_a_staff_update_whose_event_would_break_its_contract_is_refused_as_invalid(shop: Shop) -> None:
+async def test_a_staff_update_billing_past_the_order_ceiling_is_refused_as_invalid(shop: Shop) -> None:
     handle = await shop.apply(application())
     with pytest.raises(WorkflowUpdateFailedError) as too_much:
-        await shop.staff(handle, "estimate", EstimateRequest(domestic_shipping=2**53))
+        await shop.staff(handle, "estimate", EstimateRequest(domestic_shipping=MAX_ORDER_TOTAL))
     assert refusal_of(too_much) == "InvalidRequest"
     assert (await shop.view(handle)).billings == []
+
+
+def test_no_staff_payload_carries_an_amount_beyond_json() -> None:
+    with pytest.raises(ValidationError):
+        EstimateRequest(domestic_shipping=2**53)
 
 
 async def test_a_malformed_staff_signal_is_recorded_and_ignored(shop: Shop) -> None:

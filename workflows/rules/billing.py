@@ -239,8 +239,21 @@ def _replace_billing(order: Order, seq: int, kind: BillingKind, lines: list[Bill
         total=sum(line.amount for line in lines),
         issued_at=now,
     )
+    _within_ceiling(order, billing)
     order.billings = sorted([b for b in order.billings if b.seq != seq] + [billing], key=lambda b: b.seq)
     return billing
+
+
+def _within_ceiling(order: Order, billing: Billing) -> None:
+    """The order's billings never add up past its ceiling (and so never past what JSON carries exactly)."""
+    others = sum(b.total for b in order.billings if b.seq != billing.seq and b.status is not BillingStatus.CANCELED)
+    ceiling = order.policy.max_order_total
+    if others + billing.total > ceiling:
+        refuse(
+            Refusal.INVALID_REQUEST,
+            f"billing {billing.seq} of {billing.total} yen would bill the order {others + billing.total} yen, "
+            f"over its ceiling of {ceiling} yen",
+        )
 
 
 def _extra_lines(extras: Sequence[ExtraCharge]) -> list[BillingLine]:

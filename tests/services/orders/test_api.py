@@ -190,7 +190,7 @@ async def test_an_invalid_application_is_a_422_problem_naming_the_field(
         ("get", "/v1/orders?state=lost", None, "query.state"),
         ("get", "/v1/orders?limit=0", None, "query.limit"),
         ("get", "/v1/orders?cursor=garbage", None, "query.cursor"),
-        ("get", f"/v1/orders/{'x' * 65}", None, "path.order_id"),
+        ("get", f"/v1/orders/{'x' * 101}", None, "path.order_id"),  # contracts.ids.ID_MAX_LENGTH, as everywhere
     ],
 )
 async def test_invalid_requests_are_422_problems(driver: Driver, method: str, path: str, body: Any, field: str) -> None:
@@ -276,9 +276,10 @@ async def test_tokens_and_roles_are_checked(driver: Driver, orders_http: httpx.A
     assert unknown.status_code == 404  # staff token: allowed, the order does not exist
     customer_only = await orders_http.post("/v1/orders", json=purchase_application(), headers=driver.staff)
     assert customer_only.status_code == 403
-    too_long = bearer(customer_token(driver.settings, "c" * 129))
+    too_long = bearer(customer_token(driver.settings, "c" * 101))
     refused = await orders_http.post("/v1/orders", json=purchase_application(), headers=too_long)
-    assert refused.status_code == 403  # not a customer id this system can hold: refused, not a 500
+    assert refused.status_code == 422  # not a customer id this system can hold: refused at the door, not a 500
+    assert refused.json()["type"].endswith("/invalid-token-subject")
 
 
 # --------------------------------------------------------------------------- lists
