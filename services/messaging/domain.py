@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from contracts import orders as events
 from contracts.ids import ID_MAX_LENGTH
 from contracts.orders import OrderEvent
 
@@ -110,18 +111,46 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+PURCHASE, FORWARD = "purchase", "forward"  # the agency's two services (``workflows.models.ServiceType``)
+
+
+def service_shown_by(event: OrderEvent) -> str | None:
+    """The service (purchase or forward) an event shows, or ``None`` when it could be either.
+
+    No order event names its service, not even ``order.applied``, yet some can
+    only happen to one service: a purchase billing always has item lines and a
+    forward one never has (the customer bought the items, R12); only purchase
+    orders are ``purchasing`` and only forward orders ``awaiting_arrival``; only
+    the agency buys items. Messaging keeps what it learns on the thread, so a
+    later event that could be either (a cancellation) is still worded for its
+    service.
+    """
+    if isinstance(event, events.OrderEstimated):
+        if event.contact == "handling_availability":
+            return FORWARD
+        return PURCHASE if any(line.kind == "item" for line in event.billing.lines) else FORWARD
+    if isinstance(event, events.OrderItemUpdated) and event.item_status == "purchased":
+        return PURCHASE
+    if event.status == "purchasing":
+        return PURCHASE
+    if event.status == "awaiting_arrival":
+        return FORWARD
+    return None
+
+
 def order_facts(event: OrderEvent, time: datetime) -> OrderFacts:
     """What one order event says about its order (read with its contract, so every field is usable).
 
     Order events do not say when an order closed: a closing event closes it at
-    the event's time, which is when the workflow closed it.
+    the event's time, which is when the workflow closed it. Nor do they name
+    the service: it is known once an event shows it (:func:`service_shown_by`).
     """
     closed_at = time if is_closed(event.status) else None
     return OrderFacts(
         order_id=event.order_id,
         customer_id=event.customer_id,
         status=event.status,
-        service_type=None,  # order events do not carry it
+        service_type=service_shown_by(event),
         closed_at=closed_at,
         event_time=time,
     )
