@@ -68,14 +68,12 @@ def _first_up(text: str) -> str:
 
 # ---------------------------------------------------------------- billings (R5, R11, R12)
 
-BILLING_SCOPE: dict[tuple[str, str | None], str] = {
-    # (billing kind, service): what this billing covers, so the customer knows whether more will follow (R12)
-    (
-        "single",
-        PURCHASE,
-    ): "This single billing covers everything: the items, domestic and international shipping and our fees.",
+BILLING_SCOPE: dict[tuple[str, str], str] = {
+    # (billing kind, service): what billing 1 covers, so the customer knows whether a 2nd billing follows (R12)
+    ("single", PURCHASE): (
+        "This single billing covers everything: the items, domestic and international shipping and our fees."
+    ),
     ("single", FORWARD): "This single billing covers everything: our fees and the international shipping.",
-    ("single", None): "This single billing covers everything, international shipping included.",
     ("first", PURCHASE): (
         "This 1st billing covers the items, domestic shipping and our fees; international shipping is billed in a "
         "2nd billing once your items are at our warehouse."
@@ -84,7 +82,6 @@ BILLING_SCOPE: dict[tuple[str, str | None], str] = {
         "This 1st billing covers our fees; international shipping is billed in a 2nd billing once your items are "
         "at our warehouse."
     ),
-    ("first", None): "International shipping is billed in a 2nd billing once your items are at our warehouse.",
 }
 
 
@@ -115,8 +112,8 @@ ESTIMATE_HEAD: dict[tuple[str, str], str] = {
 
 def _estimated(event: events.OrderEstimated) -> Notice:
     """Billing 1 (R5): what it covers for this service and plan, line by line, and the date it cancels by."""
-    service = service_shown_by(event)
-    head = ESTIMATE_HEAD.get((event.contact, service or ""), "The estimate of your order is ready.")
+    service = service_shown_by(event) or ""  # a billing always shows it: item lines only on purchase orders
+    head = ESTIMATE_HEAD.get((event.contact, service), "The estimate of your order is ready.")
     if event.contact == "estimate" and service == PURCHASE and event.re_estimate:
         head = "We have revised the estimate of your order."
     body = _join(
@@ -278,10 +275,9 @@ def _completed(event: events.OrderCompleted, window_days: int) -> Notice:
             "period after shipment."
         )
     else:
-        head = "Thank you for your Reception Report. Your order is complete."
+        head = "Thank you for your Reception Report: we are glad your items arrived safely. Your order is complete."
     body = _join(
         head,
-        "Thank you for using our service.",
         f"You can still send us a message about this order for {window_days} days.",
     )
     data: dict[str, Any] = {"completed_by": event.completed_by}
@@ -352,9 +348,13 @@ def _reminder(event: events.OrderDeadlineReminder) -> Notice:
             "canceled automatically."
         )
     elif event.deadline == "abandonment":
+        # The abandonment clock starts at arrival (R11), before the 2nd billing exists: then there is none to pay yet.
+        what = (
+            f"please pay the 2nd billing{amount} from your deposit" if event.billing_seq else "the 2nd billing is due"
+        )
         body = (
-            f"Reminder: please pay the 2nd billing{amount} from your deposit by {due}. Otherwise your items will be "
-            "abandoned (discarded) and amounts already paid will not be refunded."
+            f"Reminder: {what} by {due}. Otherwise your items will be abandoned (discarded) and amounts already paid "
+            "will not be refunded."
         )
     elif event.deadline == "arrival":
         body = (

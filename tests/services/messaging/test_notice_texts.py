@@ -75,12 +75,9 @@ class Row:
 
     @property
     def id(self) -> str:
-        detail = self.fields.get("reason") or self.fields.get("completed_by") or self.fields.get("item_status")
-        detail = detail or self.fields.get("deadline") or ""
-        refund = self.fields.get("refund_amount")
-        return "-".join(
-            str(x) for x in (self.service, self.plan, self.event_type, detail, refund) if x not in ("", None)
-        )
+        keys = ("reason", "completed_by", "item_status", "deadline", "contact", "billing_seq", "refund_amount")
+        details = [f"{key}={self.fields[key]}" for key in keys if self.fields.get(key) is not None]
+        return "-".join((self.service, self.plan, self.event_type, *details))
 
 
 def order_rows(service: str, plan: str) -> list[Row]:
@@ -209,6 +206,18 @@ def order_rows(service: str, plan: str) -> list[Row]:
             ("All your items have arrived", "2nd billing", ABANDON_WORDS, "abandoned"),
             status="at_warehouse",
             abandon_due_at=ABANDON_AT.isoformat(),
+        )
+        add(
+            "order.deadline_reminder",
+            ("Reminder", "the 2nd billing is due by", ABANDON_WORDS, "abandoned (discarded)"),
+            ("please pay",),
+            status="at_warehouse",
+            deadline="abandonment",
+            rule="R11",
+            due_at=ABANDON_AT.isoformat(),
+            consequence="the items will be abandoned",
+            billing_seq=None,
+            amount=None,
         )
         add(
             "order.second_billing_issued",
