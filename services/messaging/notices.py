@@ -296,9 +296,12 @@ def _cancel_reason(event: events.OrderCanceled, service: str | None) -> str:
     if event.reason == "arrival_timeout":
         return "Your order has been canceled automatically because your items did not arrive at our warehouse in time."
     if event.reason == "unavailable":
-        what = {PURCHASE: "purchase your items", FORWARD: "forward your items"}.get(service or "", "handle your order")
+        unable = {
+            PURCHASE: "We are sorry: we are unable to purchase your items, so your order has been canceled.",
+            FORWARD: "We are sorry: we are unable to forward your items, so your order has been canceled.",
+        }.get(service or "", "We are sorry: we are unable to handle your order, so it has been canceled.")
         return _join(
-            f"We are sorry: we are unable to {what}, so your order has been canceled.",
+            unable,
             f"Reason: {detail}" if detail else None,
         )
     return _join("We are sorry: we have had to cancel your order.", f"Reason: {detail}" if detail else None)

@@ -6,7 +6,9 @@ made from ``tests.contracts.examples``, no stack. One table lists each notice a
 held to the rules all notices share (amounts in yen with thousands separators,
 dates in Japan time with the zone, no internal codes, nothing about buying on
 a forward order, nothing about forwarding on a purchase order, no 2nd billing
-on the one-time plan).
+on the one-time plan). The same rules then hold for every order event the
+real workflow sent in the committed histories (``tests/workflows/histories``),
+folded as the consumer folds them, so the table cannot drift from the wire.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from typing import Any
 import pytest
 
 from contracts import orders as events
-from services.messaging.domain import service_shown_by
+from contracts.topics import ORDERS_EVENTS
+from services.messaging.domain import OrderState, next_order_state, order_facts, service_shown_by
 from services.messaging.notices import notice_of, read_order_event
 from tests.contracts.examples import DUE, billing, order_event
+from tests.contracts.wire_examples import recorded_messages
 
 SERVICES = ("purchase", "forward")
 PLANS = ("one_time", "two_time")
@@ -388,3 +392,46 @@ def test_every_notice_reads_right_for_its_service_plan_reason_and_outcome(row: R
     if row.plan == "one_time":
         assert "2nd" not in text and "abandon" not in text, f"{row.id}: two-time words on one-time: {text!r}"
     assert text == text.strip() and "  " not in text and ".." not in text
+
+
+def recorded_orders() -> dict[str, list[events.OrderEvent]]:
+    """The order events of each committed workflow history (``tests/workflows/histories``), in the order sent."""
+    orders: dict[str, list[events.OrderEvent]] = {}
+    for message in recorded_messages():
+        if message.topic == ORDERS_EVENTS:
+            orders.setdefault(message.history, []).append(read_order_event(message.type, message.data))
+    return orders
+
+
+RECORDED = recorded_orders()
+
+
+@pytest.mark.parametrize("history", sorted(RECORDED))
+def test_the_real_workflows_events_give_notices_worded_for_their_service(history: str) -> None:
+    """What the order workflow really sent, folded as the consumer folds it: the service is learnt on the way
+    and every notice after it reads for that service, with no codes, bare yen or zoneless dates."""
+    state: OrderState | None = None
+    learnt: list[str] = []
+    for n, event in enumerate(RECORDED[history]):
+        state = next_order_state(state, order_facts(event, DUE + timedelta(minutes=n)))
+        notice = notice_of(event, window_days=WINDOW_DAYS, service_type=state.service_type)
+        if notice is None:
+            continue
+        text = notice.body
+        assert not CODES.findall(text), f"{history}: internal codes {CODES.findall(text)} in {text!r}"
+        assert all(date.group(1) == " JST" for date in DATE.finditer(text)), text
+        assert "Reason: staff" not in text and "status of" not in text
+        if state.service_type is not None:
+            learnt.append(state.service_type)
+            for words in NOT_FOR[state.service_type]:
+                assert words not in text.lower(), f"{history}: {words!r} on a {state.service_type} order: {text!r}"
+    for service in SERVICES:  # an order canceled before its estimate never shows its service
+        if history.startswith(service):
+            assert set(learnt) <= {service}, f"{history}: learnt {set(learnt)}"
+
+
+def test_the_service_is_learnt_for_every_recorded_order_that_was_estimated() -> None:
+    for history, order in RECORDED.items():
+        estimated = [e for e in order if isinstance(e, events.OrderEstimated)]
+        if history.startswith(SERVICES) and estimated:
+            assert service_shown_by(estimated[0]) == history.split("_")[0], history
