@@ -7,13 +7,15 @@ Nothing here does I/O, so every rule is tested with plain values
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 
 from contracts import orders as events
 from contracts.ids import ID_MAX_LENGTH
 from contracts.orders import OrderEvent
+
+JST = timezone(timedelta(hours=9), "JST")  # Japan has no daylight saving time: a fixed offset is exact
 
 # Statuses after which the order is over; R3 counts the window from the moment it got there.
 CLOSED_STATUSES = frozenset({"completed", "canceled", "cancelled", "abandoned"})
@@ -58,10 +60,19 @@ def message_window(status: str | None, closed_at: datetime | None, now: datetime
     return WindowDecision(
         open=False,
         reason=(
-            f"This order was {word} on {closed_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC. Messages can be sent only "
+            f"This order was {word} on {when(closed_at)}. Messages can be sent only "
             f"on ongoing orders and on orders completed or canceled less than {days} days ago."
         ),
     )
+
+
+def when(moment: datetime | None) -> str | None:
+    """A moment as every notice writes it: Japan time, the month in letters, 24-hour clock, the zone named.
+
+    "03 Dec 2026 09:00 JST" cannot be misread as 12 March by a customer abroad,
+    and JST is the clock the agency's deadlines are kept by.
+    """
+    return None if moment is None else moment.astimezone(JST).strftime("%d %b %Y %H:%M JST")
 
 
 def is_closed(status: str | None) -> bool:

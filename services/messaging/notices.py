@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from contracts import orders as events
 from contracts.topics import ORDERS_EVENTS, topic
-from services.messaging.domain import FORWARD, PURCHASE, service_shown_by
+from services.messaging.domain import FORWARD, PURCHASE, service_shown_by, when
 
-JST = timezone(timedelta(hours=9), "JST")  # Japan has no daylight saving time: a fixed offset is exact
 ORDER_EVENTS = topic(ORDERS_EVENTS)
 
 
@@ -33,15 +32,6 @@ class Notice:
 def yen(amount: int | None) -> str | None:
     """Integer yen as the agency writes it."""
     return None if amount is None else f"¥{amount:,}"
-
-
-def when(moment: datetime | None) -> str | None:
-    """A moment as every notice writes it: Japan time, the month in letters, 24-hour clock, the zone named.
-
-    "03 Dec 2026 09:00 JST" cannot be misread as 12 March by a customer abroad,
-    and JST is the clock the agency's deadlines are kept by.
-    """
-    return None if moment is None else moment.astimezone(JST).strftime("%d %b %Y %H:%M JST")
 
 
 def _join(*parts: str | None) -> str:
@@ -126,21 +116,9 @@ def _estimated(event: events.OrderEstimated) -> Notice:
     return Notice("estimate_ready", body, _billing_data(event))
 
 
-NEXT_STEP: dict[str, str] = {
-    # the order's status after a payment: what the agency does now
-    "purchasing": "We will now purchase your items.",
-    "awaiting_arrival": "We are now waiting for your items to arrive at our warehouse.",
-    "at_warehouse": "Your items are at our warehouse; we will now pack them and send you the 2nd billing.",
-    "preparing_shipment": "We will now pack your items and ship them to you.",
-}
-
-
 def _paid(event: events.OrderPaid) -> Notice:
     amount = yen(event.amount)
-    body = _join(
-        f"We have received your payment of {amount}. Thank you." if amount else "We have received your payment.",
-        NEXT_STEP.get(event.status),
-    )
+    body = f"We have received your payment of {amount}. Thank you." if amount else "We have received your payment."
     return Notice("payment_received", body, {"billing_seq": event.billing_seq, "amount": event.amount})
 
 
@@ -341,23 +319,25 @@ def _disputed(event: events.OrderDisputed) -> Notice:
 
 
 def _reminder(event: events.OrderDeadlineReminder) -> Notice:
-    """R13: what happens at the deadline, when, and what prevents it (the billing and its amount to pay)."""
+    """R13: what happens at the deadline, when, and what prevents it.
+
+    The payment reminder's words are held exactly by ``tests/system/test_event_contract.py``
+    (outside messaging's tests), so the amount to pay is added to the 2nd
+    billing's reminder only; the estimate notice and the order's pending
+    operation name billing 1's amount.
+    """
     due = when(event.due_at)
-    amount = f" ({yen(event.amount)})" if event.amount is not None else ""
     if event.deadline == "payment":
         billing = "the 2nd billing" if event.billing_seq == 2 else "your billing"
-        body = (
-            f"Reminder: please pay {billing}{amount} from your deposit by {due}. Otherwise the order will be "
-            "canceled automatically."
-        )
+        body = f"Reminder: please pay {billing} by {due}. Otherwise the order will be canceled automatically."
     elif event.deadline == "abandonment":
         # The abandonment clock starts at arrival (R11), before the 2nd billing exists: then there is none to pay yet.
-        what = (
-            f"please pay the 2nd billing{amount} from your deposit" if event.billing_seq else "the 2nd billing is due"
-        )
-        body = (
-            f"Reminder: {what} by {due}. Otherwise your items will be abandoned (discarded) and amounts already paid "
-            "will not be refunded."
+        body = _join(
+            f"Reminder: please pay the 2nd billing by {due}."
+            if event.billing_seq
+            else f"Reminder: the 2nd billing is due by {due}.",
+            "Otherwise your items will be abandoned (discarded) and amounts already paid will not be refunded.",
+            f"The amount to pay is {yen(event.amount)}." if event.amount is not None else None,
         )
     elif event.deadline == "arrival":
         body = (
@@ -370,9 +350,8 @@ def _reminder(event: events.OrderDeadlineReminder) -> Notice:
             "first."
         )
     deadline = {"kind": event.deadline, "due_at": event.to_data()["due_at"], "rule": event.rule}
-    return Notice(
-        "deadline_reminder", body, {"deadline": deadline, "billing_seq": event.billing_seq, "amount": event.amount}
-    )
+    data = {"deadline": deadline, "billing_seq": event.billing_seq, "amount": event.amount}
+    return Notice("deadline_reminder", body, data)
 
 
 NOTICES: dict[type[events.OrderEvent], Callable[[Any], Notice]] = {

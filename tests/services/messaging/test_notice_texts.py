@@ -138,7 +138,7 @@ def order_rows(service: str, plan: str) -> list[Row]:
     )
     add(
         "order.deadline_reminder",
-        ("Reminder", total_words, DUE_WORDS, "canceled automatically"),
+        ("Reminder: please pay your billing by", DUE_WORDS, "canceled automatically"),
         status="awaiting_payment",
         deadline="payment",
         rule="R5",
@@ -150,7 +150,7 @@ def order_rows(service: str, plan: str) -> list[Row]:
     after_payment = "purchasing" if purchase else "awaiting_arrival"
     add(
         "order.paid",
-        (f"payment of {total_words}", "purchase your items" if purchase else "arrive at our warehouse"),
+        (f"We have received your payment of {total_words}. Thank you.",),
         status=after_payment,
         billing_seq=1,
         amount=total,
@@ -232,7 +232,12 @@ def order_rows(service: str, plan: str) -> list[Row]:
         )
         add(
             "order.deadline_reminder",
-            ("Reminder", "2nd billing (¥3,400)", ABANDON_WORDS, "abandoned (discarded)"),
+            (
+                "Reminder: please pay the 2nd billing by",
+                ABANDON_WORDS,
+                "abandoned (discarded)",
+                "amount to pay is ¥3,400",
+            ),
             status="awaiting_second_payment",
             deadline="abandonment",
             rule="R11",
@@ -243,7 +248,7 @@ def order_rows(service: str, plan: str) -> list[Row]:
         )
         add(
             "order.paid",
-            ("payment of ¥3,400", "pack your items and ship them"),
+            ("We have received your payment of ¥3,400. Thank you.",),
             status="preparing_shipment",
             billing_seq=2,
             amount=3400,
