@@ -6,6 +6,14 @@ Events are read with their contract (``contracts.orders``), so every field a
 sentence needs is there and typed: an optional one left out (a reminder with no
 billing) only leaves its sentence out. An event type that tells the customer
 nothing (``order.applied``, ``order.payment_requested``) gives no notice.
+
+No event names the order's service, yet a purchase and a forward order are
+told different things (the agency buys one's items, only receives the
+other's): the service comes from what messaging learnt from earlier events
+(``domain.service_shown_by``), and where it is still unknown the notice says
+what is true of both. The payment plan shows in the events themselves (the
+billing's kind, the 2nd billing, the abandonment date). Amounts are yen with
+thousands separators (``yen``), dates Japan time with the zone (``domain.when``).
 """
 
 from __future__ import annotations
@@ -40,8 +48,10 @@ def _join(*parts: str | None) -> str:
 
 def _sentence(text: str | None) -> str | None:
     """Free text staff or the customer typed, ended as one sentence (no doubled full stop)."""
-    cleaned = " ".join((text or "").split()).rstrip(".")
-    return f"{cleaned}." if cleaned else None
+    cleaned = " ".join((text or "").split())
+    if not cleaned:
+        return None
+    return cleaned if cleaned.endswith((".", "!", "?")) else f"{cleaned}."
 
 
 def _refund_sentence(amount: int) -> str:
