@@ -7,12 +7,15 @@ Nothing here does I/O, so every rule is tested with plain values
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 
+from contracts import orders as events
 from contracts.ids import ID_MAX_LENGTH
 from contracts.orders import OrderEvent
+
+JST = timezone(timedelta(hours=9), "JST")  # Japan has no daylight saving time: a fixed offset is exact
 
 # Statuses after which the order is over; R3 counts the window from the moment it got there.
 CLOSED_STATUSES = frozenset({"completed", "canceled", "cancelled", "abandoned"})
@@ -57,10 +60,19 @@ def message_window(status: str | None, closed_at: datetime | None, now: datetime
     return WindowDecision(
         open=False,
         reason=(
-            f"This order was {word} on {closed_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC. Messages can be sent only "
+            f"This order was {word} on {when(closed_at)}. Messages can be sent only "
             f"on ongoing orders and on orders completed or canceled less than {days} days ago."
         ),
     )
+
+
+def when(moment: datetime | None) -> str | None:
+    """A moment as every notice writes it: Japan time, the month in letters, 24-hour clock, the zone named.
+
+    "03 Dec 2026 09:00 JST" cannot be misread as 12 March by a customer abroad,
+    and JST is the clock the agency's deadlines are kept by.
+    """
+    return None if moment is None else moment.astimezone(JST).strftime("%d %b %Y %H:%M JST")
 
 
 def is_closed(status: str | None) -> bool:
@@ -110,18 +122,46 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+PURCHASE, FORWARD = "purchase", "forward"  # the agency's two services (``workflows.models.ServiceType``)
+
+
+def service_shown_by(event: OrderEvent) -> str | None:
+    """The service (purchase or forward) an event shows, or ``None`` when it could be either.
+
+    No order event names its service, not even ``order.applied``, yet some can
+    only happen to one service: a purchase billing always has item lines and a
+    forward one never has (the customer bought the items, R12); only purchase
+    orders are ``purchasing`` and only forward orders ``awaiting_arrival``; only
+    the agency buys items. Messaging keeps what it learns on the thread, so a
+    later event that could be either (a cancellation) is still worded for its
+    service.
+    """
+    if isinstance(event, events.OrderEstimated):
+        if event.contact == "handling_availability":
+            return FORWARD
+        return PURCHASE if any(line.kind == "item" for line in event.billing.lines) else FORWARD
+    if isinstance(event, events.OrderItemUpdated) and event.item_status == "purchased":
+        return PURCHASE
+    if event.status == "purchasing":
+        return PURCHASE
+    if event.status == "awaiting_arrival":
+        return FORWARD
+    return None
+
+
 def order_facts(event: OrderEvent, time: datetime) -> OrderFacts:
     """What one order event says about its order (read with its contract, so every field is usable).
 
     Order events do not say when an order closed: a closing event closes it at
-    the event's time, which is when the workflow closed it.
+    the event's time, which is when the workflow closed it. Nor do they name
+    the service: it is known once an event shows it (:func:`service_shown_by`).
     """
     closed_at = time if is_closed(event.status) else None
     return OrderFacts(
         order_id=event.order_id,
         customer_id=event.customer_id,
         status=event.status,
-        service_type=None,  # order events do not carry it
+        service_type=service_shown_by(event),
         closed_at=closed_at,
         event_time=time,
     )

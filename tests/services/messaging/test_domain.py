@@ -19,9 +19,10 @@ from services.messaging.domain import (
     next_order_state,
     order_facts,
     safe_filename,
+    service_shown_by,
     sniff_image,
 )
-from tests.contracts.examples import order_event
+from tests.contracts.examples import billing, order_event
 from tests.services.messaging import images
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -54,7 +55,7 @@ def test_r3_window_is_shut_just_outside_and_says_why() -> None:
     closed_at = NOW - WINDOW - timedelta(seconds=1)
     decision = message_window("canceled", closed_at, NOW, WINDOW)
     assert not decision.open
-    assert "canceled on 2026-08-28" in decision.reason
+    assert "canceled on 28 Aug 2026 20:59 JST" in decision.reason  # as every notice writes a date
 
 
 def test_r3_closed_yesterday_is_open_and_clock_skew_never_shuts_it() -> None:
@@ -118,6 +119,39 @@ def test_a_late_older_event_cannot_reopen_a_closed_order() -> None:
 def test_an_event_without_status_keeps_the_status() -> None:
     state = OrderState("c1", "paid", "purchase", None, NOW)
     assert next_order_state(state, _facts(None, NOW + timedelta(seconds=1))).status == "paid"
+
+
+FEES_ONLY = [{"kind": "service_fee", "description": "Service fee", "amount": 1500, "item_id": None}]
+
+
+@pytest.mark.parametrize(
+    ("event_type", "fields", "service"),
+    [
+        ("order.estimated", {"contact": "handling_availability", "billing": billing(lines=FEES_ONLY)}, "forward"),
+        ("order.estimated", {"contact": "estimate", "billing": billing()}, "purchase"),  # it bills the items
+        ("order.estimated", {"contact": "estimate", "billing": billing(lines=FEES_ONLY)}, "forward"),  # re-estimate
+        ("order.estimated", {"contact": "amendment", "billing": billing(lines=FEES_ONLY)}, "forward"),
+        ("order.item_updated", {"item_status": "purchased", "status": "purchasing"}, "purchase"),
+        ("order.paid", {"status": "purchasing"}, "purchase"),
+        ("order.paid", {"status": "awaiting_arrival"}, "forward"),
+        ("order.item_updated", {"item_status": "unavailable", "status": "awaiting_arrival"}, "forward"),
+        ("order.applied", {}, None),  # the application does not say
+        ("order.canceled", {}, None),
+        ("order.item_updated", {"item_status": "requested", "status": "awaiting_payment"}, None),
+    ],
+)
+def test_the_service_is_learnt_from_the_events_that_can_only_happen_to_it(
+    event_type: str, fields: dict[str, Any], service: str | None
+) -> None:
+    event = _read(event_type, **fields)
+    assert service_shown_by(event) == service
+    assert order_facts(event, NOW).service_type == service
+
+
+def test_the_service_once_learnt_is_kept_by_events_that_do_not_show_it() -> None:
+    state = next_order_state(None, order_facts(_read("order.estimated", billing=billing()), NOW))
+    state = next_order_state(state, order_facts(_read("order.canceled"), NOW + timedelta(minutes=1)))
+    assert state.service_type == "purchase"
 
 
 # ---------------------------------------------------------------- photos and text

@@ -177,3 +177,46 @@ async def test_abandonment_notice_is_shown(order_events: OrderEvents, as_custome
         return (await as_customer(customer).thread(order_id)).json()["closed_at"] is not None
 
     await eventually(closed, what="abandoned order closed")
+
+
+FEE_LINE = {"kind": "service_fee", "description": "Service fee", "amount": 12800, "item_id": None}
+
+
+@pytest.mark.parametrize(
+    ("service", "estimate", "words"),
+    [
+        (
+            "forward",
+            {"billing": billing(total=12800, lines=[FEE_LINE]), "contact": "handling_availability"},
+            "unable to forward your items",
+        ),
+        ("purchase", {"billing": billing(total=12800), "contact": "estimate"}, "unable to purchase your items"),
+    ],
+)
+async def test_the_thread_learns_the_service_so_a_later_cancel_is_worded_for_it(
+    order_events: OrderEvents,
+    as_customer: Callable[[str], Client],
+    service: str,
+    estimate: dict[str, Any],
+    words: str,
+) -> None:
+    """No order event names its service: the estimate shows it, and the cannot-handle cancel that follows is
+    worded for that service, with its reason and the refund."""
+    customer = new_customer_id()
+    order_id = new_order_id()
+    await order_events.publish("order.applied", order_id, customer, payment_plan="two_time")
+    await order_events.publish("order.estimated", order_id, customer, due_at=due(7), **estimate)
+    await order_events.publish(
+        "order.canceled",
+        order_id,
+        customer,
+        reason="unavailable",
+        detail="The seller does not ship within Japan",
+        refund_amount=12800,
+    )
+    notices = await as_customer(customer).notices_when(order_id, 2)
+    thread = (await as_customer(customer).thread(order_id)).json()
+    assert thread["service_type"] == service
+    assert words in notices[-1]["body"]
+    assert "Reason: The seller does not ship within Japan." in notices[-1]["body"]
+    assert "¥12,800, has been refunded to your deposit" in notices[-1]["body"]
