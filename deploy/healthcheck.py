@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import urllib.error
@@ -52,8 +53,11 @@ def check_worker(env: dict[str, str], timeout: float = TIMEOUT_SECONDS) -> str |
     ]
     if missing:
         return f"not set: {', '.join(missing)}"
+    temporal = shutil.which("temporal", path=env.get("PATH"))
+    if temporal is None:
+        return "the temporal CLI is not on PATH"
     command = [
-        "temporal",
+        temporal,
         "task-queue",
         "describe",
         "--address",
@@ -66,7 +70,7 @@ def check_worker(env: dict[str, str], timeout: float = TIMEOUT_SECONDS) -> str |
         "json",
     ]
     try:
-        answer = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+        answer = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False, env=env)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"temporal task-queue describe failed: {exc}"
     if answer.returncode != 0:
