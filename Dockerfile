@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # One image for every Python process of Daiko: the three services, the PayPal sandbox, the worker
 # and the one-shot `setup` (docker-compose.yml). Built from locked dependencies only:
 # - uv and setuptools from deploy/image-build-requirements.txt, every file checked against its hash;
@@ -33,7 +32,7 @@ RUN groupadd --system --gid 10001 daiko \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/daiko --no-create-home --shell /usr/sbin/nologin daiko \
  && install -d -o 10001 -g 10001 -m 0750 /var/lib/daiko /var/lib/daiko/attachments
 COPY --from=build /opt/daiko /opt/daiko
-COPY --chmod=0755 deploy/healthcheck.py /usr/local/bin/daiko-healthcheck
+COPY deploy/healthcheck.py /usr/local/bin/daiko-healthcheck
 WORKDIR /var/lib/daiko
 USER 10001:10001
 EXPOSE 8101 8102 8103 8104

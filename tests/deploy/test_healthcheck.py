@@ -75,6 +75,12 @@ def test_http_is_healthy_on_2xx_only(healthcheck: ModuleType, server: str) -> No
     assert "did not answer" in healthcheck.check_http(f"http://127.0.0.1:{_free_port()}/readyz", timeout=2)
 
 
+def test_the_script_is_executable_as_copied_into_the_image() -> None:
+    """The Dockerfile copies it as is (no ``--chmod``, which the classic builder lacks): git keeps its mode."""
+    assert os.access(SCRIPT, os.X_OK)
+    assert SCRIPT.read_text().startswith("#!/usr/bin/env python3\n")
+
+
 def test_as_a_command_it_exits_0_when_healthy_and_1_with_a_reason(server: str) -> None:
     """Run as the image runs it: a script on its own, standard library only."""
     ok = subprocess.run([sys.executable, "-I", str(SCRIPT), "http", f"{server}/readyz"], capture_output=True, text=True)
