@@ -9,6 +9,7 @@ network.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -28,7 +29,12 @@ needs_uv = pytest.mark.skipif(
 def uv_lock_check(project: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(UV), "lock", "--check", "--offline", "--project", str(project)],
-        env={"UV_PYTHON_DOWNLOADS": "never", "UV_PYTHON": sys.executable, "PATH": "/usr/bin:/bin"},
+        env={
+            "UV_PYTHON_DOWNLOADS": "never",
+            "UV_PYTHON": sys.executable,
+            "PATH": "/usr/bin:/bin",
+            **{k: os.environ[k] for k in ("HOME", "UV_CACHE_DIR") if k in os.environ},
+        },
         capture_output=True,
         text=True,
         timeout=120,
