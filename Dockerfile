@@ -24,7 +24,7 @@ COPY devstack ./devstack
 COPY deploy/topics.yaml ./deploy/topics.yaml
 RUN pip wheel --no-deps --no-build-isolation --wheel-dir /dist . \
  && uv pip install --python /opt/daiko/bin/python --no-deps /dist/daiko-*.whl \
- && /opt/daiko/bin/python -c "import daiko.topics as t; assert t.TOPICS_FILE.is_file(), t.TOPICS_FILE"
+ && cd / && /opt/daiko/bin/python -c "import daiko.topics as t; f = t.TOPICS_FILE; assert f.is_file() and f.is_relative_to('/opt/daiko'), f"
 
 FROM python:3.11.7-slim-bookworm
 ENV PYTHONUNBUFFERED=1 PATH=/opt/daiko/bin:$PATH DAIKO_STATE_DIR=/var/lib/daiko
