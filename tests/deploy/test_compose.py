@@ -196,3 +196,11 @@ def test_published_host_ports_move_together_with_what_kafka_advertises(compose: 
 
 def _dockerfile() -> str:
     return (PROJECT_ROOT / "Dockerfile").read_text()
+
+
+def test_every_app_container_runs_the_image_as_its_unprivileged_user(compose: dict[str, Any]) -> None:
+    """No service overrides the Dockerfile's USER (10001), so none runs as root."""
+    for name in (*APP_SERVICES, "setup"):
+        service = compose["services"][name]
+        assert service["image"] == compose["services"]["orders"]["image"], f"{name} runs another image"
+        assert str(service.get("user", "10001")).split(":")[0] not in {"root", "0"}, f"{name} runs as root"
