@@ -1,4 +1,9 @@
-"""Create the Kafka topics the system declares (``deploy/topics.yaml``), idempotently."""
+"""Create the Kafka topics the system declares (``deploy/topics.yaml``), idempotently.
+
+The package carries the file as ``daiko/topics.yaml`` (a link to ``deploy/topics.yaml`` in the
+repository, the file itself in the wheel), so ``daiko topics`` finds it in a checkout, an editable
+install and the container image alike.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,8 @@ import yaml
 from aiokafka.admin import NewTopic
 
 from daiko.kafka import KafkaConnection, admin_client
-from daiko.settings import PROJECT_ROOT
 
-TOPICS_FILE = PROJECT_ROOT / "deploy" / "topics.yaml"
+TOPICS_FILE = Path(__file__).with_name("topics.yaml")
 
 
 async def create_topics(kafka: KafkaConnection, spec_file: Path = TOPICS_FILE) -> None:

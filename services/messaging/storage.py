@@ -3,12 +3,18 @@
 Keys are made by the service from attachment ids (never from file names or
 order ids), so a key can never escape its folder or bucket prefix. ``delete``
 is idempotent: clean-up after a failed post may run twice.
+
+A store that cannot be written or read (a folder the process may not write,
+a full or read-only disk, an unreachable S3 endpoint) raises
+:class:`AttachmentStoreUnavailable`: a 503 ``attachment-store-unavailable``,
+never mistaken for the database being down.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import uuid
 from datetime import UTC, datetime
@@ -18,12 +24,27 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from daiko.errors import Unavailable
 from services.messaging.settings import MessagingSettings
 from services.messaging.sigv4 import sign
+
+log = logging.getLogger(__name__)
 
 
 class AttachmentMissing(Exception):
     """The row exists but the stored object does not (deleted by hand, or storage lost it)."""
+
+
+class AttachmentStoreUnavailable(Unavailable):
+    """The photo store refused or could not be reached; nothing about the request or the database."""
+
+    code = "attachment-store-unavailable"
+
+    def __init__(self, action: str) -> None:
+        # The folder or endpoint that failed is logged where it failed, never shown to clients.
+        super().__init__(
+            f"the attachment store cannot {action} photos now; retry shortly", title="Attachment store unavailable"
+        )
 
 
 class AttachmentStore(Protocol):
@@ -61,19 +82,33 @@ class LocalAttachmentStore:
             partial.write_bytes(content)
             os.replace(partial, path)
 
-        await asyncio.to_thread(write)
+        try:
+            await asyncio.to_thread(write)
+        except OSError as exc:  # PermissionError (a folder owned by another user), a full or read-only disk
+            log.error("cannot write attachment %s under %s: %r", key, self.root, exc)
+            raise AttachmentStoreUnavailable("store") from exc
 
     async def get(self, key: str) -> bytes:
         try:
             return await asyncio.to_thread(self._path(key).read_bytes)
         except FileNotFoundError as exc:
             raise AttachmentMissing(key) from exc
+        except OSError as exc:
+            log.error("cannot read attachment %s under %s: %r", key, self.root, exc)
+            raise AttachmentStoreUnavailable("read") from exc
 
     async def delete(self, key: str) -> None:
-        await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
+        try:
+            await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
+        except OSError as exc:
+            log.error("cannot delete attachment %s under %s: %r", key, self.root, exc)
+            raise AttachmentStoreUnavailable("delete") from exc
 
     async def close(self) -> None:
         return None
+
+
+_ACTIONS = {"PUT": "store", "GET": "read", "DELETE": "delete"}
 
 
 class S3AttachmentStore:
@@ -118,9 +153,13 @@ class S3AttachmentStore:
             region=self.region,
             now=datetime.now(UTC),
         )
-        return await self._client.request(
-            method, self.endpoint + path, content=content or None, headers={**extra, **signed}
-        )
+        try:
+            return await self._client.request(
+                method, self.endpoint + path, content=content or None, headers={**extra, **signed}
+            )
+        except httpx.TransportError as exc:  # endpoint unreachable, timed out: an outage of the store
+            log.error("attachment store %s unreachable for %s %s: %r", self.endpoint, method, key, exc)
+            raise AttachmentStoreUnavailable(_ACTIONS.get(method, "reach")) from exc
 
     async def put(self, key: str, content: bytes, content_type: str) -> None:
         response = await self._request("PUT", key, content, {"content-type": content_type})

@@ -1,7 +1,9 @@
-"""docker-compose.yml cannot run here (no Docker engine), so it is checked against the local stack."""
+"""docker-compose.yml is checked against the local stack by reading it (tests/deploy/test_compose_up.py
+brings it up where a Docker engine exists)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -18,8 +20,17 @@ def compose() -> dict[str, Any]:
     return loaded
 
 
+INTERPOLATED = re.compile(r"\$\{(?P<name>\w+):-(?P<default>[^}]*)\}")
+APP_SERVICES = ("orders", "deposits", "messaging", "paypal", "worker")
+
+
+def _as_shipped(value: str) -> str:
+    """``${HOST_PORT_ORDERS:-8101}`` as it reads with nothing set: its default."""
+    return INTERPOLATED.sub(lambda m: m.group("default"), value)
+
+
 def _published(service: dict[str, Any]) -> set[int]:
-    return {int(str(p).split(":")[0]) for p in service.get("ports", [])}
+    return {int(_as_shipped(str(p)).split(":")[0]) for p in service.get("ports", [])}
 
 
 def test_compose_runs_every_process_of_the_local_stack(compose: dict[str, Any]) -> None:
@@ -131,3 +142,65 @@ def test_compose_kafka_knows_every_service_principal_and_each_service_only_its_o
         for other in others:
             assert f"DAIKO_{other.upper()}_KAFKA_PASSWORD" not in services[registration.name]["environment"]
         assert "DAIKO_KAFKA_ADMIN_PASSWORD" not in services[registration.name]["environment"]
+
+
+def test_every_app_container_has_a_healthcheck_of_its_own(compose: dict[str, Any]) -> None:
+    """Services by their /readyz (what `daiko-stack status` asks), the sandbox by its page, the worker by Temporal."""
+    services = compose["services"]
+    for name in APP_SERVICES:
+        check = services[name].get("healthcheck") or {}
+        assert check.get("test"), f"{name} has no healthcheck"
+        assert check["test"][:2] == ["CMD", "daiko-healthcheck"], f"{name}: checks go through daiko-healthcheck"
+        assert not check.get("disable")
+    for name in ("orders", "deposits", "messaging"):
+        port = services[name]["command"][-1]
+        assert services[name]["healthcheck"]["test"][2:] == ["http", f"http://127.0.0.1:{port}/readyz"]
+    from daiko.registry import registered_services
+
+    (sandbox,) = [c for r in registered_services() for c in r.companions]
+    assert services["paypal"]["healthcheck"]["test"][-1].endswith(f":8104{sandbox.health_path}")
+    assert services["worker"]["healthcheck"]["test"][2:] == ["worker"]
+    assert services["setup"]["healthcheck"] == {"disable": True}, "a one-shot has nothing to probe"
+    for name in ("postgres", "kafka", "temporal"):
+        assert services[name]["healthcheck"]["test"], f"{name} has no healthcheck"
+
+
+def test_messaging_keeps_its_photos_in_a_named_volume_it_can_write(compose: dict[str, Any]) -> None:
+    """The folder the service writes is DAIKO_ATTACHMENT_DIR, a named volume over the image's folder owned by daiko.
+
+    A new named volume is filled from the image's folder, owner included (the Dockerfile makes it as 10001).
+    """
+    messaging = compose["services"]["messaging"]
+    folder = messaging["environment"]["DAIKO_ATTACHMENT_DIR"]
+    mounts = {m.split(":")[1]: m.split(":")[0] for m in messaging["volumes"]}
+    assert folder in mounts, f"{folder} is not a mounted volume"
+    assert mounts[folder] in compose["volumes"], "a named volume, so photos survive `down`/`up --build`"
+    dockerfile = _dockerfile()
+    assert re.search(rf"install -d -o 10001 -g 10001 .*{re.escape(folder)}", dockerfile), (
+        f"the image must make {folder} owned by its user"
+    )
+    for name, service in compose["services"].items():
+        if name != "messaging":
+            assert "DAIKO_ATTACHMENT_DIR" not in (service.get("environment") or {})
+
+
+def test_published_host_ports_move_together_with_what_kafka_advertises(compose: dict[str, Any]) -> None:
+    kafka = compose["services"]["kafka"]
+    (published,) = kafka["ports"]
+    host_port = published.rsplit(":", 1)[0]
+    assert host_port.startswith("${HOST_PORT_KAFKA")
+    assert f"EXTERNAL://localhost:{host_port}" in kafka["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+    ui_port = compose["services"]["temporal-ui"]["ports"][0].rsplit(":", 1)[0]
+    assert compose["services"]["temporal-ui"]["environment"]["TEMPORAL_CORS_ORIGINS"] == f"http://localhost:{ui_port}"
+
+
+def _dockerfile() -> str:
+    return (PROJECT_ROOT / "Dockerfile").read_text()
+
+
+def test_every_app_container_runs_the_image_as_its_unprivileged_user(compose: dict[str, Any]) -> None:
+    """No service overrides the Dockerfile's USER (10001), so none runs as root."""
+    for name in (*APP_SERVICES, "setup"):
+        service = compose["services"][name]
+        assert service["image"] == compose["services"]["orders"]["image"], f"{name} runs another image"
+        assert str(service.get("user", "10001")).split(":")[0] not in {"root", "0"}, f"{name} runs as root"
