@@ -251,6 +251,9 @@ class OrderWorkflows:
             if order_id not in newest:
                 newest[order_id] = await self.ending(order_id)
                 continue
+            if newest[order_id].cause == "terminated":
+                # Visibility may not list a reset's new run yet: ask Temporal itself which run is current.
+                newest[order_id] = await self.ending(order_id)
             mine = runs.get((order_id, projected[order_id] or ""))
             if mine is not None and mine.cause == "terminated" and newest[order_id].run_id != mine.run_id:
                 newest[order_id] = WorkflowEnding(order_id, "reset", mine.run_id, mine.ended_at)
