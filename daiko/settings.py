@@ -79,7 +79,8 @@ class DaikoSettings(BaseSettings):
     jwt_audience: str = "daiko"
 
     log_level: str = "INFO"
-    outbox_poll_interval_seconds: float = 0.2
+    # The relay wakes on commit (LISTEN/NOTIFY); its poll is only the safety net for a lost notification.
+    outbox_poll_interval_seconds: float = 1.0
     # Longer than the longest topic retention, so a redelivered event is always recognised.
     processed_events_retention_days: int = Field(default=35, ge=31)
 
