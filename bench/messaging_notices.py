@@ -2,7 +2,9 @@
 
 Runs against the local stack (``daiko-stack up``):
 
-    .venv/bin/python bench/messaging_notices.py [--count 200] [--max-seconds 120]
+    .venv/bin/python bench/messaging_notices.py [--count 200] [--max-seconds 120] [--quick]
+
+``--quick`` (24 events, at most 30 s) only proves the script still runs and prints its ratio.
 
 Each round puts the next event of an order's life (estimate, payment, item
 purchased, arrival, shipment, completion; then a fresh order) on
@@ -126,7 +128,10 @@ async def main() -> int:
     parser.add_argument("--count", type=int, default=200, help="events to measure (default 200)")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="stop measuring after this long")
     parser.add_argument("--timeout", type=float, default=30.0, help="give up on one notice after this long")
+    parser.add_argument("--quick", action="store_true", help="small counts, under a minute: does it still run?")
     args = parser.parse_args()
+    if args.quick:
+        args.count, args.max_seconds, args.timeout = 24, 30.0, 20.0
 
     settings = MessagingSettings()
     base = f"http://127.0.0.1:{settings.messaging_port}"
