@@ -284,7 +284,8 @@ async def main(args: argparse.Namespace) -> None:
         print()
         print(
             f"deposits charges end to end (command in -> deposit.charged out), {args.charges} charges, "
-            f"{len(customers)} customers, 6 partitions, outbox poll {settings.outbox_poll_interval_seconds}s"
+            f"{len(customers)} customers, 6 partitions, outbox poll {settings.outbox_poll_interval_seconds}s, "
+            + ("relay wakes on commit" if settings.outbox_listen else "relay polls only")
         )
         print(f"  raw Kafka produce->consume      {raw_rate:10.0f} msg/s")
         print(f"  charges through deposits        {charge_rate:10.0f} charges/s")

@@ -248,6 +248,7 @@ def relay_task(
     model: type[OutboxMixin],
     *,
     poll_interval: float = 1.0,
+    listen: bool = True,
 ) -> Callable[[asyncio.Event], Awaitable[None]]:
     """A background task for :func:`daiko.service.create_service_app` that owns its producer."""
 
@@ -257,7 +258,7 @@ def relay_task(
         producer = idempotent_producer(connection)
         await producer.start()
         try:
-            await OutboxRelay(session_factory, model, producer, poll_interval=poll_interval).run(stop)
+            await OutboxRelay(session_factory, model, producer, poll_interval=poll_interval, listen=listen).run(stop)
         finally:
             await producer.stop()
 
