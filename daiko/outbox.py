@@ -47,7 +47,7 @@ LISTEN_RETRY_SECONDS = 1.0  # pause before reconnecting a lost listening connect
 
 published_total = Counter("daiko_outbox_published_total", "Outbox rows published to Kafka", ["topic"])
 wakeups_total = Counter("daiko_outbox_relay_wakeups_total", "Times an idle outbox relay woke up, by cause", ["cause"])
-listening = Gauge("daiko_outbox_relay_listening", "1 while the relay holds its LISTEN connection, else 0")
+listening = Gauge("daiko_outbox_relay_listening", "1 while the relay holds its LISTEN connection, else 0", ["database"])
 
 
 class OutboxMixin:
@@ -213,7 +213,7 @@ class OutboxRelay:
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 await conn.add_listener(NOTIFY_CHANNEL, lambda *_args: wake.set())
-                listening.set(1)
+                listening.labels(str(url.database)).set(1)
                 wake.set()
                 while not stop.is_set() and not lost.is_set():
                     if not await _first_of(stop, lost, LISTEN_CHECK_SECONDS):
@@ -223,7 +223,7 @@ class OutboxRelay:
             except Exception:
                 log.warning("outbox relay: LISTEN connection lost; polling until it is back", exc_info=True)
             finally:
-                listening.set(0)
+                listening.labels(str(url.database)).set(0)
                 if conn is not None and not conn.is_closed():
                     conn.terminate()
             await _first_of(stop, None, LISTEN_RETRY_SECONDS)

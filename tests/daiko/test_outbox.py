@@ -22,7 +22,7 @@ from daiko.kafka import committed_consumer, idempotent_producer
 from daiko.outbox import LISTENER_APPLICATION_NAME, OutboxRelay, enqueue
 from daiko.settings import PROJECT_ROOT
 from tests.conftest import StackSettings, kafka_as
-from tests.daiko.plumbing_db import Outbox
+from tests.daiko.plumbing_db import DATABASE, Outbox
 
 pytestmark = pytest.mark.stack
 
@@ -212,13 +212,18 @@ LONG_POLL_SECONDS = 60.0
 WAKE_BOUND_SECONDS = 20.0
 
 
+def _listening() -> float | None:
+    """The relay's own gauge for the scratch database: 1 while its LISTEN connection is up."""
+    return REGISTRY.get_sample_value("daiko_outbox_relay_listening", {"database": DATABASE})
+
+
 async def _listening_relay(
     sessions: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer, stop: asyncio.Event
 ) -> asyncio.Task[None]:
     """A relay with a one-minute poll, started and holding its LISTEN connection (its first poll is spent)."""
     task = asyncio.create_task(OutboxRelay(sessions, Outbox, producer, poll_interval=LONG_POLL_SECONDS).run(stop))
     deadline = time.monotonic() + WAKE_BOUND_SECONDS
-    while REGISTRY.get_sample_value("daiko_outbox_relay_listening") != 1:
+    while _listening() != 1:
         assert time.monotonic() < deadline, "the relay never started listening"
         assert not task.done(), "the relay stopped"
         await asyncio.sleep(0.05)
@@ -262,10 +267,10 @@ async def test_a_commit_wakes_the_relay_long_before_its_poll_and_a_lost_listener
             )
         assert killed == 1
         deadline = time.monotonic() + WAKE_BOUND_SECONDS
-        while REGISTRY.get_sample_value("daiko_outbox_relay_listening") != 0:  # it noticed the loss
+        while _listening() != 0:  # it noticed the loss
             assert time.monotonic() < deadline
             await asyncio.sleep(0.02)
-        while REGISTRY.get_sample_value("daiko_outbox_relay_listening") != 1:  # and listens again
+        while _listening() != 1:  # and listens again
             assert time.monotonic() < deadline, "the relay did not reconnect its listener"
             await asyncio.sleep(0.02)
         await asyncio.sleep(0.2)
