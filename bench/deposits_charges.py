@@ -1,6 +1,10 @@
 """Charges through Kafka end to end, next to raw Kafka, measured in the same run.
 
-    .venv/bin/python bench/deposits_charges.py [--charges 2000] [--customers 20] [--sequential 50]
+    .venv/bin/python bench/deposits_charges.py [--charges 2000] [--customers 20] [--sequential 50] [--quick]
+
+``--quick`` (200 charges, 5 customers, 10 one at a time, 45 s per phase) only proves the
+script still runs and prints its ratio (``tests/bench/test_benchmarks_run.py``); its figures are
+too small a sample to quote.
 
 What it measures (needs the local stack: PostgreSQL and Kafka):
 
@@ -280,7 +284,8 @@ async def main(args: argparse.Namespace) -> None:
         print()
         print(
             f"deposits charges end to end (command in -> deposit.charged out), {args.charges} charges, "
-            f"{len(customers)} customers, 6 partitions, outbox poll {settings.outbox_poll_interval_seconds}s"
+            f"{len(customers)} customers, 6 partitions, outbox poll {settings.outbox_poll_interval_seconds}s, "
+            + ("relay wakes on commit" if settings.outbox_listen else "relay polls only")
         )
         print(f"  raw Kafka produce->consume      {raw_rate:10.0f} msg/s")
         print(f"  charges through deposits        {charge_rate:10.0f} charges/s")
@@ -305,7 +310,11 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--customers", type=int, default=20)
     parser.add_argument("--sequential", type=int, default=50)
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds allowed per phase")
-    return parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="small counts, under a minute: does it still run?")
+    args = parser.parse_args()
+    if args.quick:
+        args.charges, args.customers, args.sequential, args.timeout = 200, 5, 10, 45.0
+    return args
 
 
 if __name__ == "__main__":

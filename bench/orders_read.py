@@ -1,6 +1,9 @@
 """Benchmark: GET /v1/orders/{id} (the order-details page) on a read model of 10,000 orders.
 
-    .venv/bin/python bench/orders_read.py [--orders 10000] [--requests 4000] [--concurrency 32]
+    .venv/bin/python bench/orders_read.py [--orders 10000] [--requests 4000] [--concurrency 32] [--quick]
+
+``--quick`` (500 orders, 400 requests per app in 2 rounds, 10 s per round) only proves the
+script still runs and prints its ratio.
 
 Needs the local stack's PostgreSQL (``daiko-stack up postgres``) with the
 orders migrations applied. It inserts the orders straight into the read model
@@ -254,7 +257,10 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per app")
     parser.add_argument("--seconds", type=float, default=30, help="time limit of each round")
     parser.add_argument("--keep", action="store_true", help="keep the bench orders in the read model")
+    parser.add_argument("--quick", action="store_true", help="small counts, under a minute: does it still run?")
     args = parser.parse_args()
+    if args.quick:
+        args.orders, args.requests, args.rounds, args.seconds = 500, 400, 2, 10.0
 
     sys.path.insert(0, str(ROOT))
     from daiko.auth import Role, mint_token
@@ -314,7 +320,7 @@ async def main() -> None:
         )
     orders, bare = results["orders"], results["bare"]
     print(
-        f"\norders / bare: throughput {orders.rps / bare.rps:.2f}x, "
+        f"\nratio orders / bare: throughput {orders.rps / bare.rps:.2f}x, "
         f"p50 {orders.percentile(0.5) / bare.percentile(0.5):.2f}x, "
         f"p99 {orders.percentile(0.99) / bare.percentile(0.99):.2f}x"
     )

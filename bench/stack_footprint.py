@@ -1,10 +1,16 @@
 """Idle memory (RSS) of every part of the running local stack, summed over each part's process tree.
 
-Run with the stack up: ``.venv/bin/python bench/stack_footprint.py``.
+Run with the stack up: ``.venv/bin/python bench/stack_footprint.py [--quick]``.
+
+Its baseline is the infrastructure Daiko runs on: it prints the memory of
+Daiko's own processes (the services and the worker) as a ratio of PostgreSQL,
+Kafka and Temporal together. It reads ``/proc`` once and takes a second either
+way; ``--quick`` is accepted so that every script in ``bench/`` answers to it.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
@@ -32,7 +38,14 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
+INFRASTRUCTURE = {"postgres", "kafka", "temporal"}
+DEVELOPMENT_ONLY = {"paypal"}  # the PayPal sandbox: neither Daiko's nor what production runs
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="the same single reading (it is quick already)")
+    parser.parse_args()
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -41,6 +54,7 @@ def main() -> None:
             except (OSError, ValueError, IndexError):
                 continue
     total = 0
+    by_part: dict[str, int] = {}
     print(f"{'part':<10} {'processes':>9} {'RSS MiB':>9}")
     for part in all_parts(DaikoSettings()):
         pid = part.running_pid()
@@ -50,8 +64,13 @@ def main() -> None:
         pids = _tree(pid, children)
         rss = sum(_rss_kib(p) for p in pids)
         total += rss
+        by_part[part.name] = rss
         print(f"{part.name:<10} {len(pids):>9} {rss / 1024:>9.0f}")
     print(f"{'total':<10} {'':>9} {total / 1024:>9.0f}")
+    infrastructure = sum(rss for name, rss in by_part.items() if name in INFRASTRUCTURE)
+    own = sum(rss for name, rss in by_part.items() if name not in INFRASTRUCTURE | DEVELOPMENT_ONLY)
+    if infrastructure:
+        print(f"ratio Daiko's processes / PostgreSQL + Kafka + Temporal: {own / infrastructure:.2f}x")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,12 @@ event id (consumers de-duplicate on it) and never loses one. Batches take a
 transaction-scoped advisory lock, so two relay instances never interleave and
 per-key order holds. Each message carries the CloudEvents binary-mode headers
 of its envelope (:meth:`daiko.events.Envelope.kafka_headers`) next to its JSON body.
+
+The relay wakes on commit: a statement trigger on the outbox (plumbing migration
+0004) calls ``pg_notify`` on :data:`NOTIFY_CHANNEL`, which PostgreSQL delivers
+when the writing transaction commits, and the relay LISTENs on one connection of
+its own. Its poll is only a safety net: a lost listening connection or a missed
+notification costs at most one poll interval, and the listener reconnects.
 """
 
 from __future__ import annotations
@@ -18,11 +24,12 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 from aiokafka import AIOKafkaProducer
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from sqlalchemy import BigInteger, DateTime, Identity, Index, LargeBinary, String, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import Insert, insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from daiko.events import Envelope, kafka_headers
@@ -33,7 +40,14 @@ log = logging.getLogger(__name__)
 PURGE_EVERY_SECONDS = 3600.0
 RELAY_LOCK_ID = 0x0DA1C0  # one advisory lock id per database: each service owns its own database
 
+NOTIFY_CHANNEL = "daiko_outbox"  # the trigger of plumbing migration 0004 notifies here on every outbox INSERT
+LISTEN_CHECK_SECONDS = 10.0  # how often the idle listening connection proves it is still alive
+LISTENER_APPLICATION_NAME = "daiko-outbox-listener"
+LISTEN_RETRY_SECONDS = 1.0  # pause before reconnecting a lost listening connection
+
 published_total = Counter("daiko_outbox_published_total", "Outbox rows published to Kafka", ["topic"])
+wakeups_total = Counter("daiko_outbox_relay_wakeups_total", "Times an idle outbox relay woke up, by cause", ["cause"])
+listening = Gauge("daiko_outbox_relay_listening", "1 while the relay holds its LISTEN connection, else 0", ["database"])
 
 
 class OutboxMixin:
@@ -90,9 +104,11 @@ class OutboxRelay:
         producer: AIOKafkaProducer,
         *,
         batch_size: int = 200,
-        poll_interval: float = 0.2,
+        poll_interval: float = 1.0,
         retention: timedelta = timedelta(days=7),
+        listen: bool = True,
     ) -> None:
+        """``poll_interval`` is the safety net's period; ``listen=False`` relays by polling alone."""
         self._sessions = session_factory
         self._model = model
         self._producer = producer
@@ -100,6 +116,7 @@ class OutboxRelay:
         self._poll_interval = poll_interval
         self._retention = retention
         self._next_purge = 0.0
+        self._listen_enabled = listen
 
     async def publish_batch(self) -> int:
         """Publish the oldest unpublished rows; returns how many went out."""
@@ -139,20 +156,90 @@ class OutboxRelay:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Relay until ``stop``: a batch as soon as a commit notifies, else every poll interval.
+
+        The wake-up flag is cleared *before* each batch reads, so a commit that lands while a batch
+        runs (and that the batch's snapshot may miss) wakes the loop again at once. A full batch
+        means more may be waiting, so the next one starts without waiting at all.
+        """
         stop = stop or asyncio.Event()
+        wake = asyncio.Event()
+        listener = asyncio.create_task(self._listen(wake, stop)) if self._listen_enabled else None
+        try:
+            while not stop.is_set():
+                wake.clear()
+                try:
+                    if time.monotonic() >= self._next_purge:
+                        self._next_purge = time.monotonic() + PURGE_EVERY_SECONDS
+                        await self.purge_published()
+                    sent = await self.publish_batch()
+                except Exception:  # keep relaying: the rows stay unpublished and are retried
+                    log.exception("outbox relay batch failed; retrying")
+                    await _first_of(stop, None, 1.0)
+                    continue
+                if sent < self._batch_size:
+                    woken = await _first_of(stop, wake, self._poll_interval)
+                    wakeups_total.labels("notify" if woken else "poll").inc()
+        finally:
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
+
+    async def _listen(self, wake: asyncio.Event, stop: asyncio.Event) -> None:
+        """Hold one LISTEN connection, outside the session pool, and set ``wake`` on each notification.
+
+        On every (re)connect ``wake`` is set once as well: rows committed while nobody listened
+        are then relayed at once instead of at the next poll. A connection that dies (PostgreSQL
+        restarted, network cut) is noticed by its termination callback or by the periodic check,
+        and replaced after a short pause; meanwhile the poll keeps the relay going.
+        """
+        engine = self._sessions.kw.get("bind")
+        if not isinstance(engine, AsyncEngine):
+            log.warning("outbox relay: sessions are not bound to one engine; relaying by polling only")
+            return
+        url = engine.url
         while not stop.is_set():
+            conn: asyncpg.Connection | None = None
             try:
-                if time.monotonic() >= self._next_purge:
-                    self._next_purge = time.monotonic() + PURGE_EVERY_SECONDS
-                    await self.purge_published()
-                sent = await self.publish_batch()
-            except Exception:  # keep relaying: the rows stay unpublished and are retried
-                log.exception("outbox relay batch failed; retrying")
-                sent = 0
-                await asyncio.sleep(1.0)
-            if sent == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self._poll_interval)
+                conn = await asyncpg.connect(
+                    host=url.host,
+                    port=url.port,
+                    user=url.username,
+                    password=url.password,
+                    database=url.database,
+                    server_settings={"application_name": LISTENER_APPLICATION_NAME},  # findable in pg_stat_activity
+                )
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
+                await conn.add_listener(NOTIFY_CHANNEL, lambda *_args: wake.set())
+                listening.labels(str(url.database)).set(1)
+                wake.set()
+                while not stop.is_set() and not lost.is_set():
+                    if not await _first_of(stop, lost, LISTEN_CHECK_SECONDS):
+                        await conn.fetchval("SELECT 1", timeout=LISTEN_CHECK_SECONDS)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("outbox relay: LISTEN connection lost; polling until it is back", exc_info=True)
+            finally:
+                listening.labels(str(url.database)).set(0)
+                if conn is not None and not conn.is_closed():
+                    conn.terminate()
+            await _first_of(stop, None, LISTEN_RETRY_SECONDS)
+
+
+async def _first_of(stop: asyncio.Event, event: asyncio.Event | None, timeout: float) -> bool:
+    """Wait until ``stop`` or ``event`` is set or ``timeout`` passes; True if ``event`` was set."""
+    waiters = [asyncio.ensure_future(stop.wait())]
+    if event is not None:
+        waiters.append(asyncio.ensure_future(event.wait()))
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+    return event is not None and event.is_set()
 
 
 def relay_task(
@@ -160,7 +247,8 @@ def relay_task(
     session_factory: async_sessionmaker[AsyncSession],
     model: type[OutboxMixin],
     *,
-    poll_interval: float = 0.2,
+    poll_interval: float = 1.0,
+    listen: bool = True,
 ) -> Callable[[asyncio.Event], Awaitable[None]]:
     """A background task for :func:`daiko.service.create_service_app` that owns its producer."""
 
@@ -170,7 +258,7 @@ def relay_task(
         producer = idempotent_producer(connection)
         await producer.start()
         try:
-            await OutboxRelay(session_factory, model, producer, poll_interval=poll_interval).run(stop)
+            await OutboxRelay(session_factory, model, producer, poll_interval=poll_interval, listen=listen).run(stop)
         finally:
             await producer.stop()
 

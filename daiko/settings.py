@@ -88,7 +88,11 @@ class DaikoSettings(BaseSettings):
     rate_limit_auth_failures: str = "30/minute"
 
     log_level: str = "INFO"
-    outbox_poll_interval_seconds: float = 0.2
+    # The relay wakes on commit (LISTEN/NOTIFY); its poll is only the safety net for a lost notification.
+    outbox_poll_interval_seconds: float = 1.0
+    # Off only where LISTEN cannot work (a pooler in transaction mode between the service and
+    # PostgreSQL): the relay then waits for its poll, so lower the interval with it.
+    outbox_listen: bool = True
     # Longer than the longest topic retention, so a redelivered event is always recognised.
     processed_events_retention_days: int = Field(default=35, ge=31)
 

@@ -64,7 +64,9 @@ def build_app(settings: DepositsSettings | None = None) -> FastAPI:
     sessions = make_session_factory(engine)
     kafka = service_connection(settings)  # every client of this process authenticates as deposits
     background: dict[str, BackgroundTask] = {
-        "outbox-relay": relay_task(kafka, sessions, Outbox, poll_interval=settings.outbox_poll_interval_seconds),
+        "outbox-relay": relay_task(
+            kafka, sessions, Outbox, poll_interval=settings.outbox_poll_interval_seconds, listen=settings.outbox_listen
+        ),
     }
     if settings.deposits_consume_commands:
         background["commands-consumer"] = consumer_task(

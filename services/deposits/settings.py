@@ -18,8 +18,6 @@ class DepositsSettings(ServiceSettings):
     # Kafka: a test or a second deployment may point the consumer at another topic or group.
     deposits_commands_topic: str = DEPOSITS_COMMANDS
     deposits_commands_group: str = "deposits-commands"
-    # A charge's answer waits for the relay's next poll when the outbox was idle: keep that short.
-    outbox_poll_interval_seconds: float = 0.05
     # Off only for a second instance that serves HTTP while another process consumes (tests).
     deposits_consume_commands: bool = True
 

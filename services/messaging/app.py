@@ -51,7 +51,13 @@ def build_app(settings: MessagingSettings | None = None, store: AttachmentStore 
         state=MessagingState(settings=settings, sessions=sessions, store=store),
         problems=PROBLEMS,
         background={
-            "outbox-relay": relay_task(kafka, sessions, Outbox, poll_interval=settings.outbox_poll_interval_seconds),
+            "outbox-relay": relay_task(
+                kafka,
+                sessions,
+                Outbox,
+                poll_interval=settings.outbox_poll_interval_seconds,
+                listen=settings.outbox_listen,
+            ),
             "order-events": consumer_task(
                 name=settings.order_events_group,
                 connection=kafka,

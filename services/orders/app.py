@@ -57,7 +57,9 @@ def build_app(settings: OrdersSettings | None = None) -> FastAPI:
     workflows = OrderWorkflows(settings)
     kafka = service_connection(settings)  # every client of this process authenticates as orders
     background: dict[str, BackgroundTask] = {
-        "outbox-relay": relay_task(kafka, sessions, Outbox),
+        "outbox-relay": relay_task(
+            kafka, sessions, Outbox, poll_interval=settings.outbox_poll_interval_seconds, listen=settings.outbox_listen
+        ),
     }
     if settings.deposit_bridge_enabled:
         background[DEPOSIT_BRIDGE] = deposit_bridge_task(

@@ -7,19 +7,22 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
 import pytest
-from sqlalchemy import func, select
+from aiokafka import AIOKafkaProducer
+from prometheus_client import REGISTRY
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from daiko.events import Envelope
 from daiko.kafka import committed_consumer, idempotent_producer
-from daiko.outbox import OutboxRelay, enqueue
+from daiko.outbox import LISTENER_APPLICATION_NAME, OutboxRelay, enqueue
 from daiko.settings import PROJECT_ROOT
 from tests.conftest import StackSettings, kafka_as
-from tests.daiko.plumbing_db import Outbox
+from tests.daiko.plumbing_db import DATABASE, Outbox
 
 pytestmark = pytest.mark.stack
 
@@ -200,3 +203,83 @@ async def test_every_relayed_message_carries_its_cloudevents_binary_mode_headers
         "content-type": "application/cloudevents+json; charset=UTF-8",
     }
     assert body.id == event_id and body.data == {"seq": 0}
+
+
+# A relay whose poll would fire only after a minute: anything published sooner was woken by the
+# commit itself. The 20 s bound is a liveness bound (far from the poll, and far from the
+# milliseconds a notified relay takes here), not a performance threshold.
+LONG_POLL_SECONDS = 60.0
+WAKE_BOUND_SECONDS = 20.0
+
+
+def _listening() -> float | None:
+    """The relay's own gauge for the scratch database: 1 while its LISTEN connection is up."""
+    return REGISTRY.get_sample_value("daiko_outbox_relay_listening", {"database": DATABASE})
+
+
+async def _listening_relay(
+    sessions: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer, stop: asyncio.Event
+) -> asyncio.Task[None]:
+    """A relay with a one-minute poll, started and holding its LISTEN connection (its first poll is spent)."""
+    task = asyncio.create_task(OutboxRelay(sessions, Outbox, producer, poll_interval=LONG_POLL_SECONDS).run(stop))
+    deadline = time.monotonic() + WAKE_BOUND_SECONDS
+    while _listening() != 1:
+        assert time.monotonic() < deadline, "the relay never started listening"
+        assert not task.done(), "the relay stopped"
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.2)  # the wake-up of the connect itself finds an empty outbox and the loop waits again
+    return task
+
+
+async def _published_within(sessions: async_sessionmaker[AsyncSession], event_id: str, bound: float) -> float | None:
+    """Seconds until the relay marked ``event_id`` published (after Kafka acknowledged it), or None."""
+    start = time.monotonic()
+    while time.monotonic() - start < bound:
+        async with sessions() as session:
+            if await session.scalar(select(Outbox.published_at).where(Outbox.event_id == event_id)):
+                return time.monotonic() - start
+        await asyncio.sleep(0.02)
+    return None
+
+
+async def test_a_commit_wakes_the_relay_long_before_its_poll_and_a_lost_listener_comes_back(
+    stack: StackSettings, empty_outbox: async_sessionmaker[AsyncSession], new_topic: Callable[..., Awaitable[str]]
+) -> None:
+    topic = await new_topic("outbox-wake")
+    producer = idempotent_producer(kafka_as(stack))
+    await producer.start()
+    stop = asyncio.Event()
+    relay = await _listening_relay(empty_outbox, producer, stop)
+    try:
+        [first] = await _write(empty_outbox, topic, "order-w", range(0, 1))
+        took = await _published_within(empty_outbox, first, WAKE_BOUND_SECONDS)
+        assert took is not None, f"not published within {WAKE_BOUND_SECONDS}s: the commit did not wake the relay"
+
+        # PostgreSQL drops the listening connection (a restart, a network cut): the relay reconnects
+        # and the next commit wakes it again, still long before the poll.
+        async with empty_outbox() as session, session.begin():
+            killed = await session.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = :name AND datname = current_database()"
+                ),
+                {"name": LISTENER_APPLICATION_NAME},
+            )
+        assert killed == 1
+        deadline = time.monotonic() + WAKE_BOUND_SECONDS
+        while _listening() != 0:  # it noticed the loss
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        while _listening() != 1:  # and listens again
+            assert time.monotonic() < deadline, "the relay did not reconnect its listener"
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)
+        [second] = await _write(empty_outbox, topic, "order-w", range(1, 2))
+        assert await _published_within(empty_outbox, second, WAKE_BOUND_SECONDS) is not None
+    finally:
+        stop.set()
+        await asyncio.wait_for(relay, timeout=10)
+        await producer.stop()
+
+    events = await _read_all(stack, topic, 2)
+    assert [e.id for e in events][:2] == [first, second]

@@ -108,7 +108,6 @@ def deposits(stack: StackSettings) -> Iterator[Service]:
         paypal_base_url=f"http://127.0.0.1:{sandbox_port}",
         paypal_webhook_id=WEBHOOK_ID,
         deposits_consume_commands=False,
-        outbox_poll_interval_seconds=0.05,
     )
     sandbox = create_sandbox(
         client_id=settings.paypal_client_id,
