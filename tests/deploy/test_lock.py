@@ -29,12 +29,8 @@ needs_uv = pytest.mark.skipif(
 def uv_lock_check(project: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(UV), "lock", "--check", "--project", str(project)],
-        env={
-            "UV_PYTHON_DOWNLOADS": "never",
-            "UV_PYTHON": sys.executable,
-            "PATH": "/usr/bin:/bin",
-            **{k: os.environ[k] for k in ("HOME", "UV_CACHE_DIR") if k in os.environ},
-        },
+        # The caller's environment (index, proxy and certificate settings), with this venv's Python.
+        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_PYTHON": sys.executable},
         capture_output=True,
         text=True,
         timeout=120,
