@@ -130,7 +130,8 @@ class CustomerOperation(StrEnum):
 
 
 class OrderPolicy(BaseModel):
-    """The durations of the automatic rules, frozen into the order when it starts (docs/rules.md)."""
+    """The durations of the automatic rules, frozen into the order when it starts (docs/rules.md), and the
+    bound on one workflow run's history."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -139,6 +140,10 @@ class OrderPolicy(BaseModel):
     completion_after: Duration = timedelta(days=50)  # R7
     abandon_after: Duration = timedelta(days=30)  # R11
     reminder_before: Duration = timedelta(days=2)  # R13
+    # The workflow continues as new once its run's history has this many events, or earlier when the server
+    # suggests it (4 Ki events or 4 MiB by default): far below Temporal's hard limit (51,200 events), which
+    # would terminate the order. Our own bound in case the server never suggests; tests set it low.
+    history_events_per_run: Annotated[int, Field(ge=40, le=40_000, strict=True)] = 10_000
 
 
 class DeliveryAddress(BaseModel):
