@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType, IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -243,9 +243,23 @@ def refusal_of(error: pytest.ExceptionInfo[WorkflowUpdateFailedError]) -> str | 
 
 
 async def _task_ran_after_last_signal(handle: OrderHandle) -> bool:
+    """Of the order's newest run; a run with no signal yet took over from one that handled it before continuing."""
     kinds = [event.event_type for event in (await handle.fetch_history()).events]
-    signaled = max(i for i, kind in enumerate(kinds) if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
-    return EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in kinds[signaled:]
+    signals = [i for i, kind in enumerate(kinds) if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED]
+    return not signals or EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in kinds[signals[-1] :]
+
+
+async def runs(client: Client, workflow_id: str, first_run_id: str) -> list[WorkflowHistory]:
+    """Every run of a workflow, first to newest, following its continue-as-new chain."""
+    histories: list[WorkflowHistory] = []
+    run_id: str | None = first_run_id
+    while run_id:
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        histories.append(history)
+        last = history.events[-1]
+        continued = last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+        run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id if continued else None
+    return histories
 
 
 def deposit_event(order_id: str, event_type: str, **fields: Any) -> DepositEvent:
