@@ -29,6 +29,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -254,7 +255,12 @@ async def runs(client: Client, workflow_id: str, first_run_id: str) -> list[Work
     histories: list[WorkflowHistory] = []
     run_id: str | None = first_run_id
     while run_id:
-        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        try:
+            history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND and histories:
+                break  # the newest run is being created: the server names it before it can be read
+            raise
         histories.append(history)
         last = history.events[-1]
         continued = last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
