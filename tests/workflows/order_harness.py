@@ -127,6 +127,7 @@ class Shop:
     task_queue: str
     env: WorkflowEnvironment | None = None  # the time-skipping server, when time must run
     answered: set[str] = field(default_factory=set)
+    delivered: list[Any] = field(default_factory=list)  # every deposit answer sent, in order
 
     async def apply(self, app: OrderApplication) -> OrderHandle:
         return await start_order(self.client, app, task_queue=self.task_queue)
@@ -200,6 +201,7 @@ class Shop:
         answer has been applied, refused or ignored, and a query sees which.
         """
         await handle.signal("deposit_event", answer)
+        self.delivered.append(answer)
         async with asyncio.timeout(timeout):
             while not await _task_ran_after_last_signal(handle):
                 await asyncio.sleep(0.02)
