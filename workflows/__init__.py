@@ -47,7 +47,7 @@ run the same rule. Payload models:
 
 History is bounded: an order continues as new (input ``CarriedOver`` instead of
 ``OrderApplication``, same workflow id) when its run's history grows, and a
-signal over 64 KiB of JSON is rejected unread (``order_workflow``).
+signal over 64 KiB of JSON is rejected before its model sees it (``order_workflow``).
 
 Changing running logic: wrap the new behaviour in ``if workflow.patched("<id>"):``
 (old behaviour in ``else``), ship it, and once no order started before it is

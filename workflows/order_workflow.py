@@ -30,7 +30,7 @@ with the whole order (``CarriedOver``): history entries, applied deposit
 answers, deadlines with their absolute due times, the version the read model
 has. The new run publishes nothing on starting and counts versions on, so the
 customer, staff and the read model see no seam. Staff signals and deposit
-answers are capped (``SIGNAL_PAYLOAD_CAP``: a bigger one is rejected unread)
+answers are capped (``SIGNAL_PAYLOAD_CAP``: a bigger one is rejected before validation)
 and only the latest ``REJECTED_SIGNALS_KEPT`` rejections stay listed.
 
 Deterministic by construction: rules get ``workflow.now()``, event ids come
@@ -101,7 +101,7 @@ BOUNDED_SIGNALS_PATCH = "signal-payloads-capped"
 """``workflow.patched`` id of the signal caps below: a signal seen before it replays as it was handled."""
 
 SIGNAL_PAYLOAD_CAP = 64 * 1024
-"""Bytes of JSON one staff signal or deposit answer may carry; a bigger one is rejected without being read.
+"""Bytes of JSON one staff signal or deposit answer may carry; a bigger one is rejected before validation.
 
 The largest payload staff or the bridge really send (an estimate or an
 amendment for 200 items) is a few KiB. Without a cap, anyone able to signal
@@ -110,6 +110,7 @@ rejection's detail, push them into the order's state and read model. The
 SDK has turned the JSON into Python values before any handler runs (and the
 server keeps the signal in the run's history, bounded by its blob-size limit
 and by continuing as new); the cap keeps it out of everything the order owns.
+The size is that of the values re-encoded as compact JSON, the same on replay.
 """
 REJECTED_SIGNALS_KEPT = 20
 """Rejected signals listed in the order's history; older ones are only counted (``Order.record_rejected_signal``)."""
@@ -273,7 +274,7 @@ class OrderWorkflow(StaffHandlers):
         if workflow.patched(BOUNDED_SIGNALS_PATCH):
             size = sum(len(to_json(payload, fallback=repr)) for payload in payloads)
             if size > SIGNAL_PAYLOAD_CAP:
-                reason = f"{size:,} bytes of JSON, over the {SIGNAL_PAYLOAD_CAP:,}-byte cap; not read"
+                reason = f"{size:,} bytes of JSON, over the {SIGNAL_PAYLOAD_CAP:,}-byte cap; not validated"
                 self._record_rejected_signal(signal, Refusal.PAYLOAD_TOO_LARGE.value, reason, actor)
                 return None
         if len(payloads) == 1:

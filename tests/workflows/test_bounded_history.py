@@ -190,7 +190,7 @@ async def test_deadlines_keep_their_due_times_across_continuations(shop: Shop) -
 # --------------------------------------------------------------------------- signal caps
 
 
-async def test_an_oversized_signal_is_rejected_unread_and_leaves_no_trace_of_its_payload(shop: Shop) -> None:
+async def test_an_oversized_signal_is_rejected_before_validation_and_leaves_no_trace_of_its_payload(shop: Shop) -> None:
     handle = await shop.apply(application())
     padding = "x" * (SIGNAL_PAYLOAD_CAP + 1)
     await shop.signal(handle, "estimate", {"domestic_shipping": 800, "note": padding})
