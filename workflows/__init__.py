@@ -45,6 +45,10 @@ run the same rule. Payload models:
     ``cancel_order``          StaffCancelRequest      staff cancel, refund everything paid (R10)
     ``move_deadline``         MoveDeadlineRequest     move an automatic deadline; its reminder follows
 
+History is bounded: an order continues as new (input ``CarriedOver`` instead of
+``OrderApplication``, same workflow id) when its run's history grows, and a
+signal over 64 KiB of JSON is rejected before its model sees it (``order_workflow``).
+
 Changing running logic: wrap the new behaviour in ``if workflow.patched("<id>"):``
 (old behaviour in ``else``), ship it, and once no order started before it is
 still running replace with ``workflow.deprecate_patch("<id>")``. The replay test

@@ -137,7 +137,8 @@ class CustomerOperation(StrEnum):
 
 
 class OrderPolicy(BaseModel):
-    """The durations of the automatic rules, frozen into the order when it starts (docs/rules.md)."""
+    """The durations of the automatic rules, frozen into the order when it starts (docs/rules.md), and the
+    bound on one workflow run's history."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -148,6 +149,10 @@ class OrderPolicy(BaseModel):
     reminder_before: Duration = timedelta(days=2)  # R13
     # Everything the order's billings may add up to (orders started before it existed get the default).
     max_order_total: Annotated[int, Field(ge=1, le=YEN_MAX, strict=True)] = MAX_ORDER_TOTAL
+    # The workflow continues as new once its run's history has this many events, or earlier when the server
+    # suggests it (4 Ki events or 4 MiB by default): far below Temporal's hard limit (51,200 events), which
+    # would terminate the order. Our own bound in case the server never suggests; tests set it low.
+    history_events_per_run: Annotated[int, Field(ge=40, le=40_000, strict=True)] = 10_000
 
 
 class DeliveryAddress(BaseModel):

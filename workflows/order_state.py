@@ -12,9 +12,9 @@ messages with deterministic ids.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts import orders as events
 from contracts.deposits import ChargeRequested, RefundRequested
@@ -76,10 +76,16 @@ class Effect(BaseModel):
     data: dict[str, Any]
 
 
+SIGNAL_REJECTED = "signal rejected"
+"""The history action of a signal the order did not act on (malformed, refused, too large, not the ledger's)."""
+
+
 class Order(OrderFacts):
     """One order's state inside the workflow."""
 
     seen_deposit_events: list[str] = []
+    # Rejected signals dropped from ``history`` to keep it bounded (``record_rejected_signal``).
+    rejected_signals_not_listed: int = 0
     effects: list[Effect] = Field(default_factory=list, exclude=True)
 
     @classmethod
@@ -185,6 +191,23 @@ class Order(OrderFacts):
         """Add to the order's history (who did what, when)."""
         self.history.append(HistoryEntry(at=now, actor=actor, action=action, detail=detail))
         self.updated_at = now
+
+    def record_rejected_signal(self, now: datetime, actor: str, detail: str, *, keep: int) -> None:
+        """Record a rejected signal, keeping only the latest ``keep`` of them in the history.
+
+        Anyone who can reach Temporal can send signals; without a bound, a flood
+        of small bad ones would grow the order's state, the workflow's history
+        and the read model's row without end. The oldest rejection gives way
+        and is counted; the newest entry says how many are no longer listed.
+        """
+        rejected = [index for index, entry in enumerate(self.history) if entry.action == SIGNAL_REJECTED]
+        if len(rejected) >= keep:
+            for index in reversed(rejected[: len(rejected) - keep + 1]):
+                del self.history[index]
+                self.rejected_signals_not_listed += 1
+        if self.rejected_signals_not_listed:
+            detail += f" [{self.rejected_signals_not_listed} earlier rejected signal(s) no longer listed]"
+        self.record(now, actor, SIGNAL_REJECTED, detail)
 
     def head(self) -> EventHead:
         """What an order event raised now starts with: the order, its customer, its status."""
@@ -327,3 +350,18 @@ class Order(OrderFacts):
             refunded_total=self.refunded_total,
             next_deadline=self.next_deadline(),
         )
+
+
+class CarriedOver(BaseModel):
+    """The input of a run that carries an order on after ``continue_as_new``: its whole state, as it stood.
+
+    Everything the order knows is in ``order``: its history, the deposit
+    answers already applied, its deadlines (absolute due times, so the new
+    run's timers fire when the old run's would have), its policy and the last
+    version recorded in the read model, which the new run counts on from.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    order: Order
+    runs_before: Annotated[int, Field(ge=1)] = 1  # runs of this order that ended by continuing as new

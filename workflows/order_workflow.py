@@ -22,6 +22,17 @@ caused. The main loop records transitions in order (activity
 deadline) or until something changes it - the updatable-timer pattern, so a
 re-estimate, a payment or a staff move takes effect at once.
 
+History stays bounded, so no order is ever terminated for its size. When the
+server suggests it (``is_continue_as_new_suggested``) or the run's history
+reaches ``OrderPolicy.history_events_per_run`` events, the main loop records
+every transition, waits until every handler has finished, and continues as new
+with the whole order (``CarriedOver``): history entries, applied deposit
+answers, deadlines with their absolute due times, the version the read model
+has. The new run publishes nothing on starting and counts versions on, so the
+customer, staff and the read model see no seam. Staff signals and deposit
+answers are capped (``SIGNAL_PAYLOAD_CAP``: a bigger one is rejected before validation)
+and only the latest ``REJECTED_SIGNALS_KEPT`` rejections stay listed.
+
 Deterministic by construction: rules get ``workflow.now()``, event ids come
 from ``workflow.uuid4()``, and the only I/O is the activity. Future changes to
 this logic go through ``workflow.patched`` (see the package docstring).
@@ -66,7 +77,7 @@ with workflow.unsafe.imports_passed_through():
         Rule,
         StaffOperation,
     )
-    from workflows.order_state import Order
+    from workflows.order_state import SIGNAL_REJECTED, CarriedOver, Order
     from workflows.refusals import Refusal, refuse
     from workflows.rules import cancellation, deadlines, fulfilment, payment
     from workflows.search_attributes import CUSTOMER_ID, NEXT_DEADLINE, ORDER_STATUS, SERVICE_TYPE
@@ -84,29 +95,70 @@ VERIFY_TIMEOUT = timedelta(seconds=5)
 RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 """Retried until the orders database takes it: the order waits, it never skips a transition."""
 
+CONTINUE_AS_NEW_PATCH = "continue-as-new-when-history-grows"
+"""``workflow.patched`` id: orders started before it keep one run, as they ran; newer ones continue as new."""
+BOUNDED_SIGNALS_PATCH = "signal-payloads-capped"
+"""``workflow.patched`` id of the signal caps below: a signal seen before it replays as it was handled."""
+
+SIGNAL_PAYLOAD_CAP = 64 * 1024
+"""Bytes of JSON one staff signal or deposit answer may carry; a bigger one is rejected before validation.
+
+The largest payload staff or the bridge really send (an estimate or an
+amendment for 200 items) is a few KiB. Without a cap, anyone able to signal
+could make the workflow validate megabytes per signal and, through the
+rejection's detail, push them into the order's state and read model. The
+SDK has turned the JSON into Python values before any handler runs (and the
+server keeps the signal in the run's history, bounded by its blob-size limit
+and by continuing as new); the cap keeps it out of everything the order owns.
+The size is that of the values re-encoded as compact JSON, the same on replay.
+"""
+REJECTED_SIGNALS_KEPT = 20
+"""Rejected signals listed in the order's history; older ones are only counted (``Order.record_rejected_signal``)."""
+REJECTION_DETAIL_CAP = 500
+"""Characters of one rejection's detail: a validation error list can be as long as the payload it describes."""
+
 
 @workflow.defn(name=WORKFLOW_NAME)
 class OrderWorkflow(StaffHandlers):
     """The single durable source of truth of one order (docs/rules.md)."""
 
     @workflow.init
-    def __init__(self, application: OrderApplication) -> None:
-        self._order = Order.open(application, workflow.now())
-        self._version = 0
-        self._recorded_version = 0
+    def __init__(self, start: OrderApplication | CarriedOver) -> None:
+        """A fresh application opens the order; a carried-over state (after continue-as-new) resumes it."""
+        if isinstance(start, CarriedOver):
+            self._order = start.order
+            self._runs_before = start.runs_before
+        else:
+            self._order = Order.open(start, workflow.now())
+            self._runs_before = 0
+        self._version = self._order.version
+        self._recorded_version = self._order.version  # a run continues only once everything is recorded
         self._unrecorded: list[OrderTransition] = []
+        self._bounded_history = False  # set by run(): workflow.patched records a command, __init__ must not
         given = workflow.info().typed_search_attributes
         self._attributes: dict[str, Any] = {
             key.name: given.get(key) for key in (CUSTOMER_ID, ORDER_STATUS, SERVICE_TYPE, NEXT_DEADLINE)
         }
 
     @workflow.run
-    async def run(self, application: OrderApplication) -> OrderView:
-        self._publish()  # order.applied
+    async def run(self, start: OrderApplication | CarriedOver) -> OrderView:
+        self._bounded_history = workflow.patched(CONTINUE_AS_NEW_PATCH)
+        if isinstance(start, CarriedOver):
+            workflow.set_current_details(_details(self._order))  # nothing happened: nothing to publish
+        else:
+            self._publish()  # order.applied
         while True:
             await self._record_transitions()
             if self._finished():
                 return self._order.view()
+            if self._history_full():
+                await self._until_quiet()
+                if self._finished():
+                    return self._order.view()
+                workflow.continue_as_new(
+                    CarriedOver(order=self._order, runs_before=self._runs_before + 1),
+                    search_attributes=workflow.info().typed_search_attributes,
+                )
             await self._sleep_until_alarm_or_change()
 
     # ------------------------------------------------------------------ the customer (orders service)
@@ -152,7 +204,8 @@ class OrderWorkflow(StaffHandlers):
                 self._record_rejected_signal(DEPOSIT_EVENT_SIGNAL, Refusal.NOT_FROM_THE_LEDGER.value, doubt, DEPOSITS)
                 await self._until_recorded()
                 return
-        await self._signalled(DEPOSIT_EVENT_SIGNAL, payment.deposit_result, event, DEPOSITS)
+        rule = payment.deposit_answer if workflow.patched(BOUNDED_SIGNALS_PATCH) else payment.deposit_result
+        await self._signalled(DEPOSIT_EVENT_SIGNAL, rule, event, DEPOSITS)
 
     async def _ledger_doubts(self, event: DepositEvent) -> str | None:
         """Why this answer is not a money fact the ledger vouches for, or None when it is (or moves no money).
@@ -218,6 +271,12 @@ class OrderWorkflow(StaffHandlers):
 
     def _decode(self, signal: str, model: type[_M], payloads: tuple[Any, ...], actor: str) -> _M | None:
         """The signal's one JSON payload as its model, or None after recording why it is not one."""
+        if workflow.patched(BOUNDED_SIGNALS_PATCH):
+            size = sum(len(to_json(payload, fallback=repr)) for payload in payloads)
+            if size > SIGNAL_PAYLOAD_CAP:
+                reason = f"{size:,} bytes of JSON, over the {SIGNAL_PAYLOAD_CAP:,}-byte cap; not validated"
+                self._record_rejected_signal(signal, Refusal.PAYLOAD_TOO_LARGE.value, reason, actor)
+                return None
         if len(payloads) == 1:
             try:
                 return model.model_validate(payloads[0])
@@ -235,8 +294,14 @@ class OrderWorkflow(StaffHandlers):
         return None
 
     def _record_rejected_signal(self, signal: str, refusal: str, message: str, actor: str) -> None:
+        bounded = workflow.patched(BOUNDED_SIGNALS_PATCH)
+        detail = f"{signal}: {refusal}: {message}"
+
         def note(order: Order, _: None, now: datetime, who: str) -> None:
-            order.record(now, who, "signal rejected", f"{signal}: {refusal}: {message}")
+            if bounded:
+                order.record_rejected_signal(now, who, _shortened(detail), keep=REJECTED_SIGNALS_KEPT)
+            else:
+                order.record(now, who, SIGNAL_REJECTED, detail)
 
         self._apply(note, None, actor)
 
@@ -291,6 +356,28 @@ class OrderWorkflow(StaffHandlers):
         version = self._version
         await workflow.wait_condition(lambda: self._recorded_version >= version)
 
+    async def _until_quiet(self) -> None:
+        """Before continuing as new: every transition recorded and every handler finished.
+
+        A handler waits for the main loop to record its transition, so this
+        records while it waits; what is left to carry over is then only state.
+        """
+        while True:
+            await self._record_transitions()
+            if not self._unrecorded and workflow.all_handlers_finished():
+                return
+            await workflow.wait_condition(lambda: bool(self._unrecorded) or workflow.all_handlers_finished())
+
+    def _history_full(self) -> bool:
+        """Time to continue as new: the server suggests it, or the run's history reached the policy's bound."""
+        if not self._bounded_history:
+            return False
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self._order.policy.history_events_per_run
+        )
+
     def _finished(self) -> bool:
         """Closed, no money travelling, everything recorded, no handler still running."""
         return self._order.settled and not self._unrecorded and workflow.all_handlers_finished()
@@ -302,7 +389,12 @@ class OrderWorkflow(StaffHandlers):
         alarm = deadlines.next_alarm(self._order)
 
         def changed() -> bool:
-            return bool(self._unrecorded) or deadlines.next_alarm(self._order) != alarm or self._finished()
+            return (
+                bool(self._unrecorded)
+                or deadlines.next_alarm(self._order) != alarm
+                or self._finished()
+                or self._history_full()  # signals that change nothing still grow the history
+            )
 
         if alarm is None:
             await workflow.wait_condition(changed)
@@ -339,6 +431,11 @@ def _breaks_contract(broken: ValidationError) -> str:
     first = broken.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or broken.title
     return f"an event it would publish breaks its contract: {where}: {first['msg']}"
+
+
+def _shortened(detail: str) -> str:
+    """A rejection's detail as the history keeps it: at most ``REJECTION_DETAIL_CAP`` characters."""
+    return detail if len(detail) <= REJECTION_DETAIL_CAP else detail[: REJECTION_DETAIL_CAP - 1] + "…"
 
 
 def _staff_actor(request: StaffRequest) -> str:

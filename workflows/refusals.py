@@ -31,6 +31,7 @@ class Refusal(StrEnum):
     INVALID_REQUEST = "InvalidRequest"  # well-formed but inconsistent with the order
     MALFORMED_PAYLOAD = "MalformedPayload"  # a signal payload that is not the operation's model
     NOT_FROM_THE_LEDGER = "NotFromTheLedger"  # a money fact the ledger's signature does not vouch for
+    PAYLOAD_TOO_LARGE = "PayloadTooLarge"  # a signal payload over the cap: rejected before validation (order_workflow)
 
 
 def refuse(refusal: Refusal, message: str) -> NoReturn:

@@ -117,6 +117,7 @@ _REFUSAL_TITLES: dict[Refusal, str] = {
     Refusal.INVALID_REQUEST: "Invalid request for this order",
     Refusal.MALFORMED_PAYLOAD: "Invalid request",
     Refusal.NOT_FROM_THE_LEDGER: "Not a money fact of the ledger",
+    Refusal.PAYLOAD_TOO_LARGE: "Payload too large",
 }
 _UNPROCESSABLE = frozenset({Refusal.INVALID_REQUEST, Refusal.MALFORMED_PAYLOAD})
 

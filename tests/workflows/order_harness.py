@@ -26,9 +26,10 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType, IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -61,6 +62,8 @@ VENV_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
 RESULT_TIMEOUT = 60.0  # seconds of real time; a hung workflow task fails the test instead of hanging it
 
 OrderHandle = WorkflowHandle[Any, OrderView]
+QUERY_TIMEOUT = timedelta(seconds=5)  # a hung query (see Shop.view) is asked again after this much real time
+QUERY_ATTEMPTS = 3
 
 
 class Recorder:
@@ -126,6 +129,7 @@ class Shop:
     task_queue: str
     env: WorkflowEnvironment | None = None  # the time-skipping server, when time must run
     answered: set[str] = field(default_factory=set)
+    delivered: list[Any] = field(default_factory=list)  # every deposit answer sent, in order
 
     async def apply(self, app: OrderApplication) -> OrderHandle:
         return await start_order(self.client, app, task_queue=self.task_queue)
@@ -144,7 +148,21 @@ class Shop:
         return view
 
     async def view(self, handle: OrderHandle) -> OrderView:
-        view: OrderView = await handle.query(VIEW_QUERY, result_type=OrderView)
+        """The order's view, asked of its newest run.
+
+        The time-skipping server never answers a query that reaches it while the
+        workflow task continuing the run as new is in flight (the dev server
+        answers it from the new run); asked again, the new run answers. The
+        RPC timeout only turns that hang into a second question.
+        """
+        for _ in range(QUERY_ATTEMPTS - 1):
+            try:
+                view: OrderView = await handle.query(VIEW_QUERY, result_type=OrderView, rpc_timeout=QUERY_TIMEOUT)
+                return view
+            except RPCError as error:
+                if error.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+                    raise  # the client's deadline; CANCELLED is how the bridge reports its own timer
+        view = await handle.query(VIEW_QUERY, result_type=OrderView, rpc_timeout=QUERY_TIMEOUT)
         return view
 
     async def pay(self, handle: OrderHandle, billing_seq: int) -> OrderView:
@@ -199,6 +217,7 @@ class Shop:
         answer has been applied, refused or ignored, and a query sees which.
         """
         await handle.signal("deposit_event", answer)
+        self.delivered.append(answer)
         async with asyncio.timeout(timeout):
             while not await _task_ran_after_last_signal(handle):
                 await asyncio.sleep(0.02)
@@ -243,9 +262,28 @@ def refusal_of(error: pytest.ExceptionInfo[WorkflowUpdateFailedError]) -> str | 
 
 
 async def _task_ran_after_last_signal(handle: OrderHandle) -> bool:
+    """Of the order's newest run; a run with no signal yet took over from one that handled it before continuing."""
     kinds = [event.event_type for event in (await handle.fetch_history()).events]
-    signaled = max(i for i, kind in enumerate(kinds) if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
-    return EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in kinds[signaled:]
+    signals = [i for i, kind in enumerate(kinds) if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED]
+    return not signals or EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in kinds[signals[-1] :]
+
+
+async def runs(client: Client, workflow_id: str, first_run_id: str) -> list[WorkflowHistory]:
+    """Every run of a workflow, first to newest, following its continue-as-new chain."""
+    histories: list[WorkflowHistory] = []
+    run_id: str | None = first_run_id
+    while run_id:
+        try:
+            history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND and histories:
+                break  # the newest run is being created: the server names it before it can be read
+            raise
+        histories.append(history)
+        last = history.events[-1]
+        continued = last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+        run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id if continued else None
+    return histories
 
 
 def deposit_event(order_id: str, event_type: str, **fields: Any) -> DepositEvent:

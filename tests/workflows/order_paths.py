@@ -25,6 +25,7 @@ from workflows.models import (
     ItemPurchasedRequest,
     ItemUnavailableRequest,
     MoveDeadlineRequest,
+    OrderPolicy,
     OrderView,
     PayBillingRequest,
     PaymentPlan,
@@ -36,6 +37,7 @@ from workflows.models import (
     ShipRequest,
     StaffCancelRequest,
 )
+from workflows.order_workflow import REJECTED_SIGNALS_KEPT, SIGNAL_PAYLOAD_CAP
 
 SHIPMENT = ShipRequest(method="EMS", carrier="Japan Post", tracking_numbers=["EM123456789JP"], actor="kenji")
 
@@ -217,6 +219,37 @@ async def moved_deadlines_and_partial_purchase(shop: Shop, order_id: str) -> Ord
     return await shop.result(handle)
 
 
+async def continued_as_new_mid_order(shop: Shop, order_id: str) -> OrderView:
+    """The two-time purchase on runs of at most 40 events: it continues as new several times on the way,
+    a deadline (R7) set in one run fires in another, and a deposit answer is delivered again after a
+    continuation (applied once)."""
+    handle = await shop.apply(application(order_id, policy=OrderPolicy(history_events_per_run=40)))
+    await purchase_to_warehouse(shop, handle)
+    await second_billing_paid(shop, handle)
+    await shop.staff(handle, "ship", SHIPMENT)
+    for answer in shop.delivered[-1:]:
+        await shop.deliver(handle, answer)
+    return await shop.result(handle)
+
+
+async def oversized_and_flooded_signals(shop: Shop, order_id: str) -> OrderView:
+    """Signals over the payload cap (staff and deposit), more malformed signals than the history keeps,
+    stray deposit answers to nothing: all rejected or ignored, and the order is canceled by staff."""
+    handle = await shop.apply(application(order_id))
+    padding = "x" * (SIGNAL_PAYLOAD_CAP + 1)
+    await shop.signal(handle, "estimate", {"domestic_shipping": 800, "note": padding})
+    forged = {"event_id": "e-1", "type": "deposit.charged", "order_id": order_id, "billing_seq": 1, "revision": 1}
+    await shop.deliver(handle, {**forged, "amount": 1, "attestation": padding})
+    for n in range(REJECTED_SIGNALS_KEPT + 2):
+        await shop.signal(handle, "item_arrived", {"item": str(n)})
+    await shop.staff(handle, "estimate", EstimateRequest(domestic_shipping=800))
+    stray = {"order_id": order_id, "type": "deposit.charge_rejected", "billing_seq": 1, "revision": 1}
+    for n in range(3):
+        await shop.deliver(handle, {**stray, "event_id": f"stray-{n}"})
+    await shop.signal(handle, "cancel_order", {"reason": "customer asked by message", "actor": "kenji"})
+    return await shop.result(handle)
+
+
 PATHS: dict[str, Callable[[Shop, str], Awaitable[OrderView]]] = {
     "purchase_two_time_received": purchase_two_time_received,
     "purchase_one_time_completes_by_itself": purchase_one_time_completes_by_itself,
@@ -231,4 +264,6 @@ PATHS: dict[str, Callable[[Shop, str], Awaitable[OrderView]]] = {
     "forward_by_signals": forward_by_signals,
     "cancel_order_by_signal": cancel_order_by_signal,
     "moved_deadlines_and_partial_purchase": moved_deadlines_and_partial_purchase,
+    "continued_as_new_mid_order": continued_as_new_mid_order,
+    "oversized_and_flooded_signals": oversized_and_flooded_signals,
 }

@@ -58,8 +58,8 @@ async def test_a_rejected_charge_leaves_the_billing_payable_with_its_shortfall(s
     handle = await shop.apply(application())
     await shop.staff(handle, "estimate", ESTIMATE)
     await shop.customer(handle, "pay_billing", PayBillingRequest(billing_seq=1))
-    await handle.signal(
-        "deposit_event",
+    await shop.deliver(  # waits until the workflow has taken it: a query sent at once may overtake the signal
+        handle,
         deposit_event(
             handle.id.removeprefix("order-"), "deposit.charge_rejected", billing_seq=1, revision=1, shortfall=2300
         ),

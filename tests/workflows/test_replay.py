@@ -32,6 +32,22 @@ def _events(path: Path) -> list[dict[str, Any]]:
     return events
 
 
+def _path_of(history: Path) -> str:
+    """``<path>[.run<N>][.<suffix>].json`` -> ``<path>``."""
+    return history.name.split(".")[0]
+
+
+def _ended(history: Path) -> bool:
+    """The run ended the order (the others continued as new)."""
+    return "workflowExecutionCompletedEventAttributes" in _events(history)[-1]
+
+
+def _start_input(history: Path) -> str:
+    """The run's input as JSON text: an application, or a carried-over order (``{"order": ...}``)."""
+    started = _events(history)[0]["workflowExecutionStartedEventAttributes"]
+    return base64.b64decode(started["input"]["payloads"][0]["data"]).decode()
+
+
 def _final_view(path: Path) -> dict[str, Any]:
     completed = _events(path)[-1]["workflowExecutionCompletedEventAttributes"]
     view: dict[str, Any] = json.loads(base64.b64decode(completed["result"]["payloads"][0]["data"]))
@@ -47,7 +63,7 @@ async def test_committed_history_replays_without_nondeterminism(path: Path) -> N
 
 
 def test_the_histories_cover_every_path_operation_and_ending() -> None:
-    assert set(PATHS) <= {p.stem for p in HISTORIES}, "run python -m tests.workflows.record_histories"
+    assert set(PATHS) <= {_path_of(p) for p in HISTORIES}, "run python -m tests.workflows.record_histories"
     signals: Counter[str] = Counter()
     updates: Counter[str] = Counter()
     for path in HISTORIES:
@@ -59,7 +75,11 @@ def test_the_histories_cover_every_path_operation_and_ending() -> None:
     assert {staff_update_name(op) for op in STAFF_OPERATIONS} | set(CUSTOMER_UPDATES) <= set(updates)
     assert set(STAFF_OPERATIONS) | {DEPOSIT_EVENT_SIGNAL} <= set(signals)
 
-    endings = {(view["status"], view["cancel_reason"]) for view in map(_final_view, HISTORIES)}
+    continued = [p for p in HISTORIES if not _ended(p)]
+    carried_over = [p for p in HISTORIES if _start_input(p).startswith('{"order":')]
+    assert continued and carried_over, "a path continues as new (order_paths)"
+
+    endings = {(view["status"], view["cancel_reason"]) for view in map(_final_view, filter(_ended, HISTORIES))}
     assert {status for status, _ in endings} == {"completed", "canceled", "abandoned"}
     assert {reason for _, reason in endings if reason} == {r.value for r in CancelReason}
     assert OrderStatus.COMPLETED.value in {status for status, _ in endings}

@@ -79,6 +79,23 @@ def deposit_result(order: Order, event: DepositEvent, now: datetime, actor: str)
         _refund_answered(order, event, now, actor)
 
 
+def deposit_answer(order: Order, event: DepositEvent, now: datetime, actor: str) -> None:
+    """``deposit_result``, remembering the answer's id only if it changed the order.
+
+    An answer to nothing the order waits for (a charge already paid reported
+    again, a rejection of no charge in flight, a refund answer for no refund
+    asked) is ignored, and would be ignored again: remembering its id serves no
+    one, and a flood of such answers under fresh ids would grow the state
+    without bound. Every answer that acts records a history entry.
+    """
+    if event.event_id in order.seen_deposit_events:
+        return
+    happened = len(order.history)
+    deposit_result(order, event, now, actor)
+    if len(order.history) == happened:
+        order.seen_deposit_events.remove(event.event_id)
+
+
 def _charged(order: Order, event: DepositEvent, now: datetime, actor: str) -> None:
     billing = order.billing(event.billing_seq or 0)
     if billing is None or billing.revision != event.revision:
