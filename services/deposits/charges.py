@@ -29,7 +29,7 @@ from daiko.attestation import sign
 from services.deposits.db import Account
 from services.deposits.domain import TransferKind
 from services.deposits.ledger import IdempotencyConflict, InsufficientFunds, revenue_account
-from services.deposits.ledger_store import AccountRef, Movement, deposit_of, post
+from services.deposits.ledger_store import AccountRef, Movement, Posted, deposit_of, post
 from services.deposits.messages import balances, emit
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,21 @@ def attest(
         transfer_id=transfer_id,
     )
     return sign(signing_key, statement)
+
+
+def _attest_posted(
+    signing_key: str, event_type: AttestedType, command: ChargeRequested | RefundRequested, posted: Posted
+) -> str:
+    """The signature of the answer to ``command``, over the transfer the ledger just posted for it."""
+    return attest(
+        signing_key,
+        event_type,
+        customer_id=command.customer_id,
+        order_id=command.order_id,
+        key=str(command.idempotency_key),
+        amount=posted.transfer.amount,
+        transfer_id=posted.transfer.id,
+    )
 
 
 async def charge(*, session: AsyncSession, command: ChargeRequested, signing_key: str) -> str:
@@ -109,15 +124,7 @@ async def charge(*, session: AsyncSession, command: ChargeRequested, signing_key
         Charged(
             **echo,
             transfer_id=posted.transfer.id,
-            attestation=attest(
-                signing_key,
-                Charged.type,  # type: ignore[arg-type]
-                customer_id=command.customer_id,
-                order_id=command.order_id,
-                key=key,
-                amount=posted.transfer.amount,
-                transfer_id=posted.transfer.id,
-            ),
+            attestation=_attest_posted(signing_key, "deposit.charged", command, posted),
             replayed=posted.replayed,
             charged_at=posted.transfer.created_at,
             **balances(posted.deposit),
@@ -172,15 +179,7 @@ async def refund(*, session: AsyncSession, command: RefundRequested, signing_key
         Refunded(
             **echo,
             transfer_id=posted.transfer.id,
-            attestation=attest(
-                signing_key,
-                Refunded.type,  # type: ignore[arg-type]
-                customer_id=command.customer_id,
-                order_id=command.order_id,
-                key=key,
-                amount=posted.transfer.amount,
-                transfer_id=posted.transfer.id,
-            ),
+            attestation=_attest_posted(signing_key, "deposit.refunded", command, posted),
             replayed=posted.replayed,
             **balances(posted.deposit),
         ),
