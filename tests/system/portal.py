@@ -29,6 +29,7 @@ Json = dict[str, Any]
 
 RETRY_STATUSES = {500, 502, 503, 504}  # 500 is retried too, but recorded: the system must never answer it
 RETRY_PROBLEMS = {"retry"}  # deposits: "a concurrent request changed the same record; retry"
+RECORD_PATIENCE = 60.0  # seconds an unanswered staff operation is given to show on the order before a retry
 DEFAULT_PATIENCE = 150.0  # seconds a call keeps being retried: covers a part's restart on a slow machine
 
 
@@ -150,9 +151,16 @@ class Portal:
                 return view
             if response is not None:
                 raise AssertionError(f"{operation} on {order_id}: {response.status_code} {response.text}")
+            # No answer: the operation may still have been taken and be waiting for its record (a worker
+            # coming back). Staff look at the order for a while before they click again.
+            settled = time.monotonic() + RECORD_PATIENCE
+            while time.monotonic() < min(settled, deadline):
+                await asyncio.sleep(0.5)
+                view = await self.staff_view(order_id)
+                if done(view):
+                    return view
             if time.monotonic() > deadline:
                 raise GaveUp(f"{operation} on {order_id} did not go through in {patience:.0f}s")
-            await asyncio.sleep(0.5)
 
     async def wait_for(
         self, order_id: str, check: Callable[[Json], bool], what: str, *, timeout: float = 60, interval: float = 0.3
