@@ -9,6 +9,7 @@ text in one place keeps the three in agreement.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
@@ -16,14 +17,15 @@ from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
 
-class _KeyText:
+class _KeyText(ABC):
     """Makes a key usable as a pydantic field: text on the wire, the typed value in Python."""
 
     PATTERN: ClassVar[str]
 
     @classmethod
+    @abstractmethod
     def parse(cls, text: str) -> Self:
-        raise NotImplementedError
+        """The key from its text; ``ValueError`` when the text is not such a key."""
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:

@@ -25,12 +25,10 @@ in every service database by the plumbing's own migrations (``daiko/schema``).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any
@@ -52,7 +50,6 @@ log = logging.getLogger(__name__)
 MAX_KEY_LENGTH = 200  # the column lengths of daiko.tables.IdempotentRequest
 MAX_SCOPE_LENGTH = 150
 RETENTION = timedelta(hours=24)  # Stripe's: a client retries within minutes, a day covers an outage
-PURGE_INTERVAL_SECONDS = 3600.0
 IN_FLIGHT_WAIT_SECONDS = 5.0  # how long a retry waits for the first request with its key before a 409
 REPLAYED_HEADER = "Idempotent-Replayed"
 
@@ -246,19 +243,3 @@ async def purge(engine: AsyncEngine, retention: timedelta = RETENTION) -> int:
             delete(IdempotentRequest).where(IdempotentRequest.created_at < func.now() - retention)
         )
     return int(result.rowcount or 0)
-
-
-def purge_task(
-    engine: AsyncEngine, retention: timedelta = RETENTION, interval: float = PURGE_INTERVAL_SECONDS
-) -> Callable[[asyncio.Event], Awaitable[None]]:
-    """A background task of the service skeleton: purge at start, then every ``interval`` seconds."""
-
-    async def run(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            purged = await purge(engine, retention)
-            if purged:
-                log.info("idempotency keys purged", extra={"count": purged})
-            with suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
-
-    return run

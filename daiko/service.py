@@ -113,7 +113,6 @@ def create_service_app(
         every_task = {
             **(background or {}),
             "housekeeping": housekeeping_task(engine, retention),
-            "idempotency-purge": idempotency.purge_task(engine),
         }
         tasks = [
             asyncio.create_task(run_forever(task_name, task, stop), name=task_name)
