@@ -5,9 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-log() { printf '[bootstrap] %s\n' "$*"; }
-
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# shellcheck source=deploy/bootstrap-lib.sh
+. deploy/bootstrap-lib.sh
 
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
@@ -43,4 +42,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 
 .venv/bin/python -c 'from daiko.settings import DaikoSettings; from devstack.parts import resolve_kafka_jars; resolve_kafka_jars(DaikoSettings().state_dir / "kafka" / "libs", announce=True)'
+# Each optional part installs itself: one script per part, run in name order.
+for script in deploy/bootstrap.d/*.sh; do
+  [ -e "$script" ] || continue
+  # shellcheck source=/dev/null
+  . "$script"
+done
 log "ready"
