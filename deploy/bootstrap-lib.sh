@@ -18,11 +18,13 @@ apt_install() {
 }
 
 # Go programs (Temporal server, Jaeger, Helm, ...) are built from the Go module
-# proxy into .tools/bin, one binary per name@version so a version bump rebuilds.
-TOOLS_BIN="$PWD/.tools/bin"
+# proxy once per machine into DAIKO_TOOLS_BIN (every clone shares them), with the
+# version each was built from beside it, so a version bump rebuilds.
+# devstack/tools.py finds them at the same place.
+TOOLS_BIN=${DAIKO_TOOLS_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/daiko/bin}
 GO_TOOLCHAIN=${GO_TOOLCHAIN:-go1.27.3}
 
-# go_install NAME MODULE/PATH@VERSION : builds the program once as .tools/bin/NAME.
+# go_install NAME MODULE/PATH@VERSION : builds the program once as $TOOLS_BIN/NAME.
 go_install() {
   local name=$1 target=$2 marker="$TOOLS_BIN/.$1.version"
   if [ -x "$TOOLS_BIN/$name" ] && [ "$(cat "$marker" 2>/dev/null)" = "$target" ]; then return 0; fi
