@@ -70,6 +70,14 @@ class DaikoSettings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_ui_port: int = 8233
     temporal_task_queue: str = "daiko-orders"
+    # TLS to the Temporal frontend (a cluster with TLS on, Temporal Cloud). A client certificate and key
+    # make it mutual TLS (Temporal Cloud requires it); a CA file replaces the system trust store for a
+    # private CA. Setting the certificate turns TLS on by itself.
+    temporal_tls: bool = False
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
+    temporal_tls_server_name: str | None = None
 
     # Auth: HS256 with a shared secret in development; RS256 with a JWKS URL in production.
     jwt_algorithm: str = "HS256"
@@ -107,12 +115,24 @@ class DaikoSettings(BaseSettings):
             if isinstance(field.json_schema_extra, dict)
             and field.json_schema_extra.get("development_default")
             and getattr(self, name) == field.default
+            and not (name == "jwt_secret" and self.jwt_algorithm != "HS256")  # unused: RS256 keys come by JWKS
         ]
         if kept:
             raise ValueError(
                 "DAIKO_ENVIRONMENT=production refuses the development default of " + ", ".join(sorted(kept))
             )
         return self
+
+    @model_validator(mode="after")
+    def _temporal_client_certificate_has_its_key(self) -> Self:
+        """A certificate without its key (or the reverse) is a half-configured mTLS: refuse it at start."""
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError("DAIKO_TEMPORAL_TLS_CERT and DAIKO_TEMPORAL_TLS_KEY go together (mutual TLS)")
+        return self
+
+    @property
+    def temporal_uses_tls(self) -> bool:
+        return self.temporal_tls or self.temporal_tls_cert is not None or self.temporal_tls_ca is not None
 
     @property
     def is_production(self) -> bool:
@@ -160,6 +180,9 @@ class KafkaAdminSettings(DaikoSettings):
 
     kafka_admin_username: str = "daiko-admin"
     kafka_admin_password: SecretStr = development_secret("daiko-kafka-admin-development-password")
+    # What `daiko topics` gives a topic it creates: 1 on the single local broker, 3 (and 2 in sync) in production.
+    kafka_topic_replication_factor: int = Field(default=1, ge=1)
+    kafka_topic_min_insync_replicas: int | None = Field(default=None, ge=1)
 
     @property
     def kafka_admin_login(self) -> KafkaLogin:

@@ -17,15 +17,32 @@ from daiko.kafka import KafkaConnection, admin_client
 TOPICS_FILE = Path(__file__).with_name("topics.yaml")
 
 
-async def create_topics(kafka: KafkaConnection, spec_file: Path = TOPICS_FILE) -> None:
-    """As ``kafka``'s principal, which needs CREATE on the cluster: the setup admin, never a service."""
+async def create_topics(
+    kafka: KafkaConnection,
+    spec_file: Path = TOPICS_FILE,
+    *,
+    replication_factor: int = 1,
+    min_insync_replicas: int | None = None,
+) -> None:
+    """As ``kafka``'s principal, which needs CREATE on the cluster: the setup admin, never a service.
+
+    One replica suits the single local broker; a production cluster gives every topic three (and
+    ``min.insync.replicas`` 2), so an acknowledged event survives the loss of a broker. A topic that
+    exists is left as it is (partitions are only ever added by hand: docs/production.md).
+    """
     spec = yaml.safe_load(spec_file.read_text())["topics"]
+    configs = {} if min_insync_replicas is None else {"min.insync.replicas": str(min_insync_replicas)}
     admin = admin_client(kafka)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [
-            NewTopic(t["name"], t["partitions"], 1, topic_configs={"retention.ms": str(t["retention_ms"])})
+            NewTopic(
+                t["name"],
+                t["partitions"],
+                replication_factor,
+                topic_configs={"retention.ms": str(t["retention_ms"]), **configs},
+            )
             for t in spec
             if t["name"] not in existing
         ]

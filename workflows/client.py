@@ -9,6 +9,7 @@ from __future__ import annotations
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import TLSConfig
 
 from daiko.settings import DaikoSettings
 from workflows import workflow_id
@@ -17,11 +18,24 @@ from workflows.order_workflow import OrderWorkflow
 from workflows.search_attributes import initial_attributes
 
 
+def tls_config(settings: DaikoSettings) -> TLSConfig | bool:
+    """TLS to the frontend as the settings say: off locally; with a client certificate for mTLS (Temporal Cloud)."""
+    if not settings.temporal_uses_tls:
+        return False
+    return TLSConfig(
+        server_root_ca_cert=settings.temporal_tls_ca.read_bytes() if settings.temporal_tls_ca else None,
+        client_cert=settings.temporal_tls_cert.read_bytes() if settings.temporal_tls_cert else None,
+        client_private_key=settings.temporal_tls_key.read_bytes() if settings.temporal_tls_key else None,
+        domain=settings.temporal_tls_server_name,
+    )
+
+
 async def connect(settings: DaikoSettings) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        tls=tls_config(settings),
     )
 
 
