@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 from aiokafka.admin import NewTopic
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from daiko.kafka import KafkaConnection, admin_client
 
@@ -47,6 +48,14 @@ async def create_topics(
             if t["name"] not in existing
         ]
         if missing:
-            await admin.create_topics(missing)
+            # The broker answers a refusal (too many replicas for the brokers, a bad config) in the
+            # response, not as an exception: a setup job must fail on it rather than report success.
+            response = await admin.create_topics(missing)
+            refused = [(error[0], error[1], error[2] if len(error) > 2 else None) for error in response.topic_errors]
+            refused = [error for error in refused if error[1] and for_code(error[1]) is not TopicAlreadyExistsError]
+            if refused:
+                _, code, message = refused[0]
+                names = ", ".join(error[0] for error in refused)
+                raise for_code(code)(f"topics not created ({names}): {message or for_code(code).__name__}")
     finally:
         await admin.close()
