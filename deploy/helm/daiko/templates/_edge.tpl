@@ -6,7 +6,7 @@ address in X-Forwarded-For (uvicorn --proxy-headers) for their per-IP rate limit
 */}}
 {{- define "daiko.edgeConfig" -}}
 {{- $edge := .Values.edge -}}
-worker_processes auto;
+worker_processes {{ $edge.workerProcesses }};
 pid /tmp/nginx.pid;
 error_log /dev/stderr warn;
 
