@@ -45,3 +45,6 @@ PY
   echo "$want" >"$marker"
 }
 k8s_schemas
+
+# Debian's nginx runs the chart's edge config in tests/deploy/test_helm_edge.py (the local edge uses it too).
+apt_install nginx
