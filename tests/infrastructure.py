@@ -140,7 +140,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _run_secrets() -> dict[str, str]:
+def run_secrets() -> dict[str, str]:
     """Every secret docker-compose.yml asks for, made for this run only."""
     seed = secrets.token_hex(32)
     made = {
@@ -157,12 +157,12 @@ def _run_secrets() -> dict[str, str]:
     return {**made, "DAIKO_LEDGER_SIGNING_KEY": seed, "DAIKO_LEDGER_PUBLIC_KEYS": f'["{public_key_of(seed)}"]'}
 
 
-def _service(compose: dict[str, Any], name: str) -> dict[str, Any]:
+def compose_service(compose: dict[str, Any], name: str) -> dict[str, Any]:
     service: dict[str, Any] = compose["services"][name]
     return service
 
 
-def _environment(service: dict[str, Any], variables: Mapping[str, str]) -> dict[str, str]:
+def compose_environment(service: dict[str, Any], variables: Mapping[str, str]) -> dict[str, str]:
     return {key: interpolate(str(value), variables) for key, value in (service.get("environment") or {}).items()}
 
 
@@ -189,7 +189,7 @@ def _start_containers(choice: Choice) -> Infrastructure:
 
     compose: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text())
     ports = {part: _free_port() for part in ("POSTGRES", "KAFKA", "TEMPORAL")}
-    variables = {**_run_secrets(), **{f"HOST_PORT_{part}": str(port) for part, port in ports.items()}}
+    variables = {**run_secrets(), **{f"HOST_PORT_{part}": str(port) for part, port in ports.items()}}
     network = Network()
     network.create()
     started: list[Any] = []
@@ -202,9 +202,9 @@ def _start_containers(choice: Choice) -> Infrastructure:
             container.stop()
         network.remove()
 
-    postgres = _service(compose, "postgres")
-    kafka = _service(compose, "kafka")
-    temporal = _service(compose, "temporal")
+    postgres = compose_service(compose, "postgres")
+    kafka = compose_service(compose, "kafka")
+    temporal = compose_service(compose, "temporal")
     definitions: tuple[tuple[str, dict[str, Any], int, int, dict[str, str]], ...] = (
         (
             "postgres",
@@ -242,7 +242,7 @@ def _start_containers(choice: Choice) -> Infrastructure:
                 .with_network_aliases(alias)
                 .with_bind_ports(inside, outside)
             )
-            for key, value in _environment(service, variables).items():
+            for key, value in compose_environment(service, variables).items():
                 container = container.with_env(key, value)
             for source, target in mounts.items():
                 container = container.with_volume_mapping(source, target, "ro")

@@ -8,17 +8,22 @@ only where an engine answers: its test is skipped here with the reason.
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from daiko.settings import DaikoSettings
 from devstack.processes import port_open
 from tests.conftest import StackSettings
 from tests.infrastructure import (
+    COMPOSE_FILE,
     Choice,
     Infrastructure,
     InfrastructureError,
     choose,
+    compose_environment,
+    compose_service,
     docker_engine_problem,
     interpolate,
+    run_secrets,
 )
 
 NO_ENGINE = "no Docker engine answers (connection refused)"
@@ -88,3 +93,22 @@ def test_a_containers_run_points_every_setting_at_the_containers(
         assert port_open(*address)
     assert infrastructure.environment["DAIKO_POSTGRES_PORT"] == str(settings.postgres_port)
     assert infrastructure.environment["DAIKO_TEMPORAL_ADDRESS"] == settings.temporal_address
+
+
+def test_the_containers_path_takes_every_containers_settings_from_docker_compose_yml() -> None:
+    """What runs where an engine answers is read from docker-compose.yml with this run's secrets and ports."""
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+    variables = {
+        **run_secrets(),
+        "HOST_PORT_POSTGRES": "15433",
+        "HOST_PORT_KAFKA": "19092",
+        "HOST_PORT_TEMPORAL": "17233",
+    }
+    kafka = compose_environment(compose_service(compose, "kafka"), variables)
+    assert "EXTERNAL://localhost:19092" in kafka["KAFKA_ADVERTISED_LISTENERS"]  # clients on the host reach it
+    assert kafka["SCRAM_ORDERS_PASSWORD"] == variables["DAIKO_ORDERS_KAFKA_PASSWORD"]
+    postgres = compose_environment(compose_service(compose, "postgres"), variables)
+    assert postgres["POSTGRES_PASSWORD"] == variables["DAIKO_POSTGRES_PASSWORD"]
+    temporal = compose_environment(compose_service(compose, "temporal"), variables)
+    assert temporal["POSTGRES_SEEDS"] == "postgres"  # the postgres container's alias on the run's network
+    assert compose_service(compose, "kafka")["entrypoint"] == ["/bin/bash", "/opt/daiko/compose-start.sh"]
