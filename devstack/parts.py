@@ -569,6 +569,8 @@ class Worker(Part):
 def all_parts(settings: DaikoSettings) -> list[Part]:
     """In start order: infrastructure first, then what depends on it."""
     registrations = registered_services()
+    from devstack.prometheus import Prometheus  # its module builds on this one
+
     return [
         Postgres(settings),
         Kafka(settings),
@@ -576,4 +578,5 @@ def all_parts(settings: DaikoSettings) -> list[Part]:
         *(Service(r, settings) for r in registrations),
         *(Companion(c, settings) for r in registrations for c in r.companions),
         *(Worker(w, settings) for r in registrations for w in r.workers),
+        Prometheus(settings),
     ]
