@@ -264,7 +264,7 @@ class ConsumerLagProbe:
             try:
                 await admin.start()
                 await offsets.start()
-            except Exception:
+            except BaseException:  # a timeout cancels us here too: never leave half-started clients behind
                 with suppress(Exception):
                     await admin.close()
                 with suppress(Exception):

@@ -533,14 +533,17 @@ class Worker(Part):
 
     def __init__(self, worker: WorkerRegistration, settings: DaikoSettings) -> None:
         self.worker = worker
-        super().__init__(worker.name, settings, "127.0.0.1", [])
+        # Its metrics endpoints (daiko/metrics.py): a taken port is named before the worker fails to bind it.
+        super().__init__(
+            worker.name,
+            settings,
+            settings.metrics_host,
+            [settings.worker_metrics_port, settings.temporal_sdk_metrics_port],
+        )
 
     @property
     def address(self) -> str:
         return f"task queue {self.settings.temporal_task_queue}"
-
-    def check_ports_free(self) -> None:
-        pass
 
     def start(self) -> None:
         self.spawn_python("-m", self.worker.module)

@@ -87,6 +87,7 @@ class Prometheus(Part):
         return [f"prometheus http://{self.address} (alerts {base}/alerts, dashboard {base}/consoles/daiko.html)"]
 
     def prepare(self) -> None:
+        """Run before every start: the config follows the settings of this start (ports may have moved)."""
         binary()
         if not (CONSOLE_LIBRARIES / "prom.lib").is_file():
             raise StackError(f"Prometheus' console libraries are missing ({CONSOLE_LIBRARIES}): reinstall `prometheus`")
@@ -94,7 +95,6 @@ class Prometheus(Part):
         self.config_file.write_text(yaml.safe_dump(config(self.settings), sort_keys=False))
 
     def start(self) -> None:
-        self.prepare()  # the config follows the settings of this start (ports may have moved)
         spawn(
             [
                 binary(),
