@@ -76,3 +76,25 @@ def test_the_stack_scrapes_every_service_and_both_worker_endpoints() -> None:
     assert jobs["worker"] == [f"127.0.0.1:{settings.worker_metrics_port}"]
     assert jobs["worker-temporal-sdk"] == [f"127.0.0.1:{settings.temporal_sdk_metrics_port}"]
     assert jobs["prometheus"] == [f"127.0.0.1:{settings.prometheus_port}"]
+
+
+def test_compose_scrapes_the_same_jobs_by_container_name() -> None:
+    """docker-compose.yml's Prometheus reads deploy/prometheus/compose.yml: the stack's jobs, at each container."""
+    compose_config = PROJECT_ROOT / "deploy" / "prometheus" / "compose.yml"
+    result = promtool("check", "config", str(compose_config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    jobs = {
+        job["job_name"]: job["static_configs"][0]["targets"]
+        for job in yaml.safe_load(compose_config.read_text())["scrape_configs"]
+    }
+    defaults = DaikoSettings.model_construct()
+    stack_jobs = {job["job_name"] for job in config(defaults)["scrape_configs"]}
+    assert set(jobs) == stack_jobs
+    for name in ("orders", "deposits", "messaging"):
+        shipped = type(service(name).settings()).model_construct()  # the defaults, whatever this shell sets
+        assert jobs[name] == [f"{name}:{shipped.port}"]
+    assert jobs["worker"] == [f"worker:{defaults.worker_metrics_port}"]
+    assert jobs["worker-temporal-sdk"] == [f"worker:{defaults.temporal_sdk_metrics_port}"]
+    compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+    assert compose["services"]["worker"]["environment"]["DAIKO_METRICS_HOST"] == "0.0.0.0"
+    assert "./deploy/prometheus:/etc/daiko-prometheus:ro" in compose["services"]["prometheus"]["volumes"]
