@@ -202,6 +202,9 @@ async def test_a_parked_dead_letter_raises_its_alert(
             return values(await query(prometheus, firing)) == [1.0]
 
         await eventually(f"DaikoDeadLetters firing for {consumer}", alert_firing)
+        dashboard = (await prometheus.get("/consoles/daiko.html")).text
+        alerts_table = dashboard[dashboard.index('id="daiko-alerts"') :].split("</table>")[0]
+        assert f"consumer={consumer} service=messaging" in alerts_table
     finally:
         async with sessions() as session, session.begin():
             await session.execute(delete(DeadLetter).where(DeadLetter.consumer == consumer))
