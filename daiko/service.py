@@ -26,6 +26,7 @@ from daiko.canonical import CanonicalInputMiddleware
 from daiko.housekeeping import housekeeping_task
 from daiko.kafka import KafkaConnection, admin_client, service_connection
 from daiko.logs import configure_logging
+from daiko.metrics import Probe, instrument_http, service_metrics
 from daiko.openapi import OPERATIONS_TAG, install_openapi, operation_ids
 from daiko.problems import ProblemTable, install_problem_handlers
 from daiko.ratelimit import RateLimits
@@ -101,8 +102,11 @@ def create_service_app(
     on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
     on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None,
     description: str = "",
+    probes: dict[str, Probe] | None = None,
 ) -> FastAPI:
+    """``probes`` are the service's own scrape-time gauges, next to the plumbing's (:mod:`daiko.metrics`)."""
     configure_logging(settings.log_level)
+    scrape_time = service_metrics(name, engine, extra=probes, timeout=settings.metrics_probe_timeout_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -128,6 +132,7 @@ def create_service_app(
                 t.cancel()
             if on_shutdown:
                 await on_shutdown(app)
+            await scrape_time.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -143,6 +148,7 @@ def create_service_app(
     install_problem_handlers(app, {**idempotency.PROBLEMS, **(problems or {})})
     install_openapi(app)
     app.add_middleware(CanonicalInputMiddleware)  # before any route: no control character reaches one
+    instrument_http(app, name)  # outermost: what the canonical-input check refuses is counted too
 
     @app.get("/healthz", tags=[OPERATIONS_TAG], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
@@ -156,6 +162,7 @@ def create_service_app(
 
     @app.get("/metrics", tags=[OPERATIONS_TAG], summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:
+        await scrape_time.refresh()  # the database and Kafka gauges, read now rather than on any request's path
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     for router in routers:

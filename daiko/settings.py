@@ -104,6 +104,16 @@ class DaikoSettings(BaseSettings):
     # Longer than the longest topic retention, so a redelivered event is always recognised.
     processed_events_retention_days: int = Field(default=35, ge=31)
 
+    # Metrics (daiko/metrics.py). The services serve /metrics on their own port; the worker has no web app,
+    # so it serves its own registry and the Temporal SDK's (the SDK's native exporter) on ports of their own,
+    # bound to metrics_host (0.0.0.0 where the scraper is on another host or container).
+    metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = 8105
+    temporal_sdk_metrics_port: int = 8106
+    # A scrape-time probe (outbox, dead letters, consumer lag, overdue deadlines) slower than this is dropped.
+    metrics_probe_timeout_seconds: float = Field(default=5.0, gt=0)
+    prometheus_port: int = 9090  # the local stack's Prometheus (devstack/prometheus.py)
+
     @model_validator(mode="after")
     def _production_refuses_development_secrets(self) -> Self:
         """With ``DAIKO_ENVIRONMENT=production`` no shipped secret is accepted, whichever process starts."""

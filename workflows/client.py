@@ -9,6 +9,7 @@ from __future__ import annotations
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from daiko.settings import DaikoSettings
@@ -30,12 +31,14 @@ def tls_config(settings: DaikoSettings) -> TLSConfig | bool:
     )
 
 
-async def connect(settings: DaikoSettings) -> Client:
+async def connect(settings: DaikoSettings, runtime: Runtime | None = None) -> Client:
+    """``runtime``: the worker's, which exports the SDK's metrics; the SDK's default runtime otherwise."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
         tls=tls_config(settings),
+        runtime=runtime,
     )
 
 

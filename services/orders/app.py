@@ -22,6 +22,7 @@ from services.orders.gateway import BUSY_RETRY_AFTER_SECONDS, OrderBusy, OrderWo
 from services.orders.halt_api import router as halted_router
 from services.orders.halt_sweep import HALT_SWEEP, halt_sweep_task
 from services.orders.halts import SettlementRefused
+from services.orders.overdue import overdue_probe
 from services.orders.reconciliation import reconciliation_task
 from services.orders.settings import OrdersSettings
 from services.orders.staff_api import reconciliation_router
@@ -104,6 +105,7 @@ def build_app(settings: OrdersSettings | None = None) -> FastAPI:
         background=background,
         on_startup=on_startup,
         description=DESCRIPTION,
+        probes={"deadlines": overdue_probe(sessions, timedelta(seconds=settings.deadline_overdue_grace_seconds))},
     )
     return app
 
