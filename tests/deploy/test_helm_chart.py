@@ -42,7 +42,7 @@ SCHEMA_LOCATION = (
     + "/{{ .NormalizedKubernetesVersion }}-local{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json"
 )
 # Kinds whose schema is a CRD's (Prometheus Operator), not Kubernetes': checked by the tests below instead.
-CRD_KINDS = ("ServiceMonitor",)
+CRD_KINDS = ("ServiceMonitor", "PodMonitor")
 RELEASE = "daiko"
 SERVICES = ("orders", "deposits", "messaging")
 
@@ -304,6 +304,20 @@ def test_workers_poll_the_configured_task_queue_with_the_orders_database(default
     assert env["DAIKO_TEMPORAL_TASK_QUEUE"]["value"] == defaults_values()["temporal"]["taskQueue"]
     assert env["DAIKO_ORDERS_DATABASE"]["value"] == "daiko_orders"
     assert worker["readinessProbe"]["exec"]["command"] == ["daiko-healthcheck", "worker"]
+
+
+def test_workers_expose_their_own_and_the_temporal_sdk_metrics_to_a_pod_monitor() -> None:
+    docs = manifests(settings=["metrics.serviceMonitor.enabled=true"])
+    (worker,) = of_kind(docs, "Deployment")[name("worker")]["spec"]["template"]["spec"]["containers"]
+    env = env_of(worker)
+    assert env["DAIKO_METRICS_HOST"]["value"] == "0.0.0.0"  # reachable from outside the pod
+    ports = {p["name"]: p["containerPort"] for p in worker["ports"]}
+    assert ports == {
+        "metrics": int(env["DAIKO_WORKER_METRICS_PORT"]["value"]),
+        "sdk-metrics": int(env["DAIKO_TEMPORAL_SDK_METRICS_PORT"]["value"]),
+    }
+    (monitor,) = of_kind(docs, "PodMonitor").values()
+    assert {e["port"] for e in monitor["spec"]["podMetricsEndpoints"]} == set(ports)
 
 
 def test_the_services_and_the_edge_scale_horizontally_and_keep_a_disruption_budget(
