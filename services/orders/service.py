@@ -23,7 +23,7 @@ from daiko.db import transaction
 from daiko.errors import DomainError, NotFound
 from daiko.idempotency import IdempotencyKeyReused
 from daiko.problems import Problem, invalid_request
-from services.orders import halts, repository
+from services.orders import repository
 from services.orders.domain import (
     MAX_CUSTOMER_ID,
     NotACustomer,
@@ -32,6 +32,7 @@ from services.orders.domain import (
     new_order_id,
 )
 from services.orders.gateway import OrderGone, OrderWorkflows
+from services.orders.halts import service as halts
 from services.orders.schemas import ApplicationIn
 from services.orders.settings import OrdersSettings
 from workflows.models import CLOSED_STATUSES, OrderApplication, OrderStatus, OrderView

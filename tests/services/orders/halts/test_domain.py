@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.orders import halt_rules
+from services.orders.halts import domain as halt_rules
 from services.orders.schemas import ApplicationIn
 from workflows.models import (
     BillingStatus,
