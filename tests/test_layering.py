@@ -53,3 +53,37 @@ def test_a_lower_layer_never_imports_a_higher_one(package: str, forbidden: tuple
 def test_a_service_imports_no_other_service(name: str) -> None:
     others = tuple(f"services.{other}" for other in SERVICES if other != name)
     assert _offending(f"services/{name}", others) == []
+
+
+HTTP_LAYER = ("api.py", "staff_api.py", "schemas.py", "halts/api.py", "halts/schemas.py")
+
+
+def _names_from_workflow_models(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module == "workflows.models":
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module == "workflows" and any(
+            alias.name == "models" for alias in node.names
+        ):
+            names.add("models")
+        elif isinstance(node, ast.Import) and any(alias.name == "workflows.models" for alias in node.names):
+            names.add("workflows.models")
+    return names
+
+
+@pytest.mark.parametrize("module", HTTP_LAYER)
+def test_the_orders_http_layer_takes_only_the_workflows_vocabulary(module: str) -> None:
+    """An API change is not a change replay must tolerate: routes and HTTP schemas use no workflow model.
+
+    They may name the workflow's enumerations (statuses, kinds: the order's
+    vocabulary, also on Kafka); every conversion between an HTTP model and a
+    workflow model is in ``services/orders/mapping.py``.
+    """
+    from enum import Enum
+
+    from workflows import models
+
+    imported = _names_from_workflow_models(ROOT / "services" / "orders" / module)
+    models_used = {name for name in imported if not isinstance(getattr(models, name, None), type(Enum))}
+    assert models_used == set()

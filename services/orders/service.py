@@ -23,7 +23,7 @@ from daiko.db import transaction
 from daiko.errors import DomainError, NotFound
 from daiko.idempotency import IdempotencyKeyReused
 from daiko.problems import Problem, invalid_request
-from services.orders import repository
+from services.orders import mapping, repository
 from services.orders.domain import (
     MAX_CUSTOMER_ID,
     NotACustomer,
@@ -35,7 +35,7 @@ from services.orders.gateway import OrderGone, OrderWorkflows
 from services.orders.halts import service as halts
 from services.orders.schemas import ApplicationIn
 from services.orders.settings import OrdersSettings
-from workflows.models import CLOSED_STATUSES, OrderApplication, OrderStatus, OrderView
+from workflows.models import CLOSED_STATUSES, OrderStatus, OrderView
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +86,10 @@ async def apply_for_order(
         )
     try:
         started = await workflows.start(
-            OrderApplication(
+            mapping.application(
+                application,
                 order_id=reservation.order_id,
                 customer_id=customer_id,
-                service_type=application.service_type,
-                payment_plan=application.payment_plan,
-                delivery_address=application.delivery_address.to_workflow(),
-                items=[item.to_workflow() for item in application.items],
-                customer_note=application.customer_note,
                 policy=settings.order_policy(),
             )
         )
