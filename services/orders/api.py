@@ -60,7 +60,7 @@ async def apply(
 ) -> JSONResponse:
     async def op(_: AsyncSession) -> Answer:
         applied = await service.apply_for_order(
-            sessions=state.sessions,
+            applications=repository.StoredApplications(state.sessions),
             workflows=state.workflows,
             settings=state.settings,
             customer_id=customer.subject,
