@@ -69,8 +69,14 @@ def view(order: wf.OrderView) -> http.OrderView:
 
 
 def view_json(stored: str | bytes) -> str:
-    """The HTTP view of a view as the read model and the workflow's query keep it (the workflow's JSON)."""
-    return view(wf.OrderView.model_validate_json(stored)).model_dump_json()
+    """The HTTP view of a view as the read model and the workflow's query keep it (the workflow's JSON).
+
+    The hot read path (``GET /v1/orders/{id}``), so while both sides have the
+    same fields the HTTP model reads the workflow's JSON in one pass (about half
+    the time of parsing into the workflow's model and converting); a rename on
+    either side goes here, as in :func:`view`.
+    """
+    return http.OrderView.model_validate_json(stored).model_dump_json()
 
 
 def pending_operations(stored: list[dict[str, Any]] | None) -> list[http.PendingOperation]:

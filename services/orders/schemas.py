@@ -365,7 +365,8 @@ STAFF_BODIES: dict[str, type[StaffBody]] = {
 
 
 class DeliveryAddress(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # An answer, not a body: a field the workflow adds is dropped, never a 500; the schema lists all there is.
+    model_config = ConfigDict(frozen=True, json_schema_extra={"additionalProperties": False})
 
     name: Text
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code")]
@@ -378,7 +379,7 @@ class OrderPolicy(BaseModel):
     """The durations of the automatic rules, frozen into the order when it starts (docs/rules.md), and the
     bound on one workflow run's history."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, json_schema_extra={"additionalProperties": False})
 
     payment_due_after: timedelta = timedelta(days=7)  # R5
     arrival_due_after: timedelta = timedelta(days=30)  # R6

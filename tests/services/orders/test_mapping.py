@@ -9,6 +9,7 @@ API decides to show it.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -99,6 +100,16 @@ def test_a_field_the_workflow_adds_to_its_view_stays_out_of_the_api() -> None:
     tomorrow = TomorrowsView.model_validate(_example_view().model_dump())
     assert mapping.view(tomorrow).model_dump_json() == _example_view().model_dump_json()
     assert "workflow_internal_counter" not in schemas.OrderView.model_json_schema()["properties"]
+
+
+def test_fields_the_workflow_adds_anywhere_in_its_stored_view_are_dropped_from_the_answer() -> None:
+    today = _example_view().model_dump_json()
+    stored = json.loads(today)
+    stored["routing_hint"] = "eu-2"
+    stored["policy"]["customs_after"] = "P3D"
+    stored["delivery_address"]["geo"] = [48.86, 2.37]
+    stored["billings"][0]["lines"][0]["tax_code"] = "JP10"
+    assert mapping.view_json(json.dumps(stored)) == today
 
 
 def test_a_list_row_shows_the_green_buttons_of_the_stored_view() -> None:
