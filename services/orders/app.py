@@ -8,6 +8,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from daiko.db import make_engine, make_session_factory
+from daiko.dev_sign_in import dev_sign_in_routers
 from daiko.errors import Unavailable
 from daiko.kafka import service_connection
 from daiko.outbox import relay_task
@@ -98,7 +99,7 @@ def build_app(settings: OrdersSettings | None = None) -> FastAPI:
         name="orders",
         settings=settings,
         engine=engine,
-        routers=[customer_router, staff_router, reconciliation_router, halted_router],
+        routers=[customer_router, staff_router, reconciliation_router, halted_router, *dev_sign_in_routers(settings)],
         state=state,
         problems=PROBLEMS,
         background=background,
