@@ -95,6 +95,11 @@ class DaikoSettings(BaseSettings):
     # Shown by the portal (GET /config.json).
     agency_name: str = "Daiko"
 
+    # Live streams (daiko/live.py, GET /v1/live): events a client may fall behind by before it is
+    # disconnected (it reconnects and reloads), and the heartbeat comment's interval.
+    live_queue_size: int = Field(default=256, ge=1)
+    live_heartbeat_seconds: float = Field(default=15.0, gt=0)
+
     log_level: str = "INFO"
     # The relay wakes on commit (LISTEN/NOTIFY); its poll is only the safety net for a lost notification.
     outbox_poll_interval_seconds: float = 1.0

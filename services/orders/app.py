@@ -10,7 +10,9 @@ from fastapi import FastAPI
 from daiko.db import make_engine, make_session_factory
 from daiko.dev_sign_in import dev_sign_in_routers
 from daiko.errors import Unavailable
+from daiko.events import ORDERS_EVENTS
 from daiko.kafka import service_connection
+from daiko.live import LiveFeed
 from daiko.outbox import relay_task
 from daiko.problems import ProblemTable, ProblemType
 from daiko.service import BackgroundTask, create_service_app
@@ -105,6 +107,7 @@ def build_app(settings: OrdersSettings | None = None) -> FastAPI:
         background=background,
         on_startup=on_startup,
         description=DESCRIPTION,
+        live=LiveFeed(ORDERS_EVENTS),
     )
     return app
 
