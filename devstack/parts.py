@@ -572,7 +572,8 @@ class Worker(Part):
 
 def all_parts(settings: DaikoSettings) -> list[Part]:
     """In start order: infrastructure first, then what depends on it."""
-    from devstack.edge import Edge  # it builds on Part: imported here, after this module is whole
+    from devstack.edge import Edge  # they build on Part: imported here, after this module is whole
+    from devstack.oidc import OidcProvider
 
     registrations = registered_services()
     return [
@@ -583,4 +584,5 @@ def all_parts(settings: DaikoSettings) -> list[Part]:
         *(Companion(c, settings) for r in registrations for c in r.companions),
         *(Worker(w, settings) for r in registrations for w in r.workers),
         Edge(settings),
+        OidcProvider(settings),
     ]

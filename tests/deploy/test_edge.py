@@ -249,6 +249,15 @@ def test_compose_config_json_has_the_shape_the_local_edge_serves() -> None:
     shipped = {k: INTERPOLATED.sub(lambda m: m.group("default"), str(v)) for k, v in env.items()}
     rendered = string.Template((PROJECT_ROOT / "deploy" / "edge" / "config.json.template").read_text())
     config = json.loads(rendered.substitute(shipped))
-    local = portal_config(DaikoSettings())
+    local = portal_config(DaikoSettings(edge_port=8100))  # as shipped, whatever this shell moved
     assert set(config) == set(local)
     assert config["dev_sign_in"] is True and set(config["agency"]) == set(local["agency"])
+    assert (
+        config["oidc"]
+        == local["oidc"]
+        == {
+            "issuer": "http://127.0.0.1:8100/oidc",
+            "client_id": "daiko-portal",
+            "scope": "openid profile daiko",
+        }
+    )
