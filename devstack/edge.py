@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import string
 from pathlib import Path
 from typing import Any
@@ -130,8 +131,9 @@ def build_portal(portal: Path, stamps: Path) -> bool:
 class Edge(Part):
     """Debian's nginx as our own process (``nginx -p .daiko/edge -c nginx.conf``), never the system service."""
 
-    def __init__(self, settings: DaikoSettings) -> None:
+    def __init__(self, settings: DaikoSettings, portal: Path = PORTAL) -> None:
         super().__init__("edge", settings, "127.0.0.1", [settings.edge_port])
+        self.portal = portal
 
     @property
     def home(self) -> Path:
@@ -147,7 +149,7 @@ class Edge(Part):
     @property
     def root(self) -> Path:
         """The built portal, or a placeholder page while this checkout has none."""
-        dist = PORTAL / "dist"
+        dist = self.portal / "dist"
         return dist if (dist / "index.html").exists() else PLACEHOLDER
 
     def template_values(self) -> dict[str, str]:
@@ -198,8 +200,18 @@ class Edge(Part):
         return found
 
     def prepare(self) -> None:
-        build_portal(PORTAL, self.home)
+        build_portal(self.portal, self.home)
         self.write_config(self.template_values())
+
+    def refresh(self) -> None:
+        """Running already: rebuild the portal if its sources changed, and reload nginx if its config did."""
+        build_portal(self.portal, self.home)
+        before = (self.home / "daiko.conf").read_text() if (self.home / "daiko.conf").exists() else ""
+        self.write_config(self.template_values())
+        pid = self.running_pid()
+        if pid is not None and (self.home / "daiko.conf").read_text() != before:
+            os.kill(pid, signal.SIGHUP)  # nginx re-reads its config without dropping connections
+            print("  edge       reloaded (its configuration changed)", flush=True)
 
     def write_config(self, values: dict[str, str]) -> None:
         """The generated files under ``home``, checked by ``nginx -t`` before anything starts."""

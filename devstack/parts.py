@@ -86,6 +86,9 @@ class Part(ABC):
     async def after_healthy(self) -> None:  # noqa: B027 - optional hook
         """Idempotent set-up that needs the part running (databases, topics)."""
 
+    def refresh(self) -> None:  # noqa: B027 - optional hook
+        """Idempotent catch-up for a part ``up`` finds running and healthy (the edge rebuilds a changed portal)."""
+
     def stop(self) -> bool:
         pid = self.running_pid()
         if pid is None:
