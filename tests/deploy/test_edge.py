@@ -28,6 +28,9 @@ from devstack.edge import API_MAX_BODY_BYTES, Edge, build_portal, messaging_max_
 from tests.conftest import StackSettings, bearer, customer_token
 from tests.deploy.test_compose import INTERPOLATED
 
+PATIENT_TRIES = 1200
+"""Polls 50 ms apart before a test gives up: patience on a busy machine, not a measured time."""
+
 SECURITY_HEADERS = (
     "content-security-policy",
     "x-content-type-options",
@@ -165,10 +168,11 @@ async def edge_with_orders_down(stack: StackSettings, tmp_path: Path) -> AsyncIt
         **{**stack.model_dump(), "state_dir": tmp_path, "edge_port": _closed_port()}
     )
     edge = Edge(settings)
-    edge.write_config({**edge.template_values(), "EDGE_ORDERS_UPSTREAM": f"127.0.0.1:{_closed_port()}"})
+    down = next(port for port in iter(_closed_port, None) if port != settings.edge_port)
+    edge.write_config({**edge.template_values(), "EDGE_ORDERS_UPSTREAM": f"127.0.0.1:{down}"})
     edge.start()
     try:
-        for _ in range(200):
+        for _ in range(PATIENT_TRIES):
             if await edge.healthy():
                 break
             await asyncio.sleep(0.05)
@@ -279,14 +283,14 @@ async def test_up_on_a_running_edge_serves_a_portal_built_since(stack: StackSett
     edge.start()
     try:
         async with httpx.AsyncClient(base_url=f"http://{edge.address}", timeout=30) as http:
-            for _ in range(200):
+            for _ in range(PATIENT_TRIES):
                 if await edge.healthy():
                     break
                 await asyncio.sleep(0.05)
             assert "The portal is not built" in (await http.get("/")).text
             write_portal(portal)
             edge.refresh()
-            for _ in range(200):  # nginx's workers take the new configuration as they restart
+            for _ in range(PATIENT_TRIES):  # nginx's workers take the new configuration as they restart
                 page = (await http.get("/orders/P-1")).text
                 if page == "built\n":
                     break
