@@ -86,6 +86,9 @@ class Part(ABC):
     async def after_healthy(self) -> None:  # noqa: B027 - optional hook
         """Idempotent set-up that needs the part running (databases, topics)."""
 
+    def refresh(self) -> None:  # noqa: B027 - optional hook
+        """Idempotent catch-up for a part ``up`` finds running and healthy (the edge rebuilds a changed portal)."""
+
     def stop(self) -> bool:
         pid = self.running_pid()
         if pid is None:
@@ -504,7 +507,11 @@ class Service(Part):
 
     def start(self) -> None:
         app = self.registration.app
-        self.spawn_python("-m", "uvicorn", app, "--host", self.host, "--port", str(self.ports[0]), "--no-access-log")
+        # Forwarded headers are believed from the edge's address only (devstack/edge.py binds to it).
+        trusted = ("--forwarded-allow-ips", self.settings.edge_proxy_address)
+        self.spawn_python(
+            "-m", "uvicorn", app, "--host", self.host, "--port", str(self.ports[0]), *trusted, "--no-access-log"
+        )
 
     async def healthy(self) -> bool:
         return await answers_ok(f"http://{self.address}/readyz")
@@ -571,9 +578,11 @@ class Worker(Part):
 
 def all_parts(settings: DaikoSettings) -> list[Part]:
     """In start order: infrastructure first, then what depends on it."""
-    registrations = registered_services()
-    from devstack.prometheus import Prometheus  # its module builds on this one
+    from devstack.edge import Edge  # they build on Part: imported here, after this module is whole
+    from devstack.oidc import OidcProvider
+    from devstack.prometheus import Prometheus
 
+    registrations = registered_services()
     return [
         Postgres(settings),
         Kafka(settings),
@@ -582,4 +591,6 @@ def all_parts(settings: DaikoSettings) -> list[Part]:
         *(Companion(c, settings) for r in registrations for c in r.companions),
         *(Worker(w, settings) for r in registrations for w in r.workers),
         Prometheus(settings),
+        Edge(settings),
+        OidcProvider(settings),
     ]
