@@ -15,17 +15,16 @@ from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from typing import TypeVar
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from daiko import idempotency
+from daiko import idempotency, logs, tracing
 from daiko.canonical import CanonicalInputMiddleware
 from daiko.housekeeping import housekeeping_task
 from daiko.kafka import KafkaConnection, admin_client, service_connection
-from daiko.logs import configure_logging
 from daiko.openapi import OPERATIONS_TAG, install_openapi, operation_ids
 from daiko.problems import ProblemTable, install_problem_handlers
 from daiko.ratelimit import RateLimits
@@ -102,7 +101,9 @@ def create_service_app(
     on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None,
     description: str = "",
 ) -> FastAPI:
-    configure_logging(settings.log_level)
+    logs.configure_logging(settings.log_level, service=name)
+    tracing.configure_tracing(settings, name)
+    tracing.instrument_engine(engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -136,6 +137,7 @@ def create_service_app(
         version="0.1.0",
         lifespan=lifespan,
         generate_unique_id_function=operation_ids(name),
+        dependencies=[Depends(logs.bind_request_ids)],
     )
     app.state.settings = settings  # the one settings object of this process; auth reads it too
     app.state.service = state
@@ -160,4 +162,5 @@ def create_service_app(
 
     for router in routers:
         app.include_router(router)
+    tracing.instrument_app(app)
     return app

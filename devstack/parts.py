@@ -504,7 +504,7 @@ class Service(Part):
 
     def start(self) -> None:
         app = self.registration.app
-        self.spawn_python("-m", "uvicorn", app, "--host", self.host, "--port", str(self.ports[0]), "--no-access-log")
+        self.spawn_python("-m", "uvicorn", app, "--host", self.host, "--port", str(self.ports[0]))
 
     async def healthy(self) -> bool:
         return await answers_ok(f"http://{self.address}/readyz")
@@ -568,11 +568,14 @@ class Worker(Part):
 
 def all_parts(settings: DaikoSettings) -> list[Part]:
     """In start order: infrastructure first, then what depends on it."""
+    from devstack.jaeger import jaeger_parts  # its module imports this one
+
     registrations = registered_services()
     return [
         Postgres(settings),
         Kafka(settings),
         Temporal(settings),
+        *jaeger_parts(settings),
         *(Service(r, settings) for r in registrations),
         *(Companion(c, settings) for r in registrations for c in r.companions),
         *(Worker(w, settings) for r in registrations for w in r.workers),

@@ -10,6 +10,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from daiko import tracing
 from daiko.settings import DaikoSettings
 from workflows import workflow_id
 from workflows.models import OrderApplication, OrderStatus, OrderView
@@ -18,10 +19,12 @@ from workflows.search_attributes import initial_attributes
 
 
 async def connect(settings: DaikoSettings) -> Client:
+    """A client with Temporal's tracing interceptor when this process traces (a worker on it traces too)."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        interceptors=tracing.temporal_interceptors(),
     )
 
 
