@@ -18,7 +18,7 @@ import logging
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import IO, Any
 
 import structlog
 from starlette.requests import Request
@@ -72,10 +72,11 @@ def _shared_processors() -> list[Processor]:
     ]
 
 
-def configure_logging(level: str = "INFO", service: str | None = None) -> None:
-    """Route every logger of the process, uvicorn's included, through the JSON pipeline at ``level``.
+def configure_logging(level: str = "INFO", service: str | None = None, stream: IO[str] | None = None) -> None:
+    """Route every logger of the process, uvicorn's included, through the JSON pipeline at ``level``, to stderr.
 
     Idempotent: a second call only updates the level (and the service name, when given).
+    ``stream`` replaces stderr (a test reads the lines it wrote).
     """
     global _service
     if service is not None:
@@ -88,7 +89,7 @@ def configure_logging(level: str = "INFO", service: str | None = None) -> None:
             structlog.processors.JSONRenderer(default=str),
         ],
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
