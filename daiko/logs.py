@@ -48,15 +48,15 @@ def _add_trace_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDic
 
 
 def _access_fields(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    """uvicorn's access line as fields: it logs ``(client, method, path, http version, status)`` as its args."""
+    """uvicorn's access line as fields: it logs ``(client, method, path, http version, status)`` as its args.
+
+    The arguments of other foreign lines are already in their message; uvicorn's colored copy of it goes too.
+    """
+    args = event_dict.pop("positional_args", ())
+    event_dict.pop("color_message", None)
     record = event_dict.get("_record")
-    if (
-        record is not None
-        and record.name == "uvicorn.access"
-        and isinstance(record.args, tuple)
-        and len(record.args) == 5
-    ):
-        client, method, path, http_version, status = record.args
+    if record is not None and record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:
+        client, method, path, http_version, status = args
         event_dict.update(client=client, method=method, path=path, http_version=http_version, status=status)
     return event_dict
 
@@ -82,6 +82,7 @@ def configure_logging(level: str = "INFO", service: str | None = None, stream: I
     if service is not None:
         _service = service
     formatter = structlog.stdlib.ProcessorFormatter(
+        pass_foreign_args=True,
         foreign_pre_chain=[*_shared_processors(), structlog.stdlib.ExtraAdder(), _access_fields],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,

@@ -76,6 +76,14 @@ def _hex(span: ReadableSpan) -> tuple[str, str]:
     return format(context.trace_id, "032x"), format(context.span_id, "016x")
 
 
+def _traceparent(span: ReadableSpan) -> str:
+    """The W3C ``traceparent`` naming the span as the parent (its flags: sampled, and random trace id)."""
+    context = span.get_span_context()
+    assert context is not None
+    trace_id, span_id = _hex(span)
+    return f"00-{trace_id}-{span_id}-{int(context.trace_flags):02x}"
+
+
 async def _relay_once(stack: StackSettings, sessions: async_sessionmaker[AsyncSession]) -> None:
     producer = idempotent_producer(kafka_as(stack))
     await producer.start()
@@ -150,7 +158,7 @@ async def test_an_event_written_in_a_trace_is_sent_and_consumed_in_that_trace(
 
     async with empty_outbox() as session:
         stored = await session.scalar(select(Outbox.trace_context).where(Outbox.event_id == event.id))
-    assert stored == {"traceparent": f"00-{trace_id}-{writer_span_id}-01"}
+    assert stored == {"traceparent": _traceparent(writer)}  # type: ignore[arg-type]
 
     await _relay_once(stack, empty_outbox)
     [producer] = [s for s in spans.get_finished_spans() if s.kind is SpanKind.PRODUCER]
@@ -158,7 +166,7 @@ async def test_an_event_written_in_a_trace_is_sent_and_consumed_in_that_trace(
     assert producer.parent is not None and format(producer.parent.span_id, "016x") == writer_span_id
     _, producer_span_id = _hex(producer)
     [headers] = await _headers_of(stack, topic)
-    assert headers["traceparent"] == f"00-{trace_id}-{producer_span_id}-01"
+    assert headers["traceparent"] == _traceparent(producer)
     assert headers["ce_id"] == event.id  # next to the CloudEvents headers, which are unchanged
 
     [(consumed, ids)] = await _consume(stack, empty_outbox, topic, expected=1)
