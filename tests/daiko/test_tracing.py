@@ -18,9 +18,7 @@ from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 import structlog
-from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from sqlalchemy import select
@@ -34,27 +32,17 @@ from daiko.outbox import OutboxRelay, enqueue
 from daiko.partitions import Record
 from tests.conftest import StackSettings, kafka_as
 from tests.daiko.plumbing_db import DeadLetter, Outbox, ProcessedEvent
+from tests.spans import collected_spans
 
 pytestmark = pytest.mark.stack
 
-_EXPORTER = InMemorySpanExporter()
-
-
-@pytest.fixture(scope="session")
-def _span_processor() -> None:
-    """The SDK in this process, its finished spans kept in memory (added to a provider a service app set up)."""
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
-
 
 @pytest.fixture
-def spans(_span_processor: None) -> Iterator[InMemorySpanExporter]:
-    _EXPORTER.clear()
-    yield _EXPORTER
-    _EXPORTER.clear()
+def spans() -> Iterator[InMemorySpanExporter]:
+    exporter = collected_spans()
+    exporter.clear()
+    yield exporter
+    exporter.clear()
 
 
 @pytest.fixture
