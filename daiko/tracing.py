@@ -34,13 +34,6 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import (
-    ALWAYS_OFF,
-    ALWAYS_ON,
-    ParentBased,
-    Sampler,
-    SamplingResult,
-)
 from opentelemetry.trace import Link, SpanKind
 from opentelemetry.util.types import Attributes
 
@@ -55,33 +48,33 @@ Carrier = dict[str, str]
 _configured_service: str | None = None
 
 
-class _NoOrphanQueries(Sampler):
-    """Samples every root span except a database query nobody asked for (an idle poll, a housekeeping purge).
+class _InTraceOnly(trace.Tracer):
+    """A tracer that records a span only inside a trace: a root span it is asked for is a non-recording one.
 
-    Used as the root sampler of :class:`ParentBased`: a query inside a request,
-    an activity or a consumed event has a parent and is always kept.
+    For SQL: a query inside a request, an activity or a consumed event is traced; the relay's and the
+    consumers' idle polls and the housekeeping purges are not, or each would be a trace of its own.
     """
 
-    def should_sample(
-        self,
-        parent_context: otel_context.Context | None,
-        trace_id: int,
-        name: str,
-        kind: SpanKind | None = None,
-        attributes: Attributes = None,
-        links: Sequence[Link] | None = None,
-        trace_state: Any = None,
-    ) -> SamplingResult:
-        query = (
-            kind is SpanKind.CLIENT
-            and attributes is not None
-            and ("db.system" in attributes or "db.system.name" in attributes)
-        )
-        sampler = ALWAYS_OFF if query or name == "connect" else ALWAYS_ON
-        return sampler.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+    def __init__(self, tracer: trace.Tracer) -> None:
+        self._tracer = tracer
 
-    def get_description(self) -> str:
-        return "NoOrphanQueries"
+    @staticmethod
+    def _in_trace(context: otel_context.Context | None) -> bool:
+        return trace.get_current_span(context).get_span_context().is_valid
+
+    def start_span(  # type: ignore[override]
+        self, name: str, context: otel_context.Context | None = None, *args: Any, **kwargs: Any
+    ) -> trace.Span:
+        if not self._in_trace(context):
+            return trace.INVALID_SPAN
+        return self._tracer.start_span(name, context, *args, **kwargs)
+
+    def start_as_current_span(  # type: ignore[override]
+        self, name: str, context: otel_context.Context | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
+        if not self._in_trace(context):
+            return trace.use_span(trace.INVALID_SPAN)
+        return self._tracer.start_as_current_span(name, context, *args, **kwargs)
 
 
 def configure_tracing(settings: DaikoSettings, service: str) -> bool:
@@ -99,7 +92,7 @@ def configure_tracing(settings: DaikoSettings, service: str) -> bool:
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
     resource = Resource.create({SERVICE_NAME: service, "deployment.environment.name": settings.environment})
-    provider = TracerProvider(resource=resource, sampler=ParentBased(root=_NoOrphanQueries()))
+    provider = TracerProvider(resource=resource)
     # Batched and bounded: an unreachable collector costs dropped spans and a warning, never a slower request.
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint, timeout=5)))
     trace.set_tracer_provider(provider)
@@ -114,13 +107,13 @@ def enabled() -> bool:
     return _configured_service is not None
 
 
-def instrument_app(app: Any) -> None:
-    """Server spans for every route of a FastAPI app, but not for probes and scrapes."""
+def instrument_app(app: Any, *, probes: Sequence[str] = ("/healthz", "/readyz", "/metrics")) -> None:
+    """Server spans for every route of a FastAPI app, but not for its probes and scrapes (a trace each, else)."""
     if not enabled():
         return
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="/healthz,/readyz,/metrics")
+    FastAPIInstrumentor.instrument_app(app, excluded_urls=",".join(probes))
 
 
 def instrument_engine(engine: Any) -> None:
@@ -137,7 +130,8 @@ def instrument_engine(engine: Any) -> None:
         "db.client.connections.usage", unit="connections", description="Connections in use, by state"
     )
     # The instrumentor's own per-engine tracer: its instrument() can be called once per process only.
-    EngineTracer(trace.get_tracer("opentelemetry.instrumentation.sqlalchemy"), sync_engine, connections)  # type: ignore[no-untyped-call]
+    in_trace_only = _InTraceOnly(trace.get_tracer("opentelemetry.instrumentation.sqlalchemy"))
+    EngineTracer(in_trace_only, sync_engine, connections)  # type: ignore[no-untyped-call]
     sync_engine._daiko_traced = True
 
 

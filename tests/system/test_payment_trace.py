@@ -79,7 +79,7 @@ async def test_one_payment_is_one_trace_from_the_request_to_the_ledger_and_back_
         pytest.skip("tracing is off (DAIKO_TRACING=false): the stack runs no Jaeger")
     alex = portal.customer("traced")
     await alex.fund(10_000)
-    order_id = await alex.apply(purchase_application("one_time"))
+    order_id = await alex.apply(purchase_application("two_time"))
     view = await portal.staff_op(
         order_id, "estimate", {"domestic_shipping": 800, "service_fee": 500}, done=lambda v: v["billings"] != []
     )

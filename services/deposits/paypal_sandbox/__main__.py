@@ -29,7 +29,7 @@ def main() -> None:
         webhook_id=settings.paypal_webhook_id,
         webhook_url=webhook,
     )
-    tracing.instrument_app(app)
+    tracing.instrument_app(app, probes=("/sandbox/deliveries",))  # the local stack's health probe
     # log_config=None: uvicorn's lines, access log included, go through our JSON pipeline.
     uvicorn.run(app, host=url.hostname or "127.0.0.1", port=url.port or 8104, log_config=None)
 
