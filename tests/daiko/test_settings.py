@@ -104,8 +104,9 @@ def test_spans_go_to_the_local_jaeger_in_development_and_nowhere_when_tracing_is
 def test_production_sends_spans_only_to_an_endpoint_it_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DAIKO_OTLP_ENDPOINT", raising=False)
     monkeypatch.delenv("DAIKO_TRACING", raising=False)
-    production = {name: SecretStr(value) for name, value in REPLACED.items() if name in DaikoSettings.model_fields}
-    assert DaikoSettings(environment="production", **production).otlp_traces_endpoint is None
+    monkeypatch.setenv("DAIKO_ENVIRONMENT", "production")
+    for name in _development_secrets(DaikoSettings):
+        monkeypatch.setenv(f"DAIKO_{name.upper()}", REPLACED[name])
+    assert DaikoSettings().otlp_traces_endpoint is None
     monkeypatch.setenv("DAIKO_OTLP_ENDPOINT", "https://otel-collector.agency.internal:4318/")
-    given = DaikoSettings(environment="production", **production)
-    assert given.otlp_traces_endpoint == "https://otel-collector.agency.internal:4318/v1/traces"
+    assert DaikoSettings().otlp_traces_endpoint == "https://otel-collector.agency.internal:4318/v1/traces"
