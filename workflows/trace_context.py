@@ -46,15 +46,15 @@ def caller() -> dict[str, str]:
 
 
 def _remember(headers: Mapping[str, Payload]) -> None:
+    """This handler's caller, or none (a call from the CLI or the Web UI carries no context)."""
     payload = headers.get(TRACE_HEADER)
-    if payload is None:
-        return
-    try:
-        carrier = PayloadConverter.default.from_payloads([payload])[0]
-    except Exception:  # a header someone else wrote: no context rather than a failed workflow task
-        return
-    if isinstance(carrier, dict):
-        _caller.set({str(key): str(value) for key, value in carrier.items()})
+    carrier: object = None
+    if payload is not None:
+        try:
+            carrier = PayloadConverter.default.from_payloads([payload])[0]
+        except Exception:  # a header someone else wrote: no context rather than a failed workflow task
+            carrier = None
+    _caller.set({str(key): str(value) for key, value in carrier.items()} if isinstance(carrier, dict) else None)
 
 
 class _CallerInbound(WorkflowInboundInterceptor):
