@@ -40,6 +40,7 @@ def _rss_kib(pid: int) -> int:
 
 INFRASTRUCTURE = {"postgres", "kafka", "temporal", "jaeger"}
 DEVELOPMENT_ONLY = {"paypal"}  # the PayPal sandbox: neither Daiko's nor what production runs
+MONITORING = {"prometheus"}  # the operator's Prometheus: shown, but neither Daiko's nor what it needs to run
 
 
 def main() -> None:
@@ -68,7 +69,7 @@ def main() -> None:
         print(f"{part.name:<10} {len(pids):>9} {rss / 1024:>9.0f}")
     print(f"{'total':<10} {'':>9} {total / 1024:>9.0f}")
     infrastructure = sum(rss for name, rss in by_part.items() if name in INFRASTRUCTURE)
-    own = sum(rss for name, rss in by_part.items() if name not in INFRASTRUCTURE | DEVELOPMENT_ONLY)
+    own = sum(rss for name, rss in by_part.items() if name not in INFRASTRUCTURE | DEVELOPMENT_ONLY | MONITORING)
     if infrastructure:
         print(f"ratio Daiko's processes / PostgreSQL + Kafka + Temporal: {own / infrastructure:.2f}x")
 

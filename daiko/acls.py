@@ -19,14 +19,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import for_code
 from aiokafka.protocol.admin import CreateAclsRequest, DeleteAclsRequest, DescribeAclsRequest
+from pydantic import SecretStr, create_model
+from pydantic_settings import BaseSettings
 
 from contracts.topics import TOPICS, Topic
 from daiko.kafka import KafkaConnection, client_options
-from daiko.registry import registered_services
+from daiko.registry import ServiceRegistration, registered_services
+from daiko.settings import DaikoSettings, KafkaLogin
 
 ANY = 1
 """The wildcard of every enum in ACL filters (resource type, pattern type, operation, permission)."""
@@ -167,9 +171,33 @@ async def sync_acls(admin: AclAdmin, wanted: Iterable[Grant]) -> tuple[list[Gran
     return created, deleted
 
 
+class _EnvironmentOnly(BaseSettings):
+    """Reads ``DAIKO_`` variables like every settings class, with none of their checks."""
+
+    model_config = DaikoSettings.model_config
+
+
+def _kafka_username(registration: ServiceRegistration) -> str:
+    """The service's ``DAIKO_<SERVICE>_KAFKA_USERNAME`` alone, with the default its settings declare.
+
+    Only that field is read: the setup job that runs ``daiko kafka-acls`` holds the admin's password and
+    none of the services' secrets, and a service's whole settings refuse, in production, to load without them.
+    """
+    name = f"{registration.name}_kafka_username"
+    declared = registration.settings
+    if not (isinstance(declared, type) and issubclass(declared, BaseSettings) and name in declared.model_fields):
+        return declared().kafka_login.username
+    only_that_field: dict[str, Any] = {name: (str, declared.model_fields[name])}
+    reader = create_model(f"{registration.name}_kafka_username", __base__=_EnvironmentOnly, **only_that_field)
+    return str(getattr(reader(), name))
+
+
 def registered_principals() -> dict[str, str]:
     """Each registered service's principal, read from its own settings (``DAIKO_<SERVICE>_KAFKA_USERNAME``)."""
-    return {registration.name: registration.settings().kafka_login.principal for registration in registered_services()}
+    return {
+        registration.name: KafkaLogin(_kafka_username(registration), SecretStr("")).principal
+        for registration in registered_services()
+    }
 
 
 async def apply_service_acls(kafka: KafkaConnection, principals: Mapping[str, str]) -> tuple[list[Grant], list[Grant]]:

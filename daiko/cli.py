@@ -89,7 +89,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "dead-letters":
         return dead_letter_commands.run(args)
     if args.command == "topics":
-        asyncio.run(create_topics(admin_connection(KafkaAdminSettings()), args.file))
+        admin = KafkaAdminSettings()
+        asyncio.run(
+            create_topics(
+                admin_connection(admin),
+                args.file,
+                replication_factor=admin.kafka_topic_replication_factor,
+                min_insync_replicas=admin.kafka_topic_min_insync_replicas,
+            )
+        )
         return 0
     if args.command == "kafka-acls":
         created, deleted = asyncio.run(

@@ -27,8 +27,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from prometheus_client import Counter, Gauge
+from aiokafka import AIOKafkaConsumer
+from prometheus_client import Counter
 from sqlalchemy import DateTime, String, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
@@ -43,6 +43,7 @@ from daiko.errors import Unavailable
 from daiko.events import Envelope
 from daiko.inbound import MAX_BODY_BYTES, Unreadable, read_envelope
 from daiko.kafka import KafkaConnection
+from daiko.metrics import ConsumerGroup, watch_consumer_group
 from daiko.partitions import PartitionedConsumption, Record
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,6 @@ Passed in by the service, so this plumbing stays ignorant of what the events mea
 consumed_total = Counter("daiko_events_consumed_total", "Events applied", ["consumer", "type"])
 duplicates_total = Counter("daiko_events_duplicate_total", "Re-delivered events skipped", ["consumer"])
 dead_letters_total = Counter("daiko_events_dead_lettered_total", "Events parked in dead_letters", ["consumer"])
-consumer_lag = Gauge("daiko_consumer_lag", "Messages behind the partition end", ["consumer", "topic", "partition"])
 
 # Serialization failure and deadlock: the transaction lost a race and will pass when retried.
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}
@@ -147,7 +147,6 @@ class IdempotentConsumer:
         self._max_retry_delay = max_retry_delay
         self._max_body_bytes = max_body_bytes
         self._replay_poll_interval = replay_poll_interval
-        self._positions: dict[TopicPartition, int] = {}
 
     def read(self, raw: bytes, topic: str) -> Envelope:
         """The envelope, or :class:`Unreadable` if neither the plumbing nor the service's contract accepts it."""
@@ -308,28 +307,17 @@ class IdempotentConsumer:
         rebalance takes the partition away.
         """
         stop = stop or asyncio.Event()
-        partitions = PartitionedConsumption(self._consumer, self.handle_record, self._progress)
+        partitions = PartitionedConsumption(self._consumer, self.handle_record, lambda _tp, _position: None)
         self._consumer.subscribe(sorted(self._consumer.subscription()), listener=partitions)
         await self._consumer.start()
         replays = asyncio.create_task(self._replay_loop(stop), name=f"{self.name}-replays")
         try:
-            await partitions.run(stop, on_poll=self._export_lag)
+            await partitions.run(stop)
         finally:
             replays.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await replays
             await self._consumer.stop()
-
-    def _progress(self, tp: TopicPartition, position: int) -> None:
-        self._positions[tp] = position
-
-    def _export_lag(self) -> None:
-        for tp in self._consumer.assignment():
-            end = self._consumer.highwater(tp)
-            if end is None:
-                continue
-            position = self._positions.get(tp, end)
-            consumer_lag.labels(self.name, tp.topic, str(tp.partition)).set(max(end - position, 0))
 
 
 async def _stopped(stop: asyncio.Event, delay: float) -> bool:
@@ -350,7 +338,11 @@ def consumer_task(
     handler: Handler,
     check: Check | None = None,
 ) -> Callable[[asyncio.Event], Awaitable[None]]:
-    """A background task for :func:`daiko.service.create_service_app`; ``name`` is the group id."""
+    """A background task for :func:`daiko.service.create_service_app`; ``name`` is the group id.
+
+    The group is made known to :mod:`daiko.metrics`, whose scrape-time probe reports its lag per partition.
+    """
+    watch_consumer_group(ConsumerGroup(name, topics, connection))
 
     async def run(stop: asyncio.Event) -> None:
         from daiko.kafka import committed_consumer

@@ -25,6 +25,7 @@ from daiko import idempotency, logs, tracing
 from daiko.canonical import CanonicalInputMiddleware
 from daiko.housekeeping import housekeeping_task
 from daiko.kafka import KafkaConnection, admin_client, service_connection
+from daiko.metrics import Probe, instrument_http, service_metrics
 from daiko.openapi import OPERATIONS_TAG, install_openapi, operation_ids
 from daiko.problems import ProblemTable, install_problem_handlers
 from daiko.ratelimit import RateLimits
@@ -100,10 +101,13 @@ def create_service_app(
     on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
     on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None,
     description: str = "",
+    probes: dict[str, Probe] | None = None,
 ) -> FastAPI:
+    """``probes`` are the service's own scrape-time gauges, next to the plumbing's (:mod:`daiko.metrics`)."""
     logs.configure_logging(settings.log_level, service=name)
     tracing.configure_tracing(settings, name)
     tracing.instrument_engine(engine)
+    scrape_time = service_metrics(name, engine, extra=probes, timeout=settings.metrics_probe_timeout_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -129,6 +133,7 @@ def create_service_app(
                 t.cancel()
             if on_shutdown:
                 await on_shutdown(app)
+            await scrape_time.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -145,6 +150,7 @@ def create_service_app(
     install_problem_handlers(app, {**idempotency.PROBLEMS, **(problems or {})})
     install_openapi(app)
     app.add_middleware(CanonicalInputMiddleware)  # before any route: no control character reaches one
+    instrument_http(app, name)  # outermost: what the canonical-input check refuses is counted too
 
     @app.get("/healthz", tags=[OPERATIONS_TAG], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
@@ -158,6 +164,7 @@ def create_service_app(
 
     @app.get("/metrics", tags=[OPERATIONS_TAG], summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:
+        await scrape_time.refresh()  # the database and Kafka gauges, read now rather than on any request's path
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     for router in routers:

@@ -70,6 +70,14 @@ class DaikoSettings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_ui_port: int = 8233
     temporal_task_queue: str = "daiko-orders"
+    # TLS to the Temporal frontend (a cluster with TLS on, Temporal Cloud). A client certificate and key
+    # make it mutual TLS (Temporal Cloud requires it); a CA file replaces the system trust store for a
+    # private CA. Setting the certificate turns TLS on by itself.
+    temporal_tls: bool = False
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
+    temporal_tls_server_name: str | None = None
 
     # Auth: HS256 with a shared secret in development; RS256 with a JWKS URL in production.
     jwt_algorithm: str = "HS256"
@@ -104,6 +112,16 @@ class DaikoSettings(BaseSettings):
     # Longer than the longest topic retention, so a redelivered event is always recognised.
     processed_events_retention_days: int = Field(default=35, ge=31)
 
+    # Metrics (daiko/metrics.py). The services serve /metrics on their own port; the worker has no web app,
+    # so it serves its own registry and the Temporal SDK's (the SDK's native exporter) on ports of their own,
+    # bound to metrics_host (0.0.0.0 where the scraper is on another host or container).
+    metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = 8105
+    temporal_sdk_metrics_port: int = 8106
+    # A scrape-time probe (outbox, dead letters, consumer lag, overdue deadlines) slower than this is dropped.
+    metrics_probe_timeout_seconds: float = Field(default=5.0, gt=0)
+    prometheus_port: int = 9090  # the local stack's Prometheus (devstack/prometheus.py)
+
     @model_validator(mode="after")
     def _production_refuses_development_secrets(self) -> Self:
         """With ``DAIKO_ENVIRONMENT=production`` no shipped secret is accepted, whichever process starts."""
@@ -115,12 +133,24 @@ class DaikoSettings(BaseSettings):
             if isinstance(field.json_schema_extra, dict)
             and field.json_schema_extra.get("development_default")
             and getattr(self, name) == field.default
+            and not (name == "jwt_secret" and self.jwt_algorithm != "HS256")  # unused: RS256 keys come by JWKS
         ]
         if kept:
             raise ValueError(
                 "DAIKO_ENVIRONMENT=production refuses the development default of " + ", ".join(sorted(kept))
             )
         return self
+
+    @model_validator(mode="after")
+    def _temporal_client_certificate_has_its_key(self) -> Self:
+        """A certificate without its key (or the reverse) is a half-configured mTLS: refuse it at start."""
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError("DAIKO_TEMPORAL_TLS_CERT and DAIKO_TEMPORAL_TLS_KEY go together (mutual TLS)")
+        return self
+
+    @property
+    def temporal_uses_tls(self) -> bool:
+        return self.temporal_tls or self.temporal_tls_cert is not None or self.temporal_tls_ca is not None
 
     @property
     def is_production(self) -> bool:
@@ -178,6 +208,9 @@ class KafkaAdminSettings(DaikoSettings):
 
     kafka_admin_username: str = "daiko-admin"
     kafka_admin_password: SecretStr = development_secret("daiko-kafka-admin-development-password")
+    # What `daiko topics` gives a topic it creates: 1 on the single local broker, 3 (and 2 in sync) in production.
+    kafka_topic_replication_factor: int = Field(default=1, ge=1)
+    kafka_topic_min_insync_replicas: int | None = Field(default=None, ge=1)
 
     @property
     def kafka_admin_login(self) -> KafkaLogin:

@@ -533,14 +533,17 @@ class Worker(Part):
 
     def __init__(self, worker: WorkerRegistration, settings: DaikoSettings) -> None:
         self.worker = worker
-        super().__init__(worker.name, settings, "127.0.0.1", [])
+        # Its metrics endpoints (daiko/metrics.py): a taken port is named before the worker fails to bind it.
+        super().__init__(
+            worker.name,
+            settings,
+            settings.metrics_host,
+            [settings.worker_metrics_port, settings.temporal_sdk_metrics_port],
+        )
 
     @property
     def address(self) -> str:
         return f"task queue {self.settings.temporal_task_queue}"
-
-    def check_ports_free(self) -> None:
-        pass
 
     def start(self) -> None:
         self.spawn_python("-m", self.worker.module)
@@ -571,6 +574,8 @@ def all_parts(settings: DaikoSettings) -> list[Part]:
     from devstack.jaeger import jaeger_parts  # its module imports this one
 
     registrations = registered_services()
+    from devstack.prometheus import Prometheus  # its module builds on this one
+
     return [
         Postgres(settings),
         Kafka(settings),
@@ -579,4 +584,5 @@ def all_parts(settings: DaikoSettings) -> list[Part]:
         *(Service(r, settings) for r in registrations),
         *(Companion(c, settings) for r in registrations for c in r.companions),
         *(Worker(w, settings) for r in registrations for w in r.workers),
+        Prometheus(settings),
     ]

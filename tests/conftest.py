@@ -1,9 +1,11 @@
 """Fixtures shared by every test: settings, tokens, and the real parts of the local stack.
 
 Integration tests run against the real PostgreSQL, Kafka and Temporal that
-``daiko-stack up`` starts (``make test`` does that first). Where a Docker
-engine exists the same parts could come from testcontainers; here there is
-none, so the stack is the one source.
+``daiko-stack up`` starts (``make test`` does that first), or, where a Docker
+engine answers, against containers started with testcontainers: which one is
+decided once per run by ``tests/infrastructure.py`` (``provide``), whose
+environment is applied before any settings are built, so the fixtures below
+are the same on both paths.
 """
 
 from __future__ import annotations
@@ -26,8 +28,22 @@ from devstack.processes import port_open
 from services.deposits.settings import DepositsSettings
 from services.messaging.settings import MessagingSettings
 from services.orders.settings import OrdersSettings
+from tests.infrastructure import Infrastructure, provide
 
 _session_exit_status: int | None = None
+_infrastructure = pytest.StashKey[Infrastructure]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Choose the run's PostgreSQL, Kafka and Temporal (native stack or containers) and point everything at them."""
+    chosen = provide()
+    os.environ.update(chosen.environment)
+    config.stash[_infrastructure] = chosen
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    chosen = config.stash[_infrastructure]
+    return f"daiko infrastructure: {chosen.choice.source} ({chosen.choice.reason})"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -44,6 +60,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     which would turn a green run red after the summary. Everything is written
     by now, so the exit status is pytest's own.
     """
+    if _infrastructure in config.stash:
+        config.stash[_infrastructure].stop()
     if _session_exit_status is not None:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -67,7 +85,14 @@ def kafka_as(settings: DaikoSettings, who: str = "admin") -> KafkaConnection:
 
 
 @pytest.fixture(scope="session")
-def settings() -> StackSettings:
+def infrastructure(pytestconfig: pytest.Config) -> Infrastructure:
+    """Which PostgreSQL, Kafka and Temporal this run uses, and why (``tests/infrastructure.py``)."""
+    return pytestconfig.stash[_infrastructure]
+
+
+@pytest.fixture(scope="session")
+def settings(infrastructure: Infrastructure) -> StackSettings:
+    """The whole system's settings, read from the environment that ``infrastructure`` pointed at it."""
     return StackSettings()
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
+from temporalio.service import TLSConfig
 
 from daiko import tracing
 from daiko.settings import DaikoSettings
@@ -18,12 +20,29 @@ from workflows.order_workflow import OrderWorkflow
 from workflows.search_attributes import initial_attributes
 
 
-async def connect(settings: DaikoSettings) -> Client:
-    """A client with Temporal's tracing interceptor when this process traces (a worker on it traces too)."""
+def tls_config(settings: DaikoSettings) -> TLSConfig | bool:
+    """TLS to the frontend as the settings say: off locally; with a client certificate for mTLS (Temporal Cloud)."""
+    if not settings.temporal_uses_tls:
+        return False
+    return TLSConfig(
+        server_root_ca_cert=settings.temporal_tls_ca.read_bytes() if settings.temporal_tls_ca else None,
+        client_cert=settings.temporal_tls_cert.read_bytes() if settings.temporal_tls_cert else None,
+        client_private_key=settings.temporal_tls_key.read_bytes() if settings.temporal_tls_key else None,
+        domain=settings.temporal_tls_server_name,
+    )
+
+
+async def connect(settings: DaikoSettings, runtime: Runtime | None = None) -> Client:
+    """``runtime``: the worker's, which exports the SDK's metrics; the SDK's default runtime otherwise.
+
+    With Temporal's tracing interceptor when this process traces (a worker on the client traces too).
+    """
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        tls=tls_config(settings),
+        runtime=runtime,
         interceptors=tracing.temporal_interceptors(),
     )
 

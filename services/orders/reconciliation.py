@@ -35,7 +35,9 @@ from services.orders.db import LedgerMovement
 
 log = logging.getLogger(__name__)
 
-differences_gauge = Gauge("daiko_reconciliation_differences", "Orders whose read model and ledger disagree")
+differences_gauge = Gauge(
+    "daiko_reconciliation_differences", "Orders whose read model and ledger disagree", ["service"]
+).labels("orders")
 
 _NETS = text(
     """

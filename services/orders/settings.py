@@ -55,6 +55,9 @@ class OrdersSettings(ServiceSettings):
     halt_sweep_enabled: bool = True
     halt_sweep_interval: timedelta = Field(default=timedelta(seconds=60), gt=timedelta(0))
     halt_sweep_batch: int = Field(default=100, ge=1, le=500)
+    # An open order whose next deadline passed longer ago than this without its rule firing is overdue
+    # (daiko_orders_deadlines_overdue): the worker is down or stuck, or the order's workflow is gone.
+    deadline_overdue_grace_seconds: float = Field(default=300.0, ge=0)
 
     @model_validator(mode="after")
     def _policy_is_valid(self) -> Self:

@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 from daiko import tracing
 from daiko.db import make_engine, make_session_factory
 from daiko.logs import configure_logging
+from daiko.metrics import serve_process_metrics, temporal_runtime
 from services.orders.activities import LedgerVerifier, OrderActivities
 from services.orders.settings import OrdersSettings
 from workflows.client import connect
@@ -31,7 +32,11 @@ SHUTDOWN_GRACE = timedelta(seconds=10)  # lets a running record_transition commi
 
 
 async def run_worker(settings: OrdersSettings, stop: asyncio.Event) -> None:
-    client = await connect(settings)
+    # The SDK's metrics (task latencies, schedule-to-start, slots) from its native runtime, and this
+    # process's own registry, each on a port of its own for Prometheus.
+    runtime = temporal_runtime(f"{settings.metrics_host}:{settings.temporal_sdk_metrics_port}", "orders")
+    serve_process_metrics(settings.metrics_host, settings.worker_metrics_port)
+    client = await connect(settings, runtime)
     engine = make_engine(settings.own_database_url)
     tracing.instrument_engine(engine)
     activities = OrderActivities(make_session_factory(engine))

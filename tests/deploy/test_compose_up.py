@@ -30,7 +30,7 @@ from daiko.attestation import public_key_of
 from daiko.settings import PROJECT_ROOT
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
-HOST_PORTS = ("POSTGRES", "KAFKA", "TEMPORAL", "TEMPORAL_UI", "ORDERS", "DEPOSITS", "MESSAGING", "PAYPAL")
+HOST_PORTS = ("POSTGRES", "KAFKA", "TEMPORAL", "TEMPORAL_UI", "ORDERS", "DEPOSITS", "MESSAGING", "PAYPAL", "PROMETHEUS")
 HEALTHY_WITHIN_SECONDS = 900
 ONE_SHOT = "setup"
 

@@ -171,9 +171,9 @@ async def test_the_bridge_lag_is_exported_in_metrics(orders_http: httpx.AsyncCli
     deadline = time.monotonic() + 30
     while True:
         metrics = (await orders_http.get("/metrics")).text
-        lags = [line for line in metrics.splitlines() if line.startswith("daiko_consumer_lag{")]
+        lags = [line for line in metrics.splitlines() if line.startswith("daiko_consumer_lag_messages{")]
         if any(f'consumer="{DEPOSIT_BRIDGE}"' in line for line in lags):
             break
-        assert time.monotonic() < deadline, "no daiko_consumer_lag for the bridge in /metrics"
+        assert time.monotonic() < deadline, "no daiko_consumer_lag_messages for the bridge in /metrics"
         await asyncio.sleep(0.5)
     assert any('topic="daiko.deposits.events.v1"' in line for line in lags)
