@@ -29,6 +29,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
 from contracts.ids import CustomerId
+from daiko import logs, tracing
 from daiko.problems import Problem, invalid_request
 from daiko.ratelimit import count_auth_failure, count_creation
 from daiko.settings import DaikoSettings
@@ -158,11 +159,15 @@ async def current_principal(
     try:
         if credentials is None:
             raise Problem(401, "Unauthorized", "a bearer token is required", code="unauthorized")
-        return decode_token(settings, credentials.credentials)
+        principal = decode_token(settings, credentials.credentials)
     except Problem as refused:
         if refused.status == 401:
             await count_auth_failure(request)
         raise
+    if not principal.is_staff:  # the verified caller, on every line the request logs and on its span
+        logs.bind(customer_id=principal.subject)
+        tracing.annotate({"customer_id": principal.subject})
+    return principal
 
 
 def current_staff(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:

@@ -35,6 +35,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
+from daiko import logs, tracing
 from daiko.db import database_unavailable
 from daiko.dead_letters import MAX_ERROR, optional_safe_text, replay_next, safe_text
 from daiko.dead_letters import DeadLetterMixin as DeadLetterMixin  # defined with its queries, used from here too
@@ -165,13 +166,25 @@ class IdempotentConsumer:
         return event
 
     async def handle_record(self, record: Record, stop: asyncio.Event | None = None) -> bool:
-        """Applies or parks the record; ``False`` only when ``stop`` was set before either could happen."""
+        """Applies or parks the record; ``False`` only when ``stop`` was set before either could happen.
+
+        In a consumer span that continues the producer's trace (``traceparent`` header), with the
+        event's ids bound to every log line it writes.
+        """
+        with (
+            tracing.consumed(self.name, record.topic, record.partition, record.offset, record.headers),
+            logs.bound(consumer=self.name),
+        ):
+            return await self._handle_record(record, stop)
+
+    async def _handle_record(self, record: Record, stop: asyncio.Event | None = None) -> bool:
         stop = stop or asyncio.Event()
         try:
             event = self.read(record.value or b"", record.topic)
         except Unreadable as exc:
             return await self._park(record, exc.event_id, exc.event_type, str(exc), attempts=1, stop=stop)
         failures, delay = 0, self._retry_delay
+        logs.bind_event(event.id, event.type, event.data)
         while True:
             try:
                 async with self._sessions() as session, session.begin():

@@ -6,7 +6,9 @@ then marks them published, so a crash between the two re-sends rows with the sam
 event id (consumers de-duplicate on it) and never loses one. Batches take a
 transaction-scoped advisory lock, so two relay instances never interleave and
 per-key order holds. Each message carries the CloudEvents binary-mode headers
-of its envelope (:meth:`daiko.events.Envelope.kafka_headers`) next to its JSON body.
+of its envelope (:meth:`daiko.events.Envelope.kafka_headers`) next to its JSON body, and
+the W3C trace context (``traceparent``) the row was written in, so each consumer
+continues the writer's trace (:mod:`daiko.tracing`).
 
 The relay wakes on commit: a statement trigger on the outbox (plumbing migration
 0004) calls ``pg_notify`` on :data:`NOTIFY_CHANNEL`, which PostgreSQL delivers
@@ -28,10 +30,11 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter, Gauge
 from sqlalchemy import BigInteger, DateTime, Identity, Index, LargeBinary, String, delete, func, select, text, update
-from sqlalchemy.dialects.postgresql import Insert, insert
+from sqlalchemy.dialects.postgresql import JSONB, Insert, insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+from daiko import tracing
 from daiko.events import Envelope, kafka_headers
 from daiko.kafka import KafkaConnection
 
@@ -62,6 +65,8 @@ class OutboxMixin:
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The W3C trace context the event was written in (daiko.tracing): the relay sends it as Kafka headers.
+    trace_context: Mapped[dict[str, str] | None] = mapped_column(JSONB)
 
     @declared_attr.directive
     @classmethod
@@ -80,6 +85,7 @@ def enqueue(session: AsyncSession, model: type[OutboxMixin], *, topic: str, key:
             topic=topic,
             key=key,
             payload=event.to_bytes(),
+            trace_context=tracing.current_carrier() or None,
         )
     )
 
@@ -90,7 +96,13 @@ def enqueue_once(model: type[OutboxMixin], *, topic: str, key: str, event: Envel
     For writers that may run twice with the same deterministic event ids (a Temporal activity
     retried after its commit), where :func:`enqueue` would fail on the unique event id.
     """
-    row = {"event_id": event.id, "topic": topic, "key": key, "payload": event.to_bytes()}
+    row = {
+        "event_id": event.id,
+        "topic": topic,
+        "key": key,
+        "payload": event.to_bytes(),
+        "trace_context": tracing.current_carrier() or None,
+    }
     return insert(model).values(**row).on_conflict_do_nothing(index_elements=["event_id"])  # type: ignore[arg-type]
 
 
@@ -125,7 +137,7 @@ class OutboxRelay:
             await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": RELAY_LOCK_ID})
             rows = (
                 await session.execute(
-                    select(m.id, m.topic, m.key, m.payload)
+                    select(m.id, m.topic, m.key, m.payload, m.trace_context)
                     .where(m.published_at.is_(None))
                     .order_by(m.id)
                     .limit(self._batch_size)
@@ -133,12 +145,13 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            futures = [
-                await self._producer.send(
-                    row.topic, value=row.payload, key=row.key.encode(), headers=kafka_headers(row.payload)
-                )
-                for row in rows
-            ]
+            futures = []
+            for row in rows:
+                with tracing.relayed(row.topic, row.key, row.trace_context) as trace_headers:
+                    headers = kafka_headers(row.payload) + trace_headers
+                    futures.append(
+                        await self._producer.send(row.topic, value=row.payload, key=row.key.encode(), headers=headers)
+                    )
             await asyncio.gather(*futures)
             await session.execute(
                 update(m).where(m.id.in_([row.id for row in rows])).values(published_at=datetime.now(UTC))

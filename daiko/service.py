@@ -15,18 +15,17 @@ from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from typing import TypeVar
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from daiko import idempotency
+from daiko import idempotency, logs, tracing
 from daiko.canonical import CanonicalInputMiddleware
 from daiko.housekeeping import housekeeping_task
 from daiko.kafka import KafkaConnection, admin_client, service_connection
 from daiko.live import LiveFeed, LiveHub, live_router
-from daiko.logs import configure_logging
 from daiko.metrics import Probe, instrument_http, service_metrics
 from daiko.openapi import OPERATIONS_TAG, install_openapi, operation_ids
 from daiko.problems import ProblemTable, install_problem_handlers
@@ -108,7 +107,9 @@ def create_service_app(
 ) -> FastAPI:
     """``probes`` are the service's own scrape-time gauges, next to the plumbing's (:mod:`daiko.metrics`);
     ``live``: the service's own topic as ``GET /v1/live`` (:mod:`daiko.live`), one consumer for the process."""
-    configure_logging(settings.log_level)
+    logs.configure_logging(settings.log_level, service=name)
+    tracing.configure_tracing(settings, name)
+    tracing.instrument_engine(engine)
     scrape_time = service_metrics(name, engine, extra=probes, timeout=settings.metrics_probe_timeout_seconds)
     hub = (
         LiveHub(
@@ -155,6 +156,7 @@ def create_service_app(
         version="0.1.0",
         lifespan=lifespan,
         generate_unique_id_function=operation_ids(name),
+        dependencies=[Depends(logs.bind_request_ids)],
     )
     app.state.settings = settings  # the one settings object of this process; auth reads it too
     app.state.service = state
@@ -188,4 +190,5 @@ def create_service_app(
     if hub:
         app.state.live = hub
         app.include_router(live_router(hub))
+    tracing.instrument_app(app)
     return app

@@ -119,6 +119,14 @@ class DaikoSettings(BaseSettings):
     live_heartbeat_seconds: float = Field(default=15.0, gt=0)
 
     log_level: str = "INFO"
+
+    # Traces (daiko/tracing.py): every process exports its spans by OTLP over HTTP/protobuf. The local
+    # stack runs Jaeger there (devstack/jaeger.py); DAIKO_TRACING=false switches both off. In production
+    # spans leave only for an endpoint given explicitly (DAIKO_OTLP_ENDPOINT): the local default is not
+    # where an agency's collector is, and a process must not stall exporting to nowhere.
+    tracing: bool = True
+    otlp_endpoint: str = "http://127.0.0.1:4318"
+    jaeger_ui_port: int = 16686
     # The relay wakes on commit (LISTEN/NOTIFY); its poll is only the safety net for a lost notification.
     outbox_poll_interval_seconds: float = 1.0
     # Off only where LISTEN cannot work (a pooler in transaction mode between the service and
@@ -186,6 +194,16 @@ class DaikoSettings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == PRODUCTION
+
+    @property
+    def otlp_traces_endpoint(self) -> str | None:
+        """Where this process sends its spans, or ``None`` when it traces nothing.
+
+        Off with ``DAIKO_TRACING=false``; in production also off unless ``DAIKO_OTLP_ENDPOINT`` is set.
+        """
+        if not self.tracing or (self.is_production and "otlp_endpoint" not in self.model_fields_set):
+            return None
+        return self.otlp_endpoint.rstrip("/") + "/v1/traces"
 
     def database_url(self, database: str) -> str:
         return (

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from daiko.settings import DaikoSettings
 from devstack.parts import Part, StackError, all_parts
 
-INFRASTRUCTURE = ("postgres", "kafka", "temporal")
+INFRASTRUCTURE = ("postgres", "kafka", "temporal", "jaeger")
 PART_TIMEOUT = 180.0
 
 

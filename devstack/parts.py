@@ -509,9 +509,7 @@ class Service(Part):
         app = self.registration.app
         # Forwarded headers are believed from the edge's address only (devstack/edge.py binds to it).
         trusted = ("--forwarded-allow-ips", self.settings.edge_proxy_address)
-        self.spawn_python(
-            "-m", "uvicorn", app, "--host", self.host, "--port", str(self.ports[0]), *trusted, "--no-access-log"
-        )
+        self.spawn_python("-m", "uvicorn", app, "--host", self.host, "--port", str(self.ports[0]), *trusted)
 
     async def healthy(self) -> bool:
         return await answers_ok(f"http://{self.address}/readyz")
@@ -579,6 +577,7 @@ class Worker(Part):
 def all_parts(settings: DaikoSettings) -> list[Part]:
     """In start order: infrastructure first, then what depends on it."""
     from devstack.edge import Edge  # they build on Part: imported here, after this module is whole
+    from devstack.jaeger import jaeger_parts
     from devstack.oidc import OidcProvider
     from devstack.prometheus import Prometheus
 
@@ -587,6 +586,7 @@ def all_parts(settings: DaikoSettings) -> list[Part]:
         Postgres(settings),
         Kafka(settings),
         Temporal(settings),
+        *jaeger_parts(settings),
         *(Service(r, settings) for r in registrations),
         *(Companion(c, settings) for r in registrations for c in r.companions),
         *(Worker(w, settings) for r in registrations for w in r.workers),

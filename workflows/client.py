@@ -12,6 +12,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
+from daiko import tracing
 from daiko.settings import DaikoSettings
 from workflows import workflow_id
 from workflows.models import OrderApplication, OrderStatus, OrderView
@@ -32,13 +33,17 @@ def tls_config(settings: DaikoSettings) -> TLSConfig | bool:
 
 
 async def connect(settings: DaikoSettings, runtime: Runtime | None = None) -> Client:
-    """``runtime``: the worker's, which exports the SDK's metrics; the SDK's default runtime otherwise."""
+    """``runtime``: the worker's, which exports the SDK's metrics; the SDK's default runtime otherwise.
+
+    With Temporal's tracing interceptor when this process traces (a worker on the client traces too).
+    """
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
         tls=tls_config(settings),
         runtime=runtime,
+        interceptors=tracing.temporal_interceptors(),
     )
 
 

@@ -543,3 +543,5 @@ class OrderTransition(BaseModel):
     version: int
     view: OrderView
     messages: list[OutgoingMessage] = []
+    # The W3C trace context of what caused it (workflows/trace_context.py): the activity continues that trace.
+    trace_context: dict[str, str] = {}

@@ -82,6 +82,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.rules import cancellation, deadlines, fulfilment, payment
     from workflows.search_attributes import CUSTOMER_ID, NEXT_DEADLINE, ORDER_STATUS, SERVICE_TYPE
     from workflows.staff_handlers import StaffHandlers
+    from workflows.trace_context import caller
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -332,6 +333,7 @@ class OrderWorkflow(StaffHandlers):
                 version=order.version,
                 view=order.view(),
                 messages=messages,
+                trace_context=caller(),
             )
         )
         self._upsert_search_attributes()

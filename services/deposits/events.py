@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts import ContractViolation
 from contracts.deposits import ChargeRejected, ChargeRequested, RefundRejected, RefundRequested
 from contracts.ids import CustomerId
+from daiko import tracing
 from daiko.consumer import Handler
 from daiko.events import DEPOSITS_EVENTS, Envelope
 from daiko.live import LiveFeed
@@ -64,10 +65,16 @@ async def handle_command(session: AsyncSession, event: Envelope, *, signing_key:
             raise  # an unknown type: the consumer parks it
         await _refuse_invalid(session, event, violation.__cause__)
         return
-    if isinstance(command, ChargeRequested):
-        await charge(session=session, command=command, signing_key=signing_key)
-    elif isinstance(command, RefundRequested):
-        await refund(session=session, command=command, signing_key=signing_key)
+    if not isinstance(command, ChargeRequested | RefundRequested):
+        return
+    # The ledger's own span in the payment's trace, inside the consumer's: what the money movement cost.
+    with tracing.tracer().start_as_current_span(
+        f"ledger {event.type}", attributes={"daiko.order_id": command.order_id}
+    ):
+        if isinstance(command, ChargeRequested):
+            await charge(session=session, command=command, signing_key=signing_key)
+        else:
+            await refund(session=session, command=command, signing_key=signing_key)
 
 
 def _field_adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from daiko import logs, tracing
 from daiko.attestation import verify
 from daiko.db import transaction
 from services.orders.projection import apply_transition
@@ -39,8 +40,22 @@ class OrderActivities:
 
     @activity.defn(name=RECORD_TRANSITION)
     async def record_transition(self, transition: OrderTransition) -> None:
-        """Upsert the read model (version-guarded) and enqueue the messages, atomically."""
-        async with transaction(self._sessions) as session:
-            taken = await apply_transition(session, transition, activity.info().workflow_run_id)
+        """Upsert the read model (version-guarded) and enqueue the messages, atomically.
+
+        In the trace of what caused the transition (a payment's request, the ledger's answer), not of the
+        order's creation where Temporal's interceptor runs the activity: the outbox stores that context.
+        """
+        ids = {"order_id": transition.order_id, "customer_id": transition.customer_id}
+        with (
+            tracing.continued(
+                transition.trace_context,
+                f"record_transition v{transition.version}",
+                attributes={f"daiko.{key}": value for key, value in ids.items()}
+                | {"daiko.messages": [m.type for m in transition.messages]},
+            ),
+            logs.bound(**ids),
+        ):
+            async with transaction(self._sessions) as session:
+                taken = await apply_transition(session, transition, activity.info().workflow_run_id)
         if not taken:
             activity.logger.info("order %s version %s was already recorded", transition.order_id, transition.version)

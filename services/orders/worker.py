@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from temporalio.worker import Worker
 
+from daiko import tracing
 from daiko.db import make_engine, make_session_factory
 from daiko.logs import configure_logging
 from daiko.metrics import serve_process_metrics, temporal_runtime
@@ -23,8 +24,10 @@ from services.orders.activities import LedgerVerifier, OrderActivities
 from services.orders.settings import OrdersSettings
 from workflows.client import connect
 from workflows.order_workflow import OrderWorkflow
+from workflows.trace_context import CallerContext
 
 log = logging.getLogger("services.orders.worker")
+WORKER_SERVICE = "orders-worker"  # its name on log lines and in traces
 SHUTDOWN_GRACE = timedelta(seconds=10)  # lets a running record_transition commit instead of being retried
 
 
@@ -35,6 +38,7 @@ async def run_worker(settings: OrdersSettings, stop: asyncio.Event) -> None:
     serve_process_metrics(settings.metrics_host, settings.worker_metrics_port)
     client = await connect(settings, runtime)
     engine = make_engine(settings.own_database_url)
+    tracing.instrument_engine(engine)
     activities = OrderActivities(make_session_factory(engine))
     ledger = LedgerVerifier(settings.ledger_public_keys)
     worker = Worker(
@@ -43,6 +47,7 @@ async def run_worker(settings: OrdersSettings, stop: asyncio.Event) -> None:
         workflows=[OrderWorkflow],
         activities=[activities.record_transition, ledger.verify_ledger_attestation],
         graceful_shutdown_timeout=SHUTDOWN_GRACE,
+        interceptors=[CallerContext()],  # each transition carries its cause's trace (workflows/trace_context.py)
     )
     try:
         async with worker:
@@ -55,7 +60,8 @@ async def run_worker(settings: OrdersSettings, stop: asyncio.Event) -> None:
 
 def main() -> None:
     settings = OrdersSettings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, service=WORKER_SERVICE)
+    tracing.configure_tracing(settings, WORKER_SERVICE)
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -89,3 +89,24 @@ def test_secrets_never_show_in_a_repr_or_a_log_line() -> None:
     shown = repr(settings) + str(settings.model_dump())
     for secret in ("daiko-development-secret", "daiko-sandbox-secret", "6461696b6f"):
         assert secret not in shown
+
+
+def test_spans_go_to_the_local_jaeger_in_development_and_nowhere_when_tracing_is_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DAIKO_OTLP_ENDPOINT", raising=False)
+    monkeypatch.delenv("DAIKO_TRACING", raising=False)
+    assert DaikoSettings().otlp_traces_endpoint == "http://127.0.0.1:4318/v1/traces"
+    monkeypatch.setenv("DAIKO_TRACING", "false")
+    assert DaikoSettings().otlp_traces_endpoint is None
+
+
+def test_production_sends_spans_only_to_an_endpoint_it_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DAIKO_OTLP_ENDPOINT", raising=False)
+    monkeypatch.delenv("DAIKO_TRACING", raising=False)
+    monkeypatch.setenv("DAIKO_ENVIRONMENT", "production")
+    for name in _development_secrets(DaikoSettings):
+        monkeypatch.setenv(f"DAIKO_{name.upper()}", REPLACED[name])
+    assert DaikoSettings().otlp_traces_endpoint is None
+    monkeypatch.setenv("DAIKO_OTLP_ENDPOINT", "https://otel-collector.agency.internal:4318/")
+    assert DaikoSettings().otlp_traces_endpoint == "https://otel-collector.agency.internal:4318/v1/traces"
