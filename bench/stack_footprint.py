@@ -38,7 +38,7 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
-INFRASTRUCTURE = {"postgres", "kafka", "temporal"}
+INFRASTRUCTURE = {"postgres", "kafka", "temporal", "temporal-ui"}
 DEVELOPMENT_ONLY = {"paypal"}  # the PayPal sandbox: neither Daiko's nor what production runs
 
 

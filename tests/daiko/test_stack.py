@@ -23,7 +23,7 @@ def _daiko_stack(*args: str) -> subprocess.CompletedProcess[str]:
 def test_status_reports_every_part_healthy(stack: StackSettings) -> None:
     result = _daiko_stack("status")
     assert result.returncode == 0, result.stdout + result.stderr
-    for part in ("postgres", "kafka", "temporal", "orders", "deposits", "messaging", "paypal", "worker"):
+    for part in ("postgres", "kafka", "temporal", "temporal-ui", "orders", "deposits", "messaging", "paypal", "worker"):
         assert part in result.stdout
 
 
@@ -31,7 +31,7 @@ def test_a_second_up_is_a_no_op(stack: StackSettings) -> None:
     result = _daiko_stack("up")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "starting" not in result.stdout
-    assert result.stdout.count("already running") == 8
+    assert result.stdout.count("already running") == 9
 
 
 def test_a_port_taken_by_another_process_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
