@@ -121,7 +121,8 @@ async def main() -> None:
                         ):
                             rate = await load(client, queue, args.workflows, args.concurrency, complete=complete)
                             results.setdefault((phase, name), []).append(rate)
-            print(f"{args.workflows} workflows per round, {args.rounds} round(s), c={args.concurrency}")
+                            print(f"  round: {phase:<24} {name:<22} {rate:7.1f} workflows/s", flush=True)
+            print(f"{args.workflows} workflows a round, {args.rounds} round(s), c={args.concurrency}; best round:")
             for (phase, name), rates in results.items():
                 each = ", ".join(f"{r:.1f}" for r in rates)
                 print(f"  {phase:<24} {name:<22} {max(rates):7.1f} workflows/s (rounds: {each})")
