@@ -111,6 +111,7 @@ def cpu_snapshot(pids: dict[str, int]) -> dict[str, float]:
 @dataclass
 class Steps:
     timings: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    retries: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     async def timed(self, name: str, call: Awaitable[Any]) -> Any:
         began = time.perf_counter()
@@ -146,14 +147,16 @@ async def _ok(response: Awaitable[httpx.Response], *statuses: int) -> Json:
     return body
 
 
-async def _until(read: Callable[[], Awaitable[Json]], check: Callable[[Json], bool], what: str) -> Json:
-    deadline = time.monotonic() + 120
+async def _until(
+    read: Callable[[], Awaitable[Json]], check: Callable[[Json], bool], what: str, *, timeout: float = 120
+) -> Json:
+    deadline = time.monotonic() + timeout
     while True:
         view = await read()
         if check(view):
             return view
         if time.monotonic() > deadline:
-            raise RuntimeError(f"no {what} within 120 s: status {view['status']}")
+            raise RuntimeError(f"no {what} within {timeout:.0f} s: status {view['status']}")
         await asyncio.sleep(0.05)
 
 
@@ -191,22 +194,48 @@ async def one_order(agency: Agency, settings: Any, service: str, plan: str, step
         return await _ok(agency.orders.get(f"/v1/staff/orders/{order_id}", headers=staff))
 
     async def op(name: str, body: Json) -> Json:
-        return await _ok(agency.orders.post(f"/v1/staff/orders/{order_id}/{name}", json=body, headers=staff))
+        """A staff operation; after a 503 (no answer in time) staff look at the order before trying again."""
+        for _ in range(5):
+            before = known["version"]
+            answer = await agency.orders.post(f"/v1/staff/orders/{order_id}/{name}", json=body, headers=staff)
+            if answer.status_code == 200:
+                done: Json = answer.json()
+                known["version"] = done["version"]
+                return done
+            if answer.status_code != 503:
+                raise RuntimeError(f"{name} on {order_id}: {answer.status_code} {answer.text}")
+            steps.retries[name] += 1
+            try:
+                taken = await _until(
+                    view, lambda v, before=before: v["version"] > before, f"{name} recorded", timeout=30
+                )
+                known["version"] = taken["version"]
+                return taken
+            except RuntimeError:
+                continue
+        raise RuntimeError(f"{name} on {order_id}: no answer after 5 tries")
 
     async def pay(seq: int) -> Json:
         current = await view()
         bill = next(b for b in current["billings"] if b["seq"] == seq)
-        await _ok(
-            agency.orders.post(
+        while bill["status"] not in ("charging", "paid"):
+            answer = await agency.orders.post(
                 f"/v1/orders/{order_id}/payments",
                 json={"billing_seq": seq, "revision": bill["revision"]},
                 headers=customer,
-            ),
-            202,
-        )
-        return await _until(
+            )
+            if answer.status_code == 202:
+                break
+            if answer.status_code != 503:
+                raise RuntimeError(f"paying {seq} of {order_id}: {answer.status_code} {answer.text}")
+            steps.retries[f"pay {seq}"] += 1
+            await asyncio.sleep(1)  # as the customer does: look at the order again before pressing again
+            bill = next(b for b in (await view())["billings"] if b["seq"] == seq)
+        paid = await _until(
             view, lambda v: next(b for b in v["billings"] if b["seq"] == seq)["status"] == "paid", f"payment {seq}"
         )
+        known["version"] = paid["version"]
+        return paid
 
     await steps.timed("fund (pay-in + confirm)", fund())
     created = await steps.timed(
@@ -222,6 +251,7 @@ async def one_order(agency: Agency, settings: Any, service: str, plan: str, step
         ),
     )
     order_id = created["order_id"]
+    known = {"version": created.get("version", 0)}
     one_time = plan == "one_time"
     shipping = {"international_shipping": 2400} if one_time else {}
     if service == "purchase":
@@ -399,6 +429,8 @@ async def main() -> None:
     for name, values in steps.timings.items():
         p50, p99 = percentile(values, 0.5) * 1000, percentile(values, 0.99) * 1000
         print(f"  {name:<26} {len(values):>6} {p50:>9.1f} {p99:>9.1f}")
+    if steps.retries:
+        print(f"  retried after a 503 (no answer in time): {dict(steps.retries)}")
     cores = os.cpu_count() or 1
     print(f"  CPU share of the machine ({cores} cores) while it ran:")
     for name, share in sorted(shares.items(), key=lambda kv: -kv[1]):

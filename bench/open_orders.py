@@ -33,6 +33,7 @@ import asyncio
 import sys
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,20 @@ async def _ok(response: Any, *statuses: int) -> Json:
     return body
 
 
+async def _answered(response: httpx.Response) -> httpx.Response:
+    return response
+
+
+async def _shows(client: httpx.AsyncClient, staff: dict[str, str], order_id: str, status: str, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        view = await _ok(client.get(f"/v1/staff/orders/{order_id}", headers=staff))
+        if view["status"] == status:
+            return True
+        await asyncio.sleep(0.5)
+    return False
+
+
 async def create_open_orders(
     settings: Any, clients: Clients, count: int, concurrency: int
 ) -> tuple[list[tuple[str, str]], float]:
@@ -131,6 +146,7 @@ async def create_open_orders(
 
     staff = bearer(staff_token(settings))
     created: list[tuple[str, str]] = []
+    retried: Counter[str] = Counter()
     todo = iter(range(count))
     began = time.perf_counter()
     last_report = began
@@ -141,16 +157,26 @@ async def create_open_orders(
         forward = n % 2 == 1
         application = forward_application("one_time") if forward else purchase_application("two_time")
         client = clients.any()
-        order = await _ok(
-            client.post("/v1/orders", json=application, headers={**customer, "Idempotency-Key": str(uuid.uuid4())}),
-            200,
-            201,
-        )
+        key = str(uuid.uuid4())
+        for _ in range(5):  # a 503 (no answer in time) is retried with the same Idempotency-Key
+            applied = await client.post("/v1/orders", json=application, headers={**customer, "Idempotency-Key": key})
+            if applied.status_code != 503:
+                break
+            retried["apply"] += 1
+        order = await _ok(_answered(applied), 200, 201)
         order_id = order["order_id"]
         operation, body = ("confirm-handling", {"service_fee": 500}) if forward else ("estimate", {"service_fee": 500})
-        view = await _ok(client.post(f"/v1/staff/orders/{order_id}/{operation}", json=body, headers=staff))
-        if view["status"] != "awaiting_payment":
-            raise RuntimeError(f"{order_id} is {view['status']} after {operation}")
+        for _ in range(5):  # after a 503 staff look at the order before trying again
+            answer = await client.post(f"/v1/staff/orders/{order_id}/{operation}", json=body, headers=staff)
+            if answer.status_code == 200:
+                break
+            if answer.status_code != 503:
+                raise RuntimeError(f"{operation} {order_id}: {answer.status_code} {answer.text}")
+            retried[operation] += 1
+            if await _shows(client, staff, order_id, "awaiting_payment", 30):
+                break
+        else:
+            raise RuntimeError(f"{operation} {order_id}: no answer after 5 tries")
         created.append((order_id, customer_id))
 
     async def slot() -> None:
@@ -163,6 +189,8 @@ async def create_open_orders(
                 print(f"  … {len(created)} open orders, {rate:.1f}/s", flush=True)
 
     await asyncio.gather(*(slot() for _ in range(concurrency)))
+    if retried:
+        print(f"  retried after a 503 (no answer in time): {dict(retried)}")
     return created, len(created) / (time.perf_counter() - began)
 
 
