@@ -165,7 +165,11 @@ async def create_open_orders(
             retried["apply"] += 1
         order = await _ok(_answered(applied), 200, 201)
         order_id = order["order_id"]
-        operation, body = ("confirm-handling", {"service_fee": 500}) if forward else ("estimate", {"service_fee": 500})
+        operation, body = (
+            ("confirm-handling", {"service_fee": 500, "international_shipping": 2400})  # the one-time plan's billing
+            if forward
+            else ("estimate", {"service_fee": 500})
+        )
         for _ in range(5):  # after a 503 staff look at the order before trying again
             answer = await client.post(f"/v1/staff/orders/{order_id}/{operation}", json=body, headers=staff)
             if answer.status_code == 200:
