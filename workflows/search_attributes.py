@@ -33,8 +33,3 @@ def initial_attributes(customer_id: str, status: str, service_type: str) -> Type
             SearchAttributePair(SERVICE_TYPE, service_type),
         ]
     )
-
-
-def cli_flags() -> list[str]:
-    """``--search-attribute Name=Type`` flags for ``temporal server start-dev``."""
-    return [flag for name, kind in SEARCH_ATTRIBUTES for flag in ("--search-attribute", f"{name}={kind}")]

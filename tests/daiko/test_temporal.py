@@ -33,7 +33,7 @@ def _test_server() -> str:
 
 
 @pytest.mark.stack
-async def test_a_workflow_runs_on_the_stacks_dev_server(stack: StackSettings) -> None:
+async def test_a_workflow_runs_on_the_stacks_temporal_server(stack: StackSettings) -> None:
     client = await Client.connect(stack.temporal_address, namespace=stack.temporal_namespace)
     queue = f"test-{uuid.uuid4().hex[:8]}"
     async with Worker(client, task_queue=queue, workflows=[SleepWorkflow]):

@@ -7,10 +7,10 @@ was, for the customer (view, refusals), for staff (history) and for the read
 model (versions), and its deadlines must fire when they were due.
 
 Deadlines and signal caps run on the time-skipping server. The orders driven
-through signals while they continue run on a dev server (``dev_shop``): the
-time-skipping server can leave a query, a history read or the workflow task
-itself hanging when a read reaches it while a run continues as new, which the
-real server (the dev server) does not.
+through signals while they continue run on the stack's Temporal server
+(``dev_shop``): the time-skipping server can leave a query, a history read or
+the workflow task itself hanging when a read reaches it while a run continues
+as new, which the real server does not.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ from workflows.rules import payment
 
 @pytest.fixture
 async def dev_shop(dev_server: DevServer) -> AsyncIterator[Shop]:  # noqa: F811 (the imported fixture)
-    """A shop on a dev server: real Temporal semantics, real time (the orders here need no deadline)."""
+    """A shop on the stack's Temporal server: real semantics, real time (the orders here need no deadline)."""
     recorder = Recorder()
     queue = f"orders-{uuid.uuid4().hex[:8]}"
     async with Worker(
@@ -112,6 +112,7 @@ async def _paid(shop: Shop, handle: OrderHandle) -> DepositEvent:
 # --------------------------------------------------------------------------- continue-as-new
 
 
+@pytest.mark.stack
 async def test_an_order_continued_as_new_runs_exactly_as_one_that_never_was(dev_shop: Shop) -> None:
     shop = dev_shop
     continued = await shop.apply(application(policy=SHORT_RUNS))
@@ -140,6 +141,7 @@ async def test_an_order_continued_as_new_runs_exactly_as_one_that_never_was(dev_
     assert recorded[-1].view.model_dump(mode="json") == final.model_dump(mode="json")
 
 
+@pytest.mark.stack
 async def test_a_continuation_changes_nothing_anyone_sees(dev_shop: Shop) -> None:
     shop = dev_shop
     handle = await shop.apply(application(policy=SHORT_RUNS))
@@ -175,6 +177,7 @@ async def _attempts(shop: Shop, handle: OrderHandle) -> list[str | None]:
     return answers
 
 
+@pytest.mark.stack
 async def test_a_continued_order_refuses_and_accepts_the_same_operations(dev_shop: Shop) -> None:
     shop = dev_shop
     continued = await shop.apply(application(policy=SHORT_RUNS))

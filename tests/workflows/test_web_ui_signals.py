@@ -1,30 +1,35 @@
-"""Staff's Web UI way, for real: every staff signal sent with the ``temporal`` CLI to a dev server.
+"""Staff's Web UI way, for real: every staff signal sent with the ``temporal`` CLI to the stack's Temporal.
 
 The CLI's ``workflow signal --input '<json>'`` goes through the same frontend
 API, with the same ``json/plain`` payload, as the Web UI's "Send signal"
-form. A dev server (``temporal server start-dev``, started here on free ports
-with our search attributes) runs the orders; the worker runs in-process with
-the in-memory recorder.
+form; the Web UI server of the stack (``temporal-ui``) is asked, through the
+HTTP API its pages use, for the order and for the signals it offers. The
+stack's Temporal server (on PostgreSQL, with our search attributes) runs the
+orders; the worker runs in-process with the in-memory recorder, on a task
+queue of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
-import socket
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
+from devstack.processes import port_open
+from tests.conftest import StackSettings
 from tests.workflows.order_harness import LEDGER, VENV_BIN, OrderHandle, Recorder, Shop, application
-from workflows import STAFF_OPERATIONS
+from workflows import DEPOSIT_EVENT_SIGNAL, STAFF_OPERATIONS
 from workflows.models import (
     ItemStatus,
     OrderStatus,
@@ -34,45 +39,32 @@ from workflows.models import (
     ServiceType,
 )
 from workflows.order_workflow import OrderWorkflow
-from workflows.search_attributes import CUSTOMER_ID, NEXT_DEADLINE, ORDER_STATUS, SERVICE_TYPE, cli_flags
+from workflows.search_attributes import CUSTOMER_ID, NEXT_DEADLINE, ORDER_STATUS, SERVICE_TYPE
 
 TEMPORAL = str(VENV_BIN / "temporal")
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+pytestmark = pytest.mark.stack
 
 
 @dataclass
 class DevServer:
+    """The stack's Temporal server, as a test reaches it: its frontend address and a client."""
+
     address: str
+    namespace: str
     client: Client
 
 
 @pytest.fixture
-async def dev_server() -> AsyncIterator[DevServer]:
-    port = _free_port()
-    server = await asyncio.create_subprocess_exec(
-        TEMPORAL, "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--headless",
-        "--log-level", "error", *cli_flags(),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        address = f"127.0.0.1:{port}"
-        async with asyncio.timeout(30):
-            while True:
-                try:
-                    client = await Client.connect(address, data_converter=pydantic_data_converter)
-                    break
-                except RuntimeError:
-                    await asyncio.sleep(0.1)
-        yield DevServer(address=address, client=client)
-    finally:
-        server.terminate()
-        await server.wait()
+async def dev_server(stack: StackSettings) -> AsyncIterator[DevServer]:
+    """The stack's real Temporal server (``daiko-stack up``); each test uses task queues of its own."""
+    host, _, port = stack.temporal_address.rpartition(":")
+    if not port_open(host, int(port)):
+        pytest.fail(f"the stack's Temporal is not running at {stack.temporal_address}: `make up`", pytrace=False)
+    client = await Client.connect(
+        stack.temporal_address, namespace=stack.temporal_namespace, data_converter=pydantic_data_converter
+    )
+    yield DevServer(address=stack.temporal_address, namespace=stack.temporal_namespace, client=client)
 
 
 class Staff:
@@ -86,7 +78,8 @@ class Staff:
     async def signal(self, handle: OrderHandle, name: str, payload: dict[str, Any]) -> OrderView:
         before = await self.shop.view(handle)
         cli = await asyncio.create_subprocess_exec(
-            TEMPORAL, "workflow", "signal", "--address", self.address, "--workflow-id", handle.id,
+            TEMPORAL, "workflow", "signal", "--address", self.address, "--namespace", self.shop.client.namespace,
+            "--workflow-id", handle.id,
             "--name", name, "--input", json.dumps(payload),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
@@ -183,3 +176,50 @@ async def test_staff_find_orders_by_search_attributes(dev_server: DevServer) -> 
         async with asyncio.timeout(10):
             while not [w async for w in dev_server.client.list_workflows(query)]:
                 await asyncio.sleep(0.1)
+
+
+async def _web_ui_metadata(web: httpx.AsyncClient, namespace: str, workflow_id: str) -> dict[str, Any]:
+    """What the Web UI's "Send signal" form offers: the workflow's metadata query, through the UI server's API."""
+    await web.get("/api/v1/settings")  # sets the UI server's CSRF cookie, as opening the page does
+    answer = await web.post(
+        f"/api/v1/namespaces/{namespace}/workflows/{workflow_id}/query/__temporal_workflow_metadata",
+        json={"query": {"queryType": "__temporal_workflow_metadata"}},
+        headers={"X-CSRF-TOKEN": web.cookies.get("_csrf") or ""},
+    )
+    assert answer.status_code == 200, answer.text
+    payload = answer.json()["queryResult"]["payloads"][0]
+    metadata: dict[str, Any] = (
+        json.loads(base64.b64decode(payload["data"])) if isinstance(payload, dict) and "data" in payload else payload
+    )
+    return metadata
+
+
+async def test_the_web_ui_lists_the_order_and_every_signal_staff_can_send(
+    dev_server: DevServer, stack: StackSettings
+) -> None:
+    recorder = Recorder()
+    queue = f"orders-{uuid.uuid4().hex[:8]}"
+    customer_id = f"cust-ui-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        dev_server.client,
+        task_queue=queue,
+        workflows=[OrderWorkflow],
+        activities=[recorder.record_transition, LEDGER.verify_ledger_attestation],
+    ):
+        shop = Shop(client=dev_server.client, recorder=recorder, task_queue=queue)
+        handle = await shop.apply(application(customer_id=customer_id))
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{stack.temporal_ui_port}", timeout=10) as web:
+            listing = f"/api/v1/namespaces/{dev_server.namespace}/workflows"
+            async with asyncio.timeout(20):
+                while True:
+                    found = (await web.get(listing, params={"query": f'CustomerId = "{customer_id}"'})).json()
+                    if [e["execution"]["workflowId"] for e in found.get("executions") or []] == [handle.id]:
+                        break
+                    await asyncio.sleep(0.2)
+            metadata = await _web_ui_metadata(web, dev_server.namespace, handle.id)
+
+    definition = metadata["definition"]
+    signals = {signal["name"]: signal.get("description", "") for signal in definition["signalDefinitions"]}
+    assert set(STAFF_OPERATIONS) | {DEPOSIT_EVENT_SIGNAL} <= set(signals)
+    assert all(signals[name] for name in STAFF_OPERATIONS), "each staff signal says what it does"
+    assert "Status: applied" in metadata["currentDetails"]
