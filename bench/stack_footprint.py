@@ -38,7 +38,7 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
-INFRASTRUCTURE = {"postgres", "kafka", "temporal", "temporal-ui", "jaeger", "edge"}  # the edge is nginx: not Daiko's code
+INFRASTRUCTURE = {"postgres", "kafka", "temporal", "temporal-ui", "jaeger", "edge"}  # edge: nginx
 DEVELOPMENT_ONLY = {"paypal", "oidc"}  # the PayPal sandbox, the OIDC provider: not what production runs
 MONITORING = {"prometheus"}  # the operator's Prometheus: shown, but neither Daiko's nor what it needs to run
 
