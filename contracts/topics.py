@@ -44,6 +44,8 @@ class Topic:
     """Daiko services reading it; other systems may subscribe to any topic too."""
     summary: str
     messages: tuple[type[Contract], ...]
+    read_back: bool = False
+    """The producer reads it too, without a consumer group: its live stream to the portal (``daiko/live.py``)."""
     _by_type: dict[str, type[Contract]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -84,6 +86,7 @@ TOPICS: tuple[Topic, ...] = (
         consumers=("messaging",),
         summary="What happened to an order, as its workflow decided it.",
         messages=ORDER_EVENTS,
+        read_back=True,
     ),
     Topic(
         name=DEPOSITS_COMMANDS,
@@ -100,6 +103,7 @@ TOPICS: tuple[Topic, ...] = (
         consumers=("orders",),
         summary="Every movement of a customer's deposit: answers to orders, pay-ins, withdrawals.",
         messages=DEPOSIT_EVENTS,
+        read_back=True,
     ),
     Topic(
         name=MESSAGING_EVENTS_TOPIC,
@@ -108,6 +112,7 @@ TOPICS: tuple[Topic, ...] = (
         consumers=(),
         summary="Messages posted in an order's message history, for notification systems.",
         messages=MESSAGING_EVENTS,
+        read_back=True,
     ),
 )
 

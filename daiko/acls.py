@@ -2,7 +2,8 @@
 
 Each service authenticates as its own principal (``User:<its kafka username>``)
 and may do exactly what ``contracts/topics.py`` says it does: ``WRITE`` the
-topics it produces, ``READ`` the topics it consumes, and ``READ`` its consumer
+topics it produces, ``READ`` the topics it consumes (and those it produces and
+reads back for its live stream, ``Topic.read_back``), and ``READ`` its consumer
 groups, whose names start with ``<service>-`` (``orders-deposit-bridge``,
 ``deposits-commands``, ``messaging-order-events``). Nothing else is granted:
 the brokers run with ``allow.everyone.if.no.acl.found=false``, so any other
@@ -97,6 +98,8 @@ def service_grants(principals: Mapping[str, str], topics: Iterable[Topic] = TOPI
     grants: set[Grant] = set()
     for topic in topics:
         grants.add(Grant(principals[topic.producer], Operation.WRITE, ResourceType.TOPIC, topic.name))
+        if topic.read_back:  # the producer's live stream (daiko/live.py) reads its own topic, without a group
+            grants.add(Grant(principals[topic.producer], Operation.READ, ResourceType.TOPIC, topic.name))
         for consumer in topic.consumers:
             reader = principals[consumer]
             grants.add(Grant(reader, Operation.READ, ResourceType.TOPIC, topic.name))

@@ -25,6 +25,7 @@ from daiko import idempotency
 from daiko.canonical import CanonicalInputMiddleware
 from daiko.housekeeping import housekeeping_task
 from daiko.kafka import KafkaConnection, admin_client, service_connection
+from daiko.live import LiveFeed, LiveHub, live_router
 from daiko.logs import configure_logging
 from daiko.openapi import OPERATIONS_TAG, install_openapi, operation_ids
 from daiko.problems import ProblemTable, install_problem_handlers
@@ -101,8 +102,20 @@ def create_service_app(
     on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
     on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None,
     description: str = "",
+    live: LiveFeed | None = None,
 ) -> FastAPI:
+    """``live``: the service's own topic as ``GET /v1/live`` (:mod:`daiko.live`), one consumer for the process."""
     configure_logging(settings.log_level)
+    hub = (
+        LiveHub(
+            service_connection(settings),
+            live,
+            queue_size=settings.live_queue_size,
+            heartbeat_seconds=settings.live_heartbeat_seconds,
+        )
+        if live
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -113,6 +126,7 @@ def create_service_app(
         every_task = {
             **(background or {}),
             "housekeeping": housekeeping_task(engine, retention),
+            **({"live": hub.run} if hub else {}),
         }
         tasks = [
             asyncio.create_task(run_forever(task_name, task, stop), name=task_name)
@@ -151,8 +165,12 @@ def create_service_app(
     @app.get("/readyz", tags=[OPERATIONS_TAG], summary="Readiness: its database and Kafka are reachable")
     async def readyz() -> JSONResponse:
         db_ok, kafka_ok = await asyncio.gather(database_ready(engine), kafka_ready(service_connection(settings)))
-        body = {"status": "ready" if db_ok and kafka_ok else "not ready", "database": db_ok, "kafka": kafka_ok}
-        return JSONResponse(body, status_code=200 if db_ok and kafka_ok else 503)
+        live_ok = hub.ready.is_set() if hub else True  # the live stream's consumer is in place
+        ready = db_ok and kafka_ok and live_ok
+        body = {"status": "ready" if ready else "not ready", "database": db_ok, "kafka": kafka_ok}
+        if hub:
+            body["live"] = live_ok
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics", tags=[OPERATIONS_TAG], summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:
@@ -160,4 +178,7 @@ def create_service_app(
 
     for router in routers:
         app.include_router(router)
+    if hub:
+        app.state.live = hub
+        app.include_router(live_router(hub))
     return app

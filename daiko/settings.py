@@ -87,6 +87,19 @@ class DaikoSettings(BaseSettings):
     rate_limit_ip: str = "600/minute"
     rate_limit_auth_failures: str = "30/minute"
 
+    # The edge (devstack/edge.py, deploy/edge/): one origin for the portal, the APIs and sign-in.
+    edge_port: int = 8100
+    # The address the edge connects to the services from, and the only peer whose X-Forwarded-For
+    # they believe (uvicorn --forwarded-allow-ips): a client on 127.0.0.1 cannot choose its rate-limit key.
+    edge_proxy_address: str = "127.0.0.2"
+    # Shown by the portal (GET /config.json).
+    agency_name: str = "Daiko"
+
+    # Live streams (daiko/live.py, GET /v1/live): events a client may fall behind by before it is
+    # disconnected (it reconnects and reloads), and the heartbeat comment's interval.
+    live_queue_size: int = Field(default=256, ge=1)
+    live_heartbeat_seconds: float = Field(default=15.0, gt=0)
+
     log_level: str = "INFO"
     # The relay wakes on commit (LISTEN/NOTIFY); its poll is only the safety net for a lost notification.
     outbox_poll_interval_seconds: float = 1.0

@@ -504,7 +504,11 @@ class Service(Part):
 
     def start(self) -> None:
         app = self.registration.app
-        self.spawn_python("-m", "uvicorn", app, "--host", self.host, "--port", str(self.ports[0]), "--no-access-log")
+        # Forwarded headers are believed from the edge's address only (devstack/edge.py binds to it).
+        trusted = ("--forwarded-allow-ips", self.settings.edge_proxy_address)
+        self.spawn_python(
+            "-m", "uvicorn", app, "--host", self.host, "--port", str(self.ports[0]), *trusted, "--no-access-log"
+        )
 
     async def healthy(self) -> bool:
         return await answers_ok(f"http://{self.address}/readyz")
@@ -568,6 +572,8 @@ class Worker(Part):
 
 def all_parts(settings: DaikoSettings) -> list[Part]:
     """In start order: infrastructure first, then what depends on it."""
+    from devstack.edge import Edge  # it builds on Part: imported here, after this module is whole
+
     registrations = registered_services()
     return [
         Postgres(settings),
@@ -576,4 +582,5 @@ def all_parts(settings: DaikoSettings) -> list[Part]:
         *(Service(r, settings) for r in registrations),
         *(Companion(c, settings) for r in registrations for c in r.companions),
         *(Worker(w, settings) for r in registrations for w in r.workers),
+        Edge(settings),
     ]

@@ -22,7 +22,7 @@ from services.deposits.domain import (
     PayPalOrderTaken,
     PayPalRefused,
 )
-from services.deposits.events import command_handler, command_type_known
+from services.deposits.events import DEPOSITS_LIVE, command_handler, command_type_known
 from services.deposits.ledger import InsufficientFunds, LedgerError, PendingAlreadyResolved
 from services.deposits.paypal import PayPalClient
 from services.deposits.settings import DepositsSettings
@@ -103,6 +103,7 @@ def build_app(settings: DepositsSettings | None = None) -> FastAPI:
         background=background,
         on_shutdown=close_paypal,
         description=DESCRIPTION,
+        live=DEPOSITS_LIVE,
     )
 
 

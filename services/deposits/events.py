@@ -22,10 +22,20 @@ from contracts import ContractViolation
 from contracts.deposits import ChargeRejected, ChargeRequested, RefundRejected, RefundRequested
 from contracts.ids import CustomerId
 from daiko.consumer import Handler
-from daiko.events import Envelope
+from daiko.events import DEPOSITS_EVENTS, Envelope
+from daiko.live import LiveFeed
 from services.deposits.charges import charge, refund
 from services.deposits.ledger_store import deposit_of
 from services.deposits.messages import COMMANDS, balances, emit
+
+DEPOSITS_LIVE = LiveFeed(
+    DEPOSITS_EVENTS,
+    # A refund the ledger could not post is staff's to look at; the customer hears of the refund when it is made.
+    staff_only_types=frozenset({RefundRejected.type}),
+    # The ledger's signature is for the order's workflow to verify, not for the customer's screen.
+    staff_only_fields=frozenset({"attestation"}),
+)
+"""The deposit's live stream (``GET /v1/live``, :mod:`daiko.live`): what of the topic a customer sees."""
 
 log = logging.getLogger(__name__)
 

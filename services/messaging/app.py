@@ -11,8 +11,9 @@ from fastapi import FastAPI
 
 from daiko.consumer import consumer_task
 from daiko.db import make_engine, make_session_factory
-from daiko.events import ORDERS_EVENTS
+from daiko.events import MESSAGING_EVENTS, ORDERS_EVENTS
 from daiko.kafka import service_connection
+from daiko.live import LiveFeed
 from daiko.outbox import relay_task
 from daiko.problems import ProblemTable, ProblemType
 from daiko.service import create_service_app
@@ -75,6 +76,7 @@ def build_app(settings: MessagingSettings | None = None, store: AttachmentStore 
             "Messages about each order: customer and staff messages, photos, system notices from order events, "
             "and the 90-day rule (R3)."
         ),
+        live=LiveFeed(MESSAGING_EVENTS),
     )
 
 

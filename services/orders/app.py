@@ -8,8 +8,11 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from daiko.db import make_engine, make_session_factory
+from daiko.dev_sign_in import dev_sign_in_routers
 from daiko.errors import Unavailable
+from daiko.events import ORDERS_EVENTS
 from daiko.kafka import service_connection
+from daiko.live import LiveFeed
 from daiko.outbox import relay_task
 from daiko.problems import ProblemTable, ProblemType
 from daiko.service import BackgroundTask, create_service_app
@@ -98,12 +101,13 @@ def build_app(settings: OrdersSettings | None = None) -> FastAPI:
         name="orders",
         settings=settings,
         engine=engine,
-        routers=[customer_router, staff_router, reconciliation_router, halted_router],
+        routers=[customer_router, staff_router, reconciliation_router, halted_router, *dev_sign_in_routers(settings)],
         state=state,
         problems=PROBLEMS,
         background=background,
         on_startup=on_startup,
         description=DESCRIPTION,
+        live=LiveFeed(ORDERS_EVENTS),
     )
     return app
 

@@ -102,14 +102,17 @@ async def test_the_broker_holds_exactly_the_acls_the_contracts_imply(stack: Stac
 
 
 def test_each_topic_is_written_by_its_producer_and_read_by_its_consumers_only() -> None:
+    """And by its producer where it reads its own events back for its live stream (never the commands)."""
     principals = {"orders": "User:o", "deposits": "User:d", "messaging": "User:m"}
     grants = service_grants(principals)
     for topic in TOPICS:
         writers = {g.principal for g in grants if g.resource_name == topic.name and g.operation is Operation.WRITE}
         readers = {g.principal for g in grants if g.resource_name == topic.name and g.operation is Operation.READ}
         assert writers == {principals[topic.producer]}
-        assert readers == {principals[c] for c in topic.consumers}
+        read_back = {principals[topic.producer]} if topic.read_back else set()
+        assert readers == {principals[c] for c in topic.consumers} | read_back
     assert Grant("User:o", Operation.READ, ResourceType.GROUP, "orders-", Pattern.PREFIXED) in grants
+    assert Grant("User:o", Operation.READ, ResourceType.TOPIC, DEPOSITS_COMMANDS) not in grants
     assert {g.operation for g in grants} == {Operation.READ, Operation.WRITE}  # nothing on the cluster
 
 
