@@ -38,6 +38,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/dev/sign-in": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Development only: a token for a customer id or for staff (absent in production) */
+        post: operations["orders.dev_sign_in"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Live events of this service (Server-Sent Events): a customer's own, or all for staff */
+        get: operations["orders.live"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/orders": {
         parameters: {
             query?: never;
@@ -669,6 +703,25 @@ export interface components {
          */
         CustomerOperation: "pay_billing" | "cancel" | "report_reception";
         /**
+         * CustomerSignIn
+         * @example {
+         *       "customer_id": "cust-1",
+         *       "role": "customer"
+         *     }
+         */
+        CustomerSignIn: {
+            /**
+             * Customer Id
+             * @description The customer's id (the subject of their token).
+             */
+            customer_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            role: "customer";
+        };
+        /**
          * Deadline
          * @description An automatic rule's durable timer; staff can move it (``move_deadline``).
          */
@@ -752,6 +805,29 @@ export interface components {
              * @default
              */
             postal_code: string;
+        };
+        /**
+         * DevToken
+         * @example {
+         *       "access_token": "eyJhbGciOiJIUzI1NiJ9...",
+         *       "expires_in": 43200,
+         *       "token_type": "bearer"
+         *     }
+         */
+        DevToken: {
+            /** Access Token */
+            access_token: string;
+            /**
+             * Expires In
+             * @description seconds until the token expires
+             */
+            expires_in: number;
+            /**
+             * Token Type
+             * @default bearer
+             * @constant
+             */
+            token_type: "bearer";
         };
         /**
          * Difference
@@ -1661,6 +1737,25 @@ export interface components {
             /** Version */
             version: number;
         };
+        /**
+         * StaffSignIn
+         * @example {
+         *       "role": "staff",
+         *       "staff_id": "staff-1"
+         *     }
+         */
+        StaffSignIn: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            role: "staff";
+            /**
+             * Staff Id
+             * @description The staff member's id: the subject recorded in histories.
+             */
+            staff_id: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -1708,6 +1803,86 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+        };
+    };
+    "orders.dev_sign_in": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CustomerSignIn"] | components["schemas"]["StaffSignIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DevToken"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "orders.live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `text/event-stream`: `event: <type>`, `id: <event id>`, `data: <the event envelope>` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (too many operations, or failed authentications); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

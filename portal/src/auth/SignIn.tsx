@@ -2,7 +2,7 @@
 // (pick a customer id or staff) when the deployment allows it (never in production).
 import { useState, type SyntheticEvent } from "react";
 import { useNavigate } from "react-router-dom";
-import { orders, unwrap } from "../api/client";
+import { orders, unwrap, type OrdersSchemas } from "../api/client";
 import { ProblemMessage, useOperation } from "../components/ui";
 import type { PortalConfig } from "../config";
 import { oidcManager } from "./oidc";
@@ -16,8 +16,8 @@ export function SignIn({ config }: { config: PortalConfig }) {
   const dev = useOperation();
   const [expired] = useState(takeExpiredNotice);
 
-  async function devSignIn(body: { role: "customer"; customer_id: string } | { role: "staff"; staff_id: string }) {
-    const answer = unwrap(await orders.POST("/v1/dev/sign-in" as never, { body } as never)) as { access_token: string };
+  async function devSignIn(body: OrdersSchemas["CustomerSignIn"] | OrdersSchemas["StaffSignIn"]) {
+    const answer = unwrap(await orders.POST("/v1/dev/sign-in", { body }));
     const identity = signIn(answer.access_token, "dev");
     void navigate(identity.role === "staff" ? "/staff" : "/orders");
   }
