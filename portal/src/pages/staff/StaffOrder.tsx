@@ -62,34 +62,41 @@ export function StaffOrder({ config }: { config: PortalConfig }) {
 }
 
 function Operations({ order, onDone }: { order: OrderView; onDone: () => void }) {
-  const next = NEXT_FOR_STATUS[order.status] ?? [];
+  // The forms the order's status calls for open first; kept as they were when the page opened, so a
+  // form stays where staff left it when the order changes under it.
+  const [next] = useState(() => NEXT_FOR_STATUS[order.status] ?? []);
+  const [done, setDone] = useState<string | null>(null);
   const sorted = [...STAFF_OPERATIONS].sort((a, b) => Number(next.includes(b.name)) - Number(next.includes(a.name)));
   return (
     <section aria-labelledby="operations-title" className="card">
       <h2 id="operations-title">Staff operations</h2>
+      <p role="status" aria-live="polite" data-testid="operation-done">{done ? `${done}: done.` : ""}</p>
       {sorted.map((operation) => (
         <details key={operation.name} open={next.includes(operation.name)} className="operation-form">
           <summary>{operation.label}</summary>
-          <OperationForm operation={operation as StaffOperationForm} order={order} onDone={onDone} />
+          <OperationForm
+            operation={operation as StaffOperationForm}
+            order={order}
+            onStart={() => { setDone(null); }}
+            onDone={() => { setDone(operation.label); onDone(); }}
+          />
         </details>
       ))}
     </section>
   );
 }
 
-function OperationForm({ operation, order, onDone }: { operation: StaffOperationForm; order: OrderView; onDone: () => void }) {
+function OperationForm({ operation, order, onStart, onDone }: { operation: StaffOperationForm; order: OrderView; onStart: () => void; onDone: () => void }) {
   const [values, setValues] = useState<Values>({});
   const run = useOperation();
-  const [done, setDone] = useState(false);
   const set = (name: string, value: string) => { setValues((current) => ({ ...current, [name]: value })); };
   async function submit(event: SyntheticEvent) {
     event.preventDefault();
-    setDone(false);
+    onStart();
     const ok = await run.run(async () =>
       unwrap(await orders.POST(operation.path, { params: { path: { order_id: order.order_id } }, body: operation.body(values, order) as never })),
     );
     if (ok) {
-      setDone(true);
       setValues({});
       onDone();
     }
@@ -100,7 +107,6 @@ function OperationForm({ operation, order, onDone }: { operation: StaffOperation
       <p className="hint">{operation.help}</p>
       {operation.fields.map((field) => <Input key={field.name} id={id(field)} field={field} values={values} set={set} order={order} />)}
       <ProblemMessage problem={run.problem} />
-      {done ? <p role="status">Done.</p> : null}
       <button type="submit" className="primary" disabled={run.busy}>{operation.label}</button>
     </form>
   );
