@@ -38,8 +38,8 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
-INFRASTRUCTURE = {"postgres", "kafka", "temporal"}
-DEVELOPMENT_ONLY = {"paypal"}  # the PayPal sandbox: neither Daiko's nor what production runs
+INFRASTRUCTURE = {"postgres", "kafka", "temporal", "edge"}  # the edge is nginx: not Daiko's code
+DEVELOPMENT_ONLY = {"paypal", "oidc"}  # the PayPal sandbox, the OIDC provider: not what production runs
 
 
 def main() -> None:

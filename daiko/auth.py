@@ -1,12 +1,23 @@
 """JWT bearer auth: ``sub`` is the customer id, ``role`` is ``customer`` or ``staff``.
 
-HS256 with a shared secret in development (``daiko token`` mints tokens);
-RS256 against a JWKS URL in production (``DAIKO_JWT_ALGORITHM=RS256``,
-``DAIKO_JWT_JWKS_URL``).
+A token is checked against the issuer it names, among the trusted ones
+(:func:`trusted_issuers`), each with its own algorithm and key source, so a
+token can never choose how it is verified:
+
+* ``DAIKO_JWT_ISSUER``: HS256 with a shared secret in development (``daiko token``
+  and the development sign-in mint these); RS256 against ``DAIKO_JWT_JWKS_URL`` in
+  production (``DAIKO_JWT_ALGORITHM=RS256``), the agency's identity provider;
+* outside production also ``DAIKO_OIDC_ISSUER``, RS256 against ``DAIKO_OIDC_JWKS_URL``:
+  the local stack's OpenID Connect provider (``deploy/oidc``), whose JWT access
+  tokens the portal obtains by authorization code + PKCE.
+
+In production only the configured issuer is trusted (the settings refuse an
+OIDC issuer other than ``DAIKO_JWT_ISSUER``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
@@ -15,7 +26,7 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
 from contracts.ids import CustomerId
 from daiko.problems import Problem, invalid_request
@@ -58,21 +69,54 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
     return jwt.PyJWKClient(url, cache_keys=True)
 
 
+@dataclass(frozen=True)
+class TrustedIssuer:
+    """An issuer whose tokens are accepted, and the one way its tokens are verified."""
+
+    issuer: str
+    algorithm: str
+    secret: SecretStr | None = None
+    jwks_url: str | None = None
+
+    def key(self, token: str) -> Any:
+        if self.algorithm == "HS256":
+            assert self.secret is not None
+            return self.secret.get_secret_value()
+        if not self.jwks_url:
+            raise Problem(500, "Auth misconfigured", "DAIKO_JWT_JWKS_URL is required for RS256")
+        return _jwks_client(self.jwks_url).get_signing_key_from_jwt(token).key
+
+
+def trusted_issuers(settings: DaikoSettings) -> dict[str, TrustedIssuer]:
+    """The issuers whose tokens this process accepts, by ``iss``: the configured one, and outside production
+    the local OpenID Connect provider."""
+    primary = TrustedIssuer(
+        settings.jwt_issuer,
+        settings.jwt_algorithm,
+        secret=settings.jwt_secret if settings.jwt_algorithm == "HS256" else None,
+        jwks_url=settings.jwt_jwks_url,
+    )
+    trusted = {primary.issuer: primary}
+    if not settings.is_production and settings.oidc_issuer and settings.oidc_jwks_url:
+        trusted.setdefault(
+            settings.oidc_issuer, TrustedIssuer(settings.oidc_issuer, "RS256", jwks_url=settings.oidc_jwks_url)
+        )
+    return trusted
+
+
 def decode_token(settings: DaikoSettings, token: str) -> Principal:
     try:
-        if settings.jwt_algorithm == "HS256":
-            key: Any = settings.jwt_secret.get_secret_value()
-        else:
-            if not settings.jwt_jwks_url:
-                raise Problem(500, "Auth misconfigured", "DAIKO_JWT_JWKS_URL is required for RS256")
-            key = _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key
+        named = jwt.decode(token, options={"verify_signature": False}).get("iss")
+        trusted = trusted_issuers(settings).get(named) if isinstance(named, str) else None
+        if trusted is None:
+            raise jwt.InvalidIssuerError(f"issuer {named!r} is not trusted")
         claims = jwt.decode(
             token,
-            key,
-            algorithms=[settings.jwt_algorithm],  # type: ignore[arg-type]
+            trusted.key(token),
+            algorithms=[trusted.algorithm],
             audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
-            options={"require": ["sub", "exp"]},
+            issuer=trusted.issuer,
+            options={"require": ["sub", "exp", "iss"]},
         )
         role = Role(claims.get("role", "customer"))
     except (jwt.PyJWTError, ValueError) as exc:

@@ -95,6 +95,16 @@ class DaikoSettings(BaseSettings):
     # Shown by the portal (GET /config.json).
     agency_name: str = "Daiko"
 
+    # Sign-in with OpenID Connect: the identity provider the portal sends people to (authorization code
+    # + PKCE, public client) and whose RS256 access tokens the services accept, keys from its JWKS. The
+    # local stack runs one (devstack/oidc.py) behind the edge, so outside production both default to it;
+    # in production the issuer must be DAIKO_JWT_ISSUER, the one issuer the services trust there.
+    oidc_issuer: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_client_id: str = "daiko-portal"
+    oidc_scope: str = "openid profile daiko"
+    oidc_port: int = 8105
+
     # Live streams (daiko/live.py, GET /v1/live): events a client may fall behind by before it is
     # disconnected (it reconnects and reloads), and the heartbeat comment's interval.
     live_queue_size: int = Field(default=256, ge=1)
@@ -108,6 +118,22 @@ class DaikoSettings(BaseSettings):
     outbox_listen: bool = True
     # Longer than the longest topic retention, so a redelivered event is always recognised.
     processed_events_retention_days: int = Field(default=35, ge=31)
+
+    @model_validator(mode="after")
+    def _oidc_defaults_to_the_local_provider(self) -> Self:
+        """Outside production, the local stack's provider (on the edge's origin); in production, no default."""
+        if self.environment == PRODUCTION:
+            if self.oidc_issuer is not None and self.oidc_issuer != self.jwt_issuer:
+                raise ValueError(
+                    "DAIKO_OIDC_ISSUER must be DAIKO_JWT_ISSUER in production: the portal signs in with the "
+                    "one issuer whose tokens the services accept (DAIKO_JWT_ALGORITHM=RS256, DAIKO_JWT_JWKS_URL)"
+                )
+            return self
+        if self.oidc_issuer is None:
+            self.oidc_issuer = f"http://127.0.0.1:{self.edge_port}/oidc"
+            if self.oidc_jwks_url is None:  # straight to the provider: the services need not go through the edge
+                self.oidc_jwks_url = f"http://127.0.0.1:{self.oidc_port}/oidc/jwks"
+        return self
 
     @model_validator(mode="after")
     def _production_refuses_development_secrets(self) -> Self:

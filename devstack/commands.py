@@ -37,6 +37,7 @@ async def _start_wave(parts: list[Part]) -> None:
         if part.running_pid() is not None:
             if await part.healthy():
                 _say(f"  {part.name:<10} already running at {part.address}")
+                await asyncio.to_thread(part.refresh)
                 continue
         else:
             part.check_ports_free()

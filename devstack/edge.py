@@ -17,7 +17,9 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import string
+import time
 from pathlib import Path
 from typing import Any
 
@@ -48,17 +50,16 @@ def messaging_max_body_bytes() -> int:
 def portal_config(settings: DaikoSettings) -> dict[str, Any]:
     """``GET /config.json``: what the portal needs to know about this deployment before it signs anyone in."""
     temporal_host = settings.temporal_address.rpartition(":")[0] or "127.0.0.1"
-    oidc_issuer: str | None = getattr(settings, "oidc_issuer", None)
     return {
         "environment": settings.environment,
         "dev_sign_in": not settings.is_production,
         "oidc": (
             {
-                "issuer": oidc_issuer,
-                "client_id": getattr(settings, "oidc_client_id", "daiko-portal"),
-                "scope": getattr(settings, "oidc_scope", "openid"),
+                "issuer": settings.oidc_issuer,
+                "client_id": settings.oidc_client_id,
+                "scope": settings.oidc_scope,
             }
-            if oidc_issuer
+            if settings.oidc_issuer
             else None
         ),
         "temporal_ui_url": f"http://{temporal_host}:{settings.temporal_ui_port}",
@@ -88,6 +89,28 @@ def _newest_source(portal: Path) -> float:
     return newest
 
 
+def npm_ci(folder: Path, stamps: Path, *, who: str) -> bool:
+    """``npm ci`` in ``folder`` when its lockfile differs from the one last installed (a digest in ``stamps``)."""
+    stamps.mkdir(parents=True, exist_ok=True)
+    lock = folder / "package-lock.json"
+    if not lock.exists():
+        raise StackError(f"{lock} is missing: commit the lockfile (npm install writes it)")
+    installed = stamps / f"npm-ci-{folder.name}.sha256"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if (folder / "node_modules").is_dir() and installed.exists() and installed.read_text() == digest:
+        return False
+    print(
+        f"  {who:<10} npm ci in {folder.relative_to(PROJECT_ROOT) if folder.is_relative_to(PROJECT_ROOT) else folder}"
+        " (its lockfile changed)",
+        flush=True,
+    )
+    if not shutil.which("npm"):
+        raise StackError("npm not found: run `make bootstrap` (deploy/bootstrap.d/25-oidc.sh installs Node.js)")
+    _run(["npm", "ci", "--no-audit", "--no-fund"], cwd=folder)
+    installed.write_text(digest)
+    return True
+
+
 def build_portal(portal: Path, stamps: Path) -> bool:
     """``npm ci`` when the lockfile changed, ``npm run build`` when a source is newer than the last build.
 
@@ -95,29 +118,24 @@ def build_portal(portal: Path, stamps: Path) -> bool:
     """
     if not (portal / "package.json").exists():
         return False
-    stamps.mkdir(parents=True, exist_ok=True)
-    lock = portal / "package-lock.json"
-    installed = stamps / "npm-ci.sha256"
-    digest = hashlib.sha256(lock.read_bytes()).hexdigest() if lock.exists() else "no lockfile"
-    if not (portal / "node_modules").is_dir() or not installed.exists() or installed.read_text() != digest:
-        print("  edge       npm ci in portal/ (its lockfile changed)", flush=True)
-        _run(["npm", "ci", "--no-audit", "--no-fund"] if lock.exists() else ["npm", "install"], cwd=portal)
-        installed.write_text(digest)
+    npm_ci(portal, stamps, who="edge")
     built = stamps / "portal-build.stamp"
     if built.exists() and (portal / "dist" / "index.html").exists() and _newest_source(portal) <= built.stat().st_mtime:
         return False
     print("  edge       npm run build in portal/ (its sources changed)", flush=True)
+    began = time.time()
     _run(["npm", "run", "build"], cwd=portal)
     built.touch()
-    os.utime(built)
+    os.utime(built, (began, began))  # a source saved during the build is newer: the next up builds again
     return True
 
 
 class Edge(Part):
     """Debian's nginx as our own process (``nginx -p .daiko/edge -c nginx.conf``), never the system service."""
 
-    def __init__(self, settings: DaikoSettings) -> None:
+    def __init__(self, settings: DaikoSettings, portal: Path = PORTAL) -> None:
         super().__init__("edge", settings, "127.0.0.1", [settings.edge_port])
+        self.portal = portal
 
     @property
     def home(self) -> Path:
@@ -133,12 +151,11 @@ class Edge(Part):
     @property
     def root(self) -> Path:
         """The built portal, or a placeholder page while this checkout has none."""
-        dist = PORTAL / "dist"
+        dist = self.portal / "dist"
         return dist if (dist / "index.html").exists() else PLACEHOLDER
 
     def template_values(self) -> dict[str, str]:
         ports = {r.name: r.settings().port for r in registered_services()}
-        oidc_port = getattr(self.settings, "oidc_port", 8105)
         return {
             "EDGE_LISTEN": f"{self.host}:{self.ports[0]}",
             "EDGE_ROOT": str(self.root),
@@ -146,7 +163,7 @@ class Edge(Part):
             "EDGE_ORDERS_UPSTREAM": f"127.0.0.1:{ports['orders']}",
             "EDGE_DEPOSITS_UPSTREAM": f"127.0.0.1:{ports['deposits']}",
             "EDGE_MESSAGING_UPSTREAM": f"127.0.0.1:{ports['messaging']}",
-            "EDGE_OIDC_UPSTREAM": f"127.0.0.1:{oidc_port}",
+            "EDGE_OIDC_UPSTREAM": f"127.0.0.1:{self.settings.oidc_port}",
             "EDGE_OIDC_ORIGIN": "",  # the local issuer is on this origin: 'self' covers it
             "EDGE_PROXY_BIND": self.settings.edge_proxy_address,
             "EDGE_API_MAX_BODY": str(API_MAX_BODY_BYTES),
@@ -185,8 +202,18 @@ class Edge(Part):
         return found
 
     def prepare(self) -> None:
-        build_portal(PORTAL, self.home)
+        build_portal(self.portal, self.home)
         self.write_config(self.template_values())
+
+    def refresh(self) -> None:
+        """Running already: rebuild the portal if its sources changed, and reload nginx if its config did."""
+        build_portal(self.portal, self.home)
+        before = (self.home / "daiko.conf").read_text() if (self.home / "daiko.conf").exists() else ""
+        self.write_config(self.template_values())
+        pid = self.running_pid()
+        if pid is not None and (self.home / "daiko.conf").read_text() != before:
+            os.kill(pid, signal.SIGHUP)  # nginx re-reads its config without dropping connections
+            print("  edge       reloaded (its configuration changed)", flush=True)
 
     def write_config(self, values: dict[str, str]) -> None:
         """The generated files under ``home``, checked by ``nginx -t`` before anything starts."""

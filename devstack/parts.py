@@ -86,6 +86,9 @@ class Part(ABC):
     async def after_healthy(self) -> None:  # noqa: B027 - optional hook
         """Idempotent set-up that needs the part running (databases, topics)."""
 
+    def refresh(self) -> None:  # noqa: B027 - optional hook
+        """Idempotent catch-up for a part ``up`` finds running and healthy (the edge rebuilds a changed portal)."""
+
     def stop(self) -> bool:
         pid = self.running_pid()
         if pid is None:
@@ -572,7 +575,8 @@ class Worker(Part):
 
 def all_parts(settings: DaikoSettings) -> list[Part]:
     """In start order: infrastructure first, then what depends on it."""
-    from devstack.edge import Edge  # it builds on Part: imported here, after this module is whole
+    from devstack.edge import Edge  # they build on Part: imported here, after this module is whole
+    from devstack.oidc import OidcProvider
 
     registrations = registered_services()
     return [
@@ -583,4 +587,5 @@ def all_parts(settings: DaikoSettings) -> list[Part]:
         *(Companion(c, settings) for r in registrations for c in r.companions),
         *(Worker(w, settings) for r in registrations for w in r.workers),
         Edge(settings),
+        OidcProvider(settings),
     ]

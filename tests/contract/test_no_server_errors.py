@@ -42,6 +42,10 @@ def test_no_generated_request_gets_a_server_error(stack: StackSettings, service:
             "30",
             "--header",
             f"Authorization: Bearer {token}",
+            # The live stream never ends by itself (a heartbeat every 15 s) and takes no input to fuzz:
+            # tests/daiko/test_live.py covers it, including the 401 without a token.
+            "--exclude-path",
+            "/v1/live",
         ],
         capture_output=True,
         text=True,

@@ -28,6 +28,9 @@ from devstack.edge import API_MAX_BODY_BYTES, Edge, build_portal, messaging_max_
 from tests.conftest import StackSettings, bearer, customer_token
 from tests.deploy.test_compose import INTERPOLATED
 
+PATIENT_TRIES = 1200
+"""Polls 50 ms apart before a test gives up: patience on a busy machine, not a measured time."""
+
 SECURITY_HEADERS = (
     "content-security-policy",
     "x-content-type-options",
@@ -165,10 +168,11 @@ async def edge_with_orders_down(stack: StackSettings, tmp_path: Path) -> AsyncIt
         **{**stack.model_dump(), "state_dir": tmp_path, "edge_port": _closed_port()}
     )
     edge = Edge(settings)
-    edge.write_config({**edge.template_values(), "EDGE_ORDERS_UPSTREAM": f"127.0.0.1:{_closed_port()}"})
+    down = next(port for port in iter(_closed_port, None) if port != settings.edge_port)
+    edge.write_config({**edge.template_values(), "EDGE_ORDERS_UPSTREAM": f"127.0.0.1:{down}"})
     edge.start()
     try:
-        for _ in range(200):
+        for _ in range(PATIENT_TRIES):
             if await edge.healthy():
                 break
             await asyncio.sleep(0.05)
@@ -190,10 +194,9 @@ async def test_a_service_that_is_down_is_a_502_problem_not_an_html_page(edge_wit
         assert (await http.get("/api/deposits/healthz")).status_code == 200  # the others still answer
 
 
-def test_the_portal_is_built_only_when_its_sources_changed(tmp_path: Path) -> None:
-    """``make up`` runs ``npm run build`` when a source is newer than the last build, and not otherwise."""
-    portal = tmp_path / "portal"
-    (portal / "src").mkdir(parents=True)
+def write_portal(portal: Path) -> None:
+    """A minimal portal whose build appends a line to dist/index.html (so each build shows)."""
+    (portal / "src").mkdir(parents=True, exist_ok=True)
     (portal / "package.json").write_text(
         json.dumps(
             {
@@ -210,6 +213,12 @@ def test_the_portal_is_built_only_when_its_sources_changed(tmp_path: Path) -> No
         json.dumps({"name": "portal-build-check", "lockfileVersion": 3, "requires": True, "packages": {"": {}}})
     )
     (portal / "src" / "main.ts").write_text("export {}\n")
+
+
+def test_the_portal_is_built_only_when_its_sources_changed(tmp_path: Path) -> None:
+    """``make up`` runs ``npm run build`` when a source is newer than the last build, and not otherwise."""
+    portal = tmp_path / "portal"
+    write_portal(portal)
     stamps = tmp_path / "stamps"
     assert build_portal(portal, stamps) is True
     assert build_portal(portal, stamps) is False
@@ -249,6 +258,43 @@ def test_compose_config_json_has_the_shape_the_local_edge_serves() -> None:
     shipped = {k: INTERPOLATED.sub(lambda m: m.group("default"), str(v)) for k, v in env.items()}
     rendered = string.Template((PROJECT_ROOT / "deploy" / "edge" / "config.json.template").read_text())
     config = json.loads(rendered.substitute(shipped))
-    local = portal_config(DaikoSettings())
+    local = portal_config(DaikoSettings(edge_port=8100))  # as shipped, whatever this shell moved
     assert set(config) == set(local)
     assert config["dev_sign_in"] is True and set(config["agency"]) == set(local["agency"])
+    assert (
+        config["oidc"]
+        == local["oidc"]
+        == {
+            "issuer": "http://127.0.0.1:8100/oidc",
+            "client_id": "daiko-portal",
+            "scope": "openid profile daiko",
+        }
+    )
+
+
+async def test_up_on_a_running_edge_serves_a_portal_built_since(stack: StackSettings, tmp_path: Path) -> None:
+    """The edge serves the placeholder until the portal exists; ``up`` then builds it and reloads nginx."""
+    portal = tmp_path / "portal"
+    settings = DaikoSettings.model_construct(
+        **{**stack.model_dump(), "state_dir": tmp_path / "state", "edge_port": _closed_port()}
+    )
+    edge = Edge(settings, portal=portal)
+    edge.prepare()
+    edge.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://{edge.address}", timeout=30) as http:
+            for _ in range(PATIENT_TRIES):
+                if await edge.healthy():
+                    break
+                await asyncio.sleep(0.05)
+            assert "The portal is not built" in (await http.get("/")).text
+            write_portal(portal)
+            edge.refresh()
+            for _ in range(PATIENT_TRIES):  # nginx's workers take the new configuration as they restart
+                page = (await http.get("/orders/P-1")).text
+                if page == "built\n":
+                    break
+                await asyncio.sleep(0.05)
+            assert page == "built\n"
+    finally:
+        edge.stop()
