@@ -25,6 +25,28 @@ def status(page: Page) -> Locator:
     return page.get_by_test_id("order-status")
 
 
+def apply_for_purchase(customer: Person, plan: str) -> str:
+    """The customer applies for the purchase service (one item); returns the new order's id."""
+    page = customer.page
+    page.get_by_role("link", name="Apply for agency service").first.click()
+    page.get_by_label("Purchase service — we buy the items for you").check()
+    page.get_by_label(re.compile(f"{plan} payment")).check()
+    page.get_by_label("Item name").fill("Gundam RX-78-2 Ver. Ka, MG 1/100")
+    page.get_by_label("Shop or URL").fill("https://www.amiami.example/item/123456")
+    page.get_by_label("Quantity").fill("1")
+    page.get_by_label("Estimated unit price (yen)").fill("5000")
+    page.get_by_label("Name", exact=True).fill("Alex Martin")
+    page.get_by_label("Address", exact=True).fill("12 rue Oberkampf")
+    page.get_by_label("Country (e.g. FR)").fill("FR")
+    page.get_by_label("Postal code").fill("75011")
+    page.get_by_label("Phone").fill("+33 6 12 34 56 78")
+    customer.shot("apply")
+    page.get_by_role("button", name="Apply", exact=True).click()
+    expect(page.get_by_role("heading", name="Order details")).to_be_visible()
+    expect(status(page)).to_contain_text("Applied")
+    return page.url.rsplit("/", 1)[-1]
+
+
 def staff_operation(staff: Person, label: str, fields: dict[str, str], selects: dict[str, str] | None = None) -> float:
     """Opens the operation's form on staff's order page, fills it, submits; returns when it was submitted."""
     page = staff.page
@@ -55,23 +77,7 @@ def test_a_two_time_purchase_order_from_application_to_completion(cast: Cast) ->
 
     # The customer applies for the purchase service, 2-time payment.
     page = customer.page
-    page.get_by_role("link", name="Apply for agency service").first.click()
-    page.get_by_label("Purchase service — we buy the items for you").check()
-    page.get_by_label("2-time payment (items first, international shipping when they arrive)").check()
-    page.get_by_label("Item name").fill("Gundam RX-78-2 Ver. Ka, MG 1/100")
-    page.get_by_label("Shop or URL").fill("https://www.amiami.example/item/123456")
-    page.get_by_label("Quantity").fill("1")
-    page.get_by_label("Estimated unit price (yen)").fill("5000")
-    page.get_by_label("Name", exact=True).fill("Alex Martin")
-    page.get_by_label("Address", exact=True).fill("12 rue Oberkampf")
-    page.get_by_label("Country (e.g. FR)").fill("FR")
-    page.get_by_label("Postal code").fill("75011")
-    page.get_by_label("Phone").fill("+33 6 12 34 56 78")
-    customer.shot("apply")
-    page.get_by_role("button", name="Apply", exact=True).click()
-    expect(page.get_by_role("heading", name="Order details")).to_be_visible()
-    order_id = page.url.rsplit("/", 1)[-1]
-    expect(status(page)).to_contain_text("Applied")
+    order_id = apply_for_purchase(customer, "2-time")
     customer.shot("applied")
 
     # Staff estimate it; the customer's open page shows the green button to pay the 1st billing.

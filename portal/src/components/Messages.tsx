@@ -26,8 +26,9 @@ function Photo({ viewer: role, attachment }: { viewer: "customer" | "staff"; att
   const [src, setSrc] = useState<string>();
   useEffect(() => {
     let url: string | undefined;
-    const [, , , orderId, , messageId, , attachmentId] = attachment.url.split("/");
-    const path = { order_id: orderId ?? "", message_id: messageId ?? "", attachment_id: attachmentId ?? "" };
+    // The API names the photo by its URL (…/orders/{order}/messages/{message}/attachments/{attachment}).
+    const [, orderId = "", messageId = "", attachmentId = ""] = /\/orders\/([^/]+)\/messages\/([^/]+)\/attachments\/([^/]+)$/.exec(attachment.url) ?? [];
+    const path = { order_id: decodeURIComponent(orderId), message_id: messageId, attachment_id: attachmentId };
     const request =
       role === "staff"
         ? messaging.GET("/v1/staff/orders/{order_id}/messages/{message_id}/attachments/{attachment_id}", { params: { path }, parseAs: "blob" })
