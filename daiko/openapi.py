@@ -16,7 +16,10 @@ What a generator needs and FastAPI does not give by default, done once here:
 
 from __future__ import annotations
 
+import argparse
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -112,6 +115,11 @@ def operation_ids(service: str) -> Callable[[APIRoute], str]:
 
 def _component_schemas() -> dict[str, Any]:
     schema = Problem.model_json_schema(ref_template=SCHEMAS + "{model}")
+    # The optional members are absent when unset, never null: a `"default": null` on a string would make a
+    # generator (openapi-typescript) type them as always present.
+    for member in schema["properties"].values():
+        if member.get("default", ...) is None:
+            del member["default"]
     nested = schema.pop("$defs", {})
     return {"Problem": schema, **nested}
 
@@ -170,3 +178,45 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def service_documents() -> dict[str, dict[str, Any]]:
+    """Each installed service's shaped document, by service name, built from its app without starting it.
+
+    The registry names each app by its import string, so the plumbing reaches
+    the services without importing them (the layering of tests/test_layering.py).
+    """
+    import importlib
+
+    from daiko.registry import registered_services
+
+    documents: dict[str, dict[str, Any]] = {}
+    for registration in registered_services():
+        module, _, attribute = registration.app.partition(":")
+        app: FastAPI = getattr(importlib.import_module(module), attribute)
+        documents[registration.name] = app.openapi()
+    return documents
+
+
+def write_documents(folder: Path) -> list[Path]:
+    """Write ``<service>.json`` per service into ``folder`` (stable key order: a diff is a real change)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, document in service_documents().items():
+        path = folder / f"{name}.json"
+        path.write_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m daiko.openapi --write portal/openapi``: the documents the portal's client is generated from."""
+    parser = argparse.ArgumentParser(prog="python -m daiko.openapi", description=main.__doc__)
+    parser.add_argument("--write", type=Path, required=True, metavar="FOLDER", help="where to write <service>.json")
+    args = parser.parse_args(argv)
+    for path in write_documents(args.write):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
