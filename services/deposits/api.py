@@ -24,6 +24,7 @@ from services.deposits.ledger import repository as ledger_store
 from services.deposits.paypal import service as paypal_payins
 from services.deposits.paypal.client import TRANSMISSION_ID, TRANSMISSION_SIG, TRANSMISSION_TIME, webhook_is_fresh
 from services.deposits.schemas import (
+    AgencyBankAccount,
     DepositOut,
     PayInReportIn,
     PayInReportOut,
@@ -60,6 +61,25 @@ async def transaction_page(state: StateDep, customer_id: str, before: int | None
 async def get_deposit(principal: CustomerDep, state: StateDep) -> DepositOut:
     async with state.sessions() as session:
         return DepositOut.of(await ledger_store.deposit_of(session, principal.subject))
+
+
+@router.get(
+    "/bank-account",
+    response_model=AgencyBankAccount,
+    summary="The agency's bank account for a bank-transfer pay-in, with my reference",
+    responses=problem_responses(401, 403),
+)
+async def get_agency_bank_account(principal: CustomerDep, state: StateDep) -> AgencyBankAccount:
+    settings = state.settings
+    return AgencyBankAccount(
+        bank_name=settings.agency_bank_name,
+        branch=settings.agency_bank_branch,
+        account_type=settings.agency_bank_account_type,
+        account_number=settings.agency_bank_account_number,
+        account_holder=settings.agency_bank_account_holder,
+        swift=settings.agency_bank_swift,
+        reference=principal.subject,
+    )
 
 
 @router.get(

@@ -27,6 +27,34 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class AgencyBankAccount(BaseModel):
+    """Where a bank-transfer pay-in goes, and how the agency tells whose it is (the reference)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "bank_name": "Daiko Development Bank",
+                    "branch": "Head Office (001)",
+                    "account_type": "ordinary",
+                    "account_number": "1234567",
+                    "account_holder": "DAIKO AGENCY",
+                    "swift": None,
+                    "reference": "cust-42",
+                }
+            ]
+        }
+    )
+
+    bank_name: str
+    branch: str
+    account_type: str
+    account_number: str
+    account_holder: str
+    swift: str | None = None
+    reference: str = Field(description="Put this in the transfer's name or message so staff can match it to you")
+
+
 class DepositOut(BaseModel):
     """The deposit: ``available`` = ``balance`` minus ``held`` (held = withdrawal requests not yet paid)."""
 

@@ -42,6 +42,16 @@ class DepositsSettings(ServiceSettings):
         "6c65646765722d6465762d7369676e696e672d6b65792d303030303030303030"
     )
 
+    # The agency's own bank account: where a customer sends a bank-transfer pay-in, shown on Deposit Report's
+    # bank-transfer tab. Production refuses these placeholders (customers would send money nowhere).
+    agency_bank_name: str = development_default("Daiko Development Bank")
+    agency_bank_branch: str = development_default("Head Office (001)")
+    agency_bank_account_type: str = "ordinary"
+    agency_bank_account_number: str = development_default("1234567")
+    agency_bank_account_holder: str = development_default("DAIKO AGENCY")
+    # For transfers from abroad; None where the agency takes domestic transfers only.
+    agency_bank_swift: str | None = None
+
     # Key that seals withdrawal bank details at rest (AES-GCM); 32 bytes as 64 hex digits.
     bank_details_key: SecretStr = development_secret("6461696b6f2d6465762d62616e6b2d64657461696c732d6b65792d3030303030")
 

@@ -23,6 +23,10 @@ REPLACED = {
     "kafka_admin_password": "a-real-kafka-admin-password",
     "ledger_signing_key": "22" * 32,
     "ledger_public_keys": '["' + "33" * 32 + '"]',
+    "agency_bank_name": "Example Trust Bank",
+    "agency_bank_branch": "Shibuya (123)",
+    "agency_bank_account_number": "7654321",
+    "agency_bank_account_holder": "KK EXAMPLE AGENCY",
 }
 
 

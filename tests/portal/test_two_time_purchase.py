@@ -16,6 +16,7 @@ import time
 from playwright.sync_api import Locator, Page, expect
 
 from daiko.settings import PROJECT_ROOT
+from services.deposits.settings import DepositsSettings
 from tests.portal.conftest import Cast, Person
 
 DOCS_IMAGES = PROJECT_ROOT / "docs" / "images"
@@ -101,6 +102,10 @@ def test_a_two_time_purchase_order_from_application_to_completion(cast: Cast) ->
     expect(page.get_by_role("heading", name="Deposit management")).to_be_visible()
     report = page.get_by_role("dialog")
     expect(report.get_by_role("tab", name="Bank transfer")).to_have_attribute("aria-selected", "true")
+    # Where to send the money comes from the agency's settings, with the customer's own reference.
+    account = report.get_by_test_id("agency-bank-account")
+    expect(account).to_contain_text(DepositsSettings().agency_bank_account_number)
+    expect(account).to_contain_text("Your reference")
     report.get_by_label("Amount sent (yen)").fill("10000")
     report.get_by_label("Sender name (as the bank shows it)").fill("ALEX MARTIN")
     customer.shot("deposit-report")

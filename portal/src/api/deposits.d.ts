@@ -55,6 +55,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/deposit/bank-account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The agency's bank account for a bank-transfer pay-in, with my reference */
+        get: operations["deposits.get_agency_bank_account"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/deposit/pay-in-reports": {
         parameters: {
             query?: never;
@@ -433,6 +450,37 @@ export interface components {
          * @enum {string}
          */
         AccountType: "ordinary" | "current" | "savings";
+        /**
+         * AgencyBankAccount
+         * @description Where a bank-transfer pay-in goes, and how the agency tells whose it is (the reference).
+         * @example {
+         *       "account_holder": "DAIKO AGENCY",
+         *       "account_number": "1234567",
+         *       "account_type": "ordinary",
+         *       "bank_name": "Daiko Development Bank",
+         *       "branch": "Head Office (001)",
+         *       "reference": "cust-42"
+         *     }
+         */
+        AgencyBankAccount: {
+            /** Account Holder */
+            account_holder: string;
+            /** Account Number */
+            account_number: string;
+            /** Account Type */
+            account_type: string;
+            /** Bank Name */
+            bank_name: string;
+            /** Branch */
+            branch: string;
+            /**
+             * Reference
+             * @description Put this in the transfer's name or message so staff can match it to you
+             */
+            reference: string;
+            /** Swift */
+            swift?: string | null;
+        };
         /** AuditOut */
         AuditOut: {
             /** Accounts */
@@ -1009,6 +1057,53 @@ export interface operations {
             };
             /** @description Invalid input */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (too many operations, or failed authentications); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "deposits.get_agency_bank_account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgencyBankAccount"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role may not do this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -163,6 +163,7 @@ function BankTransfer({ onDone }: { onDone: () => void }) {
   const [note, setNote] = useState("");
   const [key] = useState(idempotencyKey);
   const file = useOperation();
+  const account = useResource(async () => unwrap(await deposits.GET("/v1/deposit/bank-account")), []);
   async function submit(event: SyntheticEvent) {
     event.preventDefault();
     const done = await file.run(async () =>
@@ -178,6 +179,18 @@ function BankTransfer({ onDone }: { onDone: () => void }) {
   return (
     <form className="stack" onSubmit={(e) => void submit(e)}>
       <p>Send the payment to the agency&apos;s bank account, then send this payment report. The amount is added to your deposit as soon as the agency confirms the payment.</p>
+      <Show resource={account} what="the agency's bank account">
+        {(a) => (
+          <dl className="facts" aria-label="The agency's bank account" data-testid="agency-bank-account">
+            <dt>Bank</dt><dd>{a.bank_name}</dd>
+            <dt>Branch</dt><dd>{a.branch}</dd>
+            <dt>Account</dt><dd>{a.account_type} {a.account_number}</dd>
+            <dt>Account holder</dt><dd>{a.account_holder}</dd>
+            {a.swift ? (<><dt>SWIFT</dt><dd>{a.swift}</dd></>) : null}
+            <dt>Your reference</dt><dd>{a.reference} (write it in the transfer&apos;s name or message)</dd>
+          </dl>
+        )}
+      </Show>
       <label>Amount sent (yen)<input type="number" min={1} value={amount} onChange={(e) => { setAmount(e.target.value); }} required /></label>
       <label>Transfer date<input type="date" value={date} onChange={(e) => { setDate(e.target.value); }} required /></label>
       <label>Sender name (as the bank shows it)<input value={sender} onChange={(e) => { setSender(e.target.value); }} required maxLength={100} /></label>

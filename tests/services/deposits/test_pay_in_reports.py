@@ -7,6 +7,7 @@ import uuid
 import httpx
 import pytest
 
+from services.deposits.settings import DepositsSettings
 from tests.conftest import StackSettings
 from tests.services.deposits.conftest import YESTERDAY, Caller, Ledger, new_customer
 
@@ -165,3 +166,21 @@ async def test_a_retried_confirmation_with_the_same_idempotency_key_credits_once
     assert answers[0].json() == answers[2].json()
     assert await ledger.deposit(customer.id) == (10000, 0, 10000)
     assert len(await ledger.events(customer.id, "deposit.credited")) == 1
+
+
+async def test_a_customer_is_shown_the_agencys_bank_account_with_their_own_reference(
+    http: httpx.AsyncClient, customer: Caller
+) -> None:
+    response = await http.get("/v1/deposit/bank-account", headers=customer.headers)
+    assert response.status_code == 200
+    account = response.json()
+    settings = DepositsSettings()
+    assert account["account_number"] == settings.agency_bank_account_number
+    assert account["account_holder"] == settings.agency_bank_account_holder
+    assert account["reference"] == customer.id  # how staff match the transfer to the customer's pay-in report
+
+
+async def test_the_agencys_bank_account_needs_a_signed_in_customer(http: httpx.AsyncClient) -> None:
+    response = await http.get("/v1/deposit/bank-account")
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/problem+json")
