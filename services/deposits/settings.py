@@ -30,8 +30,8 @@ class DepositsSettings(ServiceSettings):
     paypal_webhook_id: str = development_default("WH-DAIKO-SANDBOX")
     # A webhook older than this is refused even with a valid signature (replayed capture).
     paypal_webhook_tolerance_seconds: int = 300
-    paypal_return_url: str = "http://127.0.0.1:8102/paypal/return"
-    paypal_cancel_url: str = "http://127.0.0.1:8102/paypal/cancel"
+    paypal_return_url: str = "http://127.0.0.1:8100/deposit/paypal/return"  # the portal captures there
+    paypal_cancel_url: str = "http://127.0.0.1:8100/deposit"
     paypal_timeout_seconds: float = 10.0
     # Where the local sandbox delivers its webhooks; default: this deposits service.
     paypal_sandbox_webhook_url: str | None = None
