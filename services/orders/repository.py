@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Text, cast, delete, func, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Text, cast, column, delete, exists, func, literal, select, tuple_
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from daiko.db import transaction
@@ -151,6 +151,14 @@ class OrderFilter:
     service_type: ServiceType | None = None
     deadline_before: datetime | None = None
     deadline_after: datetime | None = None
+    # Part of an item's name, any case: staff look an order up by what the customer asked for.
+    item_name: str | None = None
+
+
+def _like_pattern(part: str) -> str:
+    """An ILIKE pattern matching ``part`` anywhere, its own ``%``, ``_`` and ``\\`` taken literally."""
+    escaped = part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 async def list_orders(
@@ -181,6 +189,10 @@ async def list_orders(
         statement = statement.where(o.next_deadline < where.deadline_before)
     if where.deadline_after is not None:
         statement = statement.where(o.next_deadline > where.deadline_after)
+    if where.item_name is not None:
+        item = func.jsonb_array_elements(o.view["items"]).table_valued(column("value", JSONB)).alias("item")
+        named = item.c.value["name"].astext.ilike(literal(_like_pattern(where.item_name)), escape="\\")
+        statement = statement.where(exists(select(1).select_from(item).where(named)))
     if cursor is not None:
         statement = statement.where(tuple_(o.created_at, o.order_id) < tuple_(cursor.created_at, cursor.order_id))
     statement = statement.order_by(o.created_at.desc(), o.order_id.desc()).limit(limit + 1)

@@ -84,7 +84,11 @@ EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-@router.get("", summary="All orders, newest first, filtered by status, customer, service or deadline", responses=_AUTH)
+@router.get(
+    "",
+    summary="All orders, newest first, filtered by status, customer, service, item name or deadline",
+    responses=_AUTH,
+)
 async def list_orders(
     staff: StaffDep,
     reads: ReadsDep,
@@ -94,6 +98,9 @@ async def list_orders(
     service_type: ServiceType | None = None,
     deadline_before: Annotated[datetime | None, Query(description="next automatic deadline before this time")] = None,
     deadline_after: Annotated[datetime | None, Query(description="next automatic deadline after this time")] = None,
+    item: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="part of an item's name, any case")
+    ] = None,
     limit: Limit = 50,
 ) -> StaffOrderPage:
     async with reads.connect() as conn:
@@ -105,6 +112,7 @@ async def list_orders(
                 service_type=service_type,
                 deadline_before=deadline_before,
                 deadline_after=deadline_after,
+                item_name=item,
             ),
             cursor=cursor,
             limit=limit,

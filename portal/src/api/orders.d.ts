@@ -225,7 +225,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** All orders, newest first, filtered by status, customer, service or deadline */
+        /** All orders, newest first, filtered by status, customer, service, item name or deadline */
         get: operations["orders.list_orders"];
         put?: never;
         post?: never;
@@ -3070,6 +3070,8 @@ export interface operations {
                 deadline_before?: string | null;
                 /** @description next automatic deadline after this time */
                 deadline_after?: string | null;
+                /** @description part of an item's name, any case */
+                item?: string | null;
                 /** @description orders per page */
                 limit?: number;
                 /** @description `next_cursor` of the previous page */

@@ -312,7 +312,7 @@ async def test_my_orders_are_listed_newest_first_by_tab_a_page_at_a_time(driver:
     assert [o["order_id"] for o in canceled_tab] == [canceled]
 
 
-async def test_staff_list_every_order_filtered_by_customer_status_service_and_deadline(driver: Driver) -> None:
+async def test_staff_list_every_order_filtered_by_customer_status_service_item_and_deadline(driver: Driver) -> None:
     purchase = await driver.apply(purchase_application())
     forward = await driver.apply(forward_application())
     await driver.staff_op(purchase, "estimate", {"domestic_shipping": 800})  # payment deadline in 7 days (R5)
@@ -333,6 +333,12 @@ async def test_staff_list_every_order_filtered_by_customer_status_service_and_de
     assert await staff_list(deadline_before=soon.isoformat()) == [purchase]
     assert await staff_list(deadline_after=soon.isoformat()) == []
     assert await staff_list(deadline_after=datetime.now(UTC).isoformat()) == [purchase]
+
+    assert await staff_list(item="KNIFE") == [forward]  # part of an item's name, any case
+    assert await staff_list(item="figure 1") == [purchase]
+    assert await staff_list(item="%") == []  # taken literally, not as a wildcard
+    too_long = await driver.http.get("/v1/staff/orders", params={"item": "x" * 101}, headers=driver.staff)
+    assert too_long.status_code == 422
 
     everyone = await driver.http.get("/v1/staff/orders", params={"limit": 1}, headers=driver.staff)
     assert len(everyone.json()["orders"]) == 1 and everyone.json()["next_cursor"]

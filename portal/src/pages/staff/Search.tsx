@@ -1,4 +1,4 @@
-// Search orders by id (opens it), customer, status, service and deadline (the staff orders list's filters).
+// Search orders by id (opens it), customer, item name, status, service and deadline (the staff orders list's filters).
 import { useState, type SyntheticEvent } from "react";
 import { Link, useNavigate } from "react-router-dom";
 import { orders, unwrap, type OrdersSchemas } from "../../api/client";
@@ -10,12 +10,13 @@ const STATUSES: Status[] = ["applied", "awaiting_payment", "purchasing", "awaiti
 
 interface Filters {
   customer_id: string;
+  item: string;
   status: string;
   service_type: string;
   deadline_before: string;
   deadline_after: string;
 }
-const NONE: Filters = { customer_id: "", status: "", service_type: "", deadline_before: "", deadline_after: "" };
+const NONE: Filters = { customer_id: "", item: "", status: "", service_type: "", deadline_before: "", deadline_after: "" };
 
 export function StaffSearch() {
   const navigate = useNavigate();
@@ -30,6 +31,7 @@ export function StaffSearch() {
           params: {
             query: {
               customer_id: filters.customer_id || undefined,
+              item: filters.item || undefined,
               status: filters.status ? [filters.status as Status] : undefined,
               service_type: (filters.service_type || undefined) as OrdersSchemas["ServiceType"] | undefined,
               deadline_before: filters.deadline_before ? new Date(filters.deadline_before).toISOString() : undefined,
@@ -61,6 +63,7 @@ export function StaffSearch() {
       </form>
       <form className="filters card" onSubmit={search} role="search" aria-label="Filter orders">
         <label>Customer<input value={draft.customer_id} onChange={set("customer_id")} /></label>
+        <label>Item name<input value={draft.item} onChange={set("item")} maxLength={100} /></label>
         <label>
           Status
           <select value={draft.status} onChange={set("status")}>
