@@ -47,8 +47,8 @@ from daiko.events import DEPOSITS_EVENTS, Envelope
 from daiko.kafka import KafkaConnection, admin_client, admin_connection, client_options, idempotent_producer
 from daiko.settings import PROJECT_ROOT, KafkaAdminSettings
 from services.deposits.domain import TransferKind
-from services.deposits.ledger import BANK_ACCOUNT
-from services.deposits.ledger_store import AccountRef, Movement, post
+from services.deposits.ledger.domain import BANK_ACCOUNT
+from services.deposits.ledger.repository import AccountRef, Movement, post
 from services.deposits.settings import DepositsSettings
 
 PRICE = 100

@@ -16,10 +16,13 @@ from daiko.db import MAX_BIGINT, transaction
 from daiko.openapi import problem_responses
 from daiko.params import IdPath, PayInReportIdPath, WithdrawalIdPath
 from daiko.problems import Problem, invalid_request
-from services.deposits import ledger_queries, ledger_store, paypal_payins, service
+from services.deposits import service
 from services.deposits.deps import IdempotencyKey, StateDep, run_idempotent
 from services.deposits.domain import ReportStatus, WithdrawalStatus
-from services.deposits.paypal import TRANSMISSION_ID, TRANSMISSION_SIG, TRANSMISSION_TIME, webhook_is_fresh
+from services.deposits.ledger import queries as ledger_queries
+from services.deposits.ledger import repository as ledger_store
+from services.deposits.paypal import service as paypal_payins
+from services.deposits.paypal.client import TRANSMISSION_ID, TRANSMISSION_SIG, TRANSMISSION_TIME, webhook_is_fresh
 from services.deposits.schemas import (
     DepositOut,
     PayInReportIn,
@@ -30,8 +33,10 @@ from services.deposits.schemas import (
     TransactionOut,
     TransactionPage,
     WebhookAck,
+    WithdrawalIn,
+    WithdrawalOut,
+    WithdrawalResult,
 )
-from services.deposits.withdrawal_schemas import WithdrawalIn, WithdrawalOut, WithdrawalResult
 
 router = APIRouter(prefix="/v1/deposit", tags=["deposits"])
 

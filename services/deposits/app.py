@@ -23,8 +23,8 @@ from services.deposits.domain import (
     PayPalRefused,
 )
 from services.deposits.events import command_handler, command_type_known
-from services.deposits.ledger import InsufficientFunds, LedgerError, PendingAlreadyResolved
-from services.deposits.paypal import PayPalClient
+from services.deposits.ledger.domain import InsufficientFunds, LedgerError, PendingAlreadyResolved
+from services.deposits.paypal.client import PayPalClient
 from services.deposits.settings import DepositsSettings
 
 DESCRIPTION = """\

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from daiko.auth import Principal
 from daiko.idempotency import Answer, IdempotencyKey, idempotent
 from daiko.service import state_getter
-from services.deposits.paypal import PayPalClient
+from services.deposits.paypal.client import PayPalClient
 from services.deposits.settings import DepositsSettings
 
 __all__ = ["DepositsState", "IdempotencyKey", "StateDep", "run_idempotent"]

@@ -23,9 +23,9 @@ from contracts.deposits import ChargeRejected, ChargeRequested, RefundRejected, 
 from contracts.ids import CustomerId
 from daiko.consumer import Handler
 from daiko.events import Envelope
-from services.deposits.charges import charge, refund
-from services.deposits.ledger_store import deposit_of
+from services.deposits.ledger.repository import deposit_of
 from services.deposits.messages import COMMANDS, balances, emit
+from services.deposits.service import charge, refund
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from contracts.topics import DEPOSITS_COMMANDS, DEPOSITS_EVENTS, source_of, topi
 from daiko.events import Envelope
 from daiko.outbox import enqueue
 from services.deposits.db import Outbox
-from services.deposits.ledger_store import Deposit
+from services.deposits.ledger.repository import Deposit
 
 SOURCE = source_of("deposits")
 COMMANDS = topic(DEPOSITS_COMMANDS)

@@ -9,20 +9,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from daiko.auth import StaffDep
 from daiko.openapi import problem_responses
 from daiko.params import CustomerFilter, CustomerIdPath, PayInReportIdPath, WithdrawalIdPath
-from services.deposits import ledger_queries, ledger_store, service
+from services.deposits import service
 from services.deposits.api import Before, Limit, transaction_page
 from services.deposits.deps import IdempotencyKey, StateDep, run_idempotent
 from services.deposits.domain import ReportStatus, WithdrawalStatus
+from services.deposits.ledger import queries as ledger_queries
+from services.deposits.ledger import repository as ledger_store
 from services.deposits.schemas import (
     AuditOut,
     ConfirmPayInReportIn,
+    ConfirmWithdrawalIn,
     DepositOut,
     PayInReportDecision,
     PayInReportOut,
     RejectIn,
     TransactionPage,
+    WithdrawalOut,
+    WithdrawalResult,
 )
-from services.deposits.withdrawal_schemas import ConfirmWithdrawalIn, WithdrawalOut, WithdrawalResult
 
 router = APIRouter(prefix="/v1/staff", tags=["deposits-staff"])
 

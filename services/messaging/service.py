@@ -157,32 +157,6 @@ async def _add(
     return Posted(message, attachments)
 
 
-async def post_customer_message(
-    sessions: async_sessionmaker[AsyncSession],
-    store: AttachmentStore,
-    settings: MessagingSettings,
-    *,
-    order_id: str,
-    customer_id: str,
-    body: str,
-    photos: Sequence[repo.NewPhoto],
-    now: datetime | None = None,
-) -> Posted:
-    """In a transaction of its own; a photo written before a failure (or a failed commit) is deleted again."""
-    async with storing(store) as written, transaction(sessions) as session:
-        return await add_customer_message(
-            session,
-            store,
-            settings,
-            written,
-            order_id=order_id,
-            customer_id=customer_id,
-            body=body,
-            photos=photos,
-            now=now,
-        )
-
-
 async def add_customer_message(
     session: AsyncSession,
     store: AttachmentStore,
@@ -195,7 +169,8 @@ async def add_customer_message(
     photos: Sequence[repo.NewPhoto],
     now: datetime | None = None,
 ) -> Posted:
-    """In the caller's transaction (e.g. an idempotent POST's); storage keys written are appended to ``written``."""
+    """In the caller's transaction (the idempotent POST's, inside :func:`storing`); storage keys written are
+    appended to ``written``, so a failure or a failed commit deletes those photos again."""
     now = now or datetime.now(UTC)
     if len(customer_id) > ID_MAX:
         raise NotFound(f"order {order_id}")  # no order can belong to an id that long

@@ -11,24 +11,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from daiko.auth import CreatingDep, CustomerDep
 from daiko.idempotency import Answer, IdempotencyKey, idempotent
 from daiko.openapi import IN_FLIGHT, problem_responses
-from services.orders import repository, service
+from services.orders import mapping, repository, service
 from services.orders.deps import CursorDep, Limit, OrderId, ReadsDep, StateDep, WorkflowsDep
 from services.orders.domain import OrderTab, statuses_of
 from services.orders.schemas import (
     ApplicationIn,
+    CustomerCancelRequest,
     OrderAccepted,
     OrderPage,
-    OrderSummary,
+    OrderView,
+    PayBillingRequest,
     ReceptionReportIn,
-    view_responses,
 )
-from workflows.models import CustomerCancelRequest, OrderView, PayBillingRequest
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
 _AUTH = problem_responses(401, 403, 422)
 _ONE_ORDER = problem_responses(401, 403, 404, 422, 503)
-_VIEW = view_responses()
+_VIEW = mapping.view_responses()
 _OPERATION = problem_responses(
     401, 403, 404, 409, 422, 503, s409="The order refuses the operation now; `detail` says why"
 )
@@ -60,7 +60,7 @@ async def apply(
 ) -> JSONResponse:
     async def op(_: AsyncSession) -> Answer:
         applied = await service.apply_for_order(
-            sessions=state.sessions,
+            applications=repository.StoredApplications(state.sessions),
             workflows=state.workflows,
             settings=state.settings,
             customer_id=customer.subject,
@@ -97,9 +97,7 @@ async def list_my_orders(
             cursor=cursor,
             limit=limit,
         )
-    return OrderPage(
-        orders=[OrderSummary.model_validate(row) for row in rows], next_cursor=after.encode() if after else None
-    )
+    return OrderPage(orders=[mapping.summary(row) for row in rows], next_cursor=after.encode() if after else None)
 
 
 @router.get(
@@ -112,7 +110,7 @@ async def get_my_order(order_id: OrderId, customer: CustomerDep, reads: ReadsDep
     view = await service.order_view_json(
         reads=reads, workflows=workflows, order_id=order_id, customer_id=customer.subject
     )
-    return Response(content=view, media_type="application/json")
+    return Response(content=mapping.view_json(view), media_type="application/json")
 
 
 @router.post(
@@ -149,9 +147,9 @@ async def pay_billing(
             order_id=order_id,
             customer_id=customer.subject,
             update="pay_billing",
-            payload=payment,
+            payload=mapping.pay_billing(payment),
         )
-        return Answer(status.HTTP_202_ACCEPTED, view.model_dump(mode="json"))
+        return Answer(status.HTTP_202_ACCEPTED, mapping.view(view).model_dump(mode="json"))
 
     return await idempotent(
         state.sessions,
@@ -178,14 +176,15 @@ async def cancel(
         Body(openapi_examples={"with a reason": {"value": {"reason": "Found it cheaper locally"}}}),
     ] = None,
 ) -> OrderView:
-    return await service.operate(
+    view = await service.operate(
         reads=reads,
         workflows=workflows,
         order_id=order_id,
         customer_id=customer.subject,
         update="cancel",
-        payload=request or CustomerCancelRequest(),
+        payload=mapping.customer_cancel(request),
     )
+    return mapping.view(view)
 
 
 @router.post(
@@ -200,11 +199,12 @@ async def report_reception(
     reads: ReadsDep,
     workflows: WorkflowsDep,
 ) -> OrderView:
-    return await service.operate(
+    view = await service.operate(
         reads=reads,
         workflows=workflows,
         order_id=order_id,
         customer_id=customer.subject,
         update="report_reception",
-        payload=report.to_workflow(),
+        payload=mapping.reception_report(report),
     )
+    return mapping.view(view)

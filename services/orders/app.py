@@ -19,9 +19,9 @@ from services.orders.deps import OrdersState
 from services.orders.domain import NotACustomer, OrderRefused, RequestUnfitForOrder
 from services.orders.events import DEPOSIT_BRIDGE, deposit_bridge_task
 from services.orders.gateway import BUSY_RETRY_AFTER_SECONDS, OrderBusy, OrderWorkflows
-from services.orders.halt_api import router as halted_router
-from services.orders.halt_sweep import HALT_SWEEP, halt_sweep_task
-from services.orders.halts import SettlementRefused
+from services.orders.halts.api import router as halted_router
+from services.orders.halts.service import SettlementRefused
+from services.orders.halts.sweep import HALT_SWEEP, halt_sweep_task
 from services.orders.reconciliation import reconciliation_task
 from services.orders.settings import OrdersSettings
 from services.orders.staff_api import reconciliation_router

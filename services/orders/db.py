@@ -59,7 +59,7 @@ class OrderRecord(Base):
     version: Mapped[int] = mapped_column(Integer)
     view: Mapped[dict[str, object]] = mapped_column(JSONB)
     # The workflow run that wrote this version: a run reset away (terminated, a new run started from an
-    # earlier point) leaves a read model the new run's lower versions can never replace (halts.py).
+    # earlier point) leaves a read model the new run's lower versions can never replace (halts/service.py).
     run_id: Mapped[str | None] = mapped_column(String(64))
 
 

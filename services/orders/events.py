@@ -7,7 +7,7 @@ the processed-event record commits: if the process dies in between, the event
 is delivered again and signalled again, and the workflow ignores an event id
 it has already seen. Nothing is lost and nothing is applied twice.
 
-A halted order has no workflow to signal (services/orders/halts.py): its
+A halted order has no workflow to signal (services/orders/halts/service.py): its
 answers are recorded in its read model instead, in the same transaction as
 the processed-event record, so they too are applied exactly once.
 
@@ -31,10 +31,10 @@ from daiko.errors import InvalidInput
 from daiko.events import DEPOSITS_EVENTS, Envelope
 from daiko.kafka import KafkaConnection
 from daiko.service import BackgroundTask
-from services.orders import halts
 from services.orders.db import DeadLetter, ProcessedEvent
 from services.orders.domain import DEPOSITS, NotAnOrderEvent, deposit_event_for_order
 from services.orders.gateway import OrderGone, OrderWorkflows
+from services.orders.halts import service as halts
 from services.orders.reconciliation import record_movement
 from workflows import DEPOSIT_EVENT_SIGNAL
 from workflows.models import DepositEvent

@@ -47,7 +47,7 @@ async def apply_transition(session: AsyncSession, transition: OrderTransition, r
     upsert = insert_row.on_conflict_do_update(
         index_elements=[OrderRecord.order_id],
         set_={name: newer[name] for name in row if name not in ("order_id", "created_at")},
-        # A halted order's row is kept by the orders service now (services/orders/halts.py): a late retry of
+        # A halted order's row is kept by the orders service now (services/orders/halts/): a late retry of
         # the ended workflow's activity must not bring its buttons back.
         where=(OrderRecord.version < newer.version) & (OrderRecord.status != OrderStatus.HALTED.value),
     ).returning(OrderRecord.version)

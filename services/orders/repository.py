@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Text, cast, delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from daiko.db import transaction
 from services.orders.db import AppliedOrder, OrderRecord
 from services.orders.domain import PageCursor
 from workflows.models import OrderStatus, ServiceType
@@ -94,6 +95,53 @@ async def order_head(session: Reader, *, order_id: str) -> OrderHead | None:
     if owner is None:
         return None
     return OrderHead(order_id=order_id, customer_id=owner, status=OrderStatus.APPLIED, projected=False)
+
+
+class Applications(Protocol):
+    """What applying for an order needs to keep: each application's order id, found again by its Idempotency-Key.
+
+    A protocol so the use case (``service.apply_for_order``) runs against an
+    in-memory fake in unit tests; :class:`StoredApplications` is the real one.
+    """
+
+    async def reserve(
+        self, *, order_id: str, customer_id: str, idempotency_key: str | None, fingerprint: str
+    ) -> Reservation: ...
+
+    async def forget(self, *, order_id: str) -> None: ...
+
+    async def head(self, *, order_id: str) -> OrderHead | None: ...
+
+
+class StoredApplications:
+    """Applications in the orders database (``applied_orders``), each call committed on its own.
+
+    The reservation must commit before the workflow starts (that fixes the
+    order id a retry finds), so no call shares a transaction with another.
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def reserve(
+        self, *, order_id: str, customer_id: str, idempotency_key: str | None, fingerprint: str
+    ) -> Reservation:
+        async with transaction(self._sessions) as session:
+            return await reserve_application(
+                session,
+                order_id=order_id,
+                customer_id=customer_id,
+                idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
+            )
+
+    async def forget(self, *, order_id: str) -> None:
+        async with transaction(self._sessions) as session:
+            await forget_application(session, order_id=order_id)
+
+    async def head(self, *, order_id: str) -> OrderHead | None:
+        async with self._sessions() as session:
+            return await order_head(session, order_id=order_id)
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,26 @@
-"""Request and response bodies of the orders API that are not the workflow's own models.
+"""Request and response bodies of the orders HTTP API: its own models, not the workflow's.
 
-Operation payloads the workflow defines (pay a billing, staff operations) are
-used as they are, so the HTTP API and the Temporal Web UI accept exactly the
-same JSON; this module adds what only HTTP has: the application form, the
-reception-report form, list pages, and the answer to an application.
+The API and the order workflow (``workflows.models``) change for different
+reasons: the API for its clients, the workflow under the constraint that its
+running orders replay. So the HTTP bodies are declared here, and
+:mod:`services.orders.mapping` is the one place that turns them into the
+workflow's payloads and the workflow's view into the HTTP view. The classes
+keep the names the OpenAPI document has always given them (``OrderView``,
+``EstimateRequest``, ...), which a generated client uses as type names.
+
+Only the workflow's enumerations (statuses, kinds, operations) are shared:
+they are the order's vocabulary, the same on Kafka and in the read model.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from functools import lru_cache
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Self
 
 import pycountry
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -25,15 +31,18 @@ from pydantic import (
     model_validator,
 )
 
-from contracts.ids import TEXT_PATTERN, YEN_MAX
+from contracts.ids import ID_MAX_LENGTH, TEXT_PATTERN, YEN_MAX, ItemId
 from workflows.models import (
-    DeliveryAddress,
-    ItemRequest,
+    BillingKind,
+    BillingStatus,
+    CancelReason,
+    CustomerOperation,
+    DeadlineKind,
+    ItemStatus,
+    LineKind,
     OrderStatus,
     PaymentPlan,
-    PendingOperation,
-    ReceptionOutcome,
-    ReceptionReportRequest,
+    RefundStatus,
     ServiceType,
 )
 
@@ -69,7 +78,7 @@ _ADDRESS_EXAMPLE: dict[str, Any] = {
     "address_lines": ["12 rue Oberkampf", "Bâtiment B, 3e étage"],
     "phone": "+33 6 12 34 56 78",
 }
-_PURCHASE_EXAMPLE: dict[str, Any] = {
+PURCHASE_EXAMPLE: dict[str, Any] = {
     "service_type": "purchase",
     "payment_plan": "two_time",
     "delivery_address": _ADDRESS_EXAMPLE,
@@ -113,9 +122,6 @@ class DeliveryAddressIn(BaseModel):
     ]
     phone: Annotated[str, Field(min_length=4, max_length=40, pattern=r"^\+?[0-9][0-9 ()./-]{2,}$")]
 
-    def to_workflow(self) -> DeliveryAddress:
-        return DeliveryAddress.model_validate(self.model_dump())
-
 
 class ItemIn(BaseModel):
     """One item of the application: where to buy it (purchase) or where it was bought (forward)."""
@@ -133,14 +139,11 @@ class ItemIn(BaseModel):
         str | None, Field(min_length=1, max_length=100, description="forward service: the parcel to our warehouse")
     ] = None
 
-    def to_workflow(self) -> ItemRequest:
-        return ItemRequest.model_validate(self.model_dump())
-
 
 class ApplicationIn(BaseModel):
     """An application for the purchase or the forward service (``POST /v1/orders``)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_PURCHASE_EXAMPLE, _FORWARD_EXAMPLE]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [PURCHASE_EXAMPLE, _FORWARD_EXAMPLE]})
 
     service_type: ServiceType
     payment_plan: PaymentPlan
@@ -198,10 +201,327 @@ class ReceptionReportIn(BaseModel):
             raise ValueError('send either {"received_fine": true} or {"problems": "what is wrong"}')
         return self
 
-    def to_workflow(self) -> ReceptionReportRequest:
-        if self.problems is not None:
-            return ReceptionReportRequest(outcome=ReceptionOutcome.PROBLEM, comment=self.problems)
-        return ReceptionReportRequest(outcome=ReceptionOutcome.RECEIVED, comment=self.comment)
+
+# --------------------------------------------------------------------------- shared field types
+
+Yen = Annotated[int, Field(ge=0, le=YEN_MAX, strict=True)]
+"""Integer yen: ``1200.0`` or ``"1200"`` is a 422, never coerced."""
+Note = Annotated[str, Field(max_length=4000, pattern=TEXT_PATTERN)]
+TrackingNumber = Annotated[str, Field(min_length=1, max_length=ID_MAX_LENGTH, pattern=TEXT_PATTERN)]
+
+
+# --------------------------------------------------------------------------- customer operations
+
+
+class PayBillingRequest(BaseModel):
+    """Pay a billing from the deposit; ``revision`` (if given) must be the one the customer saw."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    billing_seq: Annotated[int, Field(ge=1, le=2, strict=True)]
+    revision: Annotated[int, Field(ge=1, strict=True)] | None = None
+
+
+class CustomerCancelRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reason: Note = ""
+
+
+# --------------------------------------------------------------------------- staff operations
+
+
+class StaffBody(BaseModel):
+    """Common to every staff operation's body. There is no ``actor``: who did it is the token's subject.
+
+    A body naming an ``actor`` is a 422 like any unknown field (``"actor":"the-ceo"``
+    forged the audit trail once); the mapping adds the authenticated subject.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    note: Note = ""
+
+
+class ExtraCharge(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    description: Text
+    amount: Yen
+
+
+class EstimateRequest(StaffBody):
+    """Estimate (or re-estimate) the first billing, or the single one on the one-time plan.
+
+    Purchase: item lines come from each item's quantity and unit price
+    (``unit_prices`` overrides the customer's estimate, by item id).
+    ``international_shipping`` belongs to the single billing of the one-time plan.
+    """
+
+    unit_prices: dict[ItemId, Yen] = {}
+    domestic_shipping: Yen = 0
+    service_fee: Yen = 0
+    international_shipping: Yen | None = None
+    extras: list[ExtraCharge] = []
+
+
+class ConfirmHandlingRequest(StaffBody):
+    """Forward service: the handling-availability contact, which is also the item confirmation."""
+
+    service_fee: Yen = 0
+    international_shipping: Yen | None = None
+    extras: list[ExtraCharge] = []
+
+
+class CannotHandleRequest(StaffBody):
+    reason: Text
+
+
+class ItemPurchasedRequest(StaffBody):
+    item_id: ItemId
+
+
+class ItemUnavailableRequest(StaffBody):
+    item_id: ItemId
+    reason: Text
+
+
+class ItemArrivedRequest(StaffBody):
+    item_id: ItemId
+    domestic_tracking_number: TrackingNumber | None = None
+
+
+class SecondBillingRequest(StaffBody):
+    international_shipping: Yen
+    extras: list[ExtraCharge] = []
+    shipping_method: Annotated[str, Field(max_length=200, pattern=TEXT_PATTERN)] | None = None
+
+
+class ShipRequest(StaffBody):
+    method: Text
+    carrier: Text
+    tracking_numbers: Annotated[list[Text], Field(min_length=1, max_length=50)]
+
+
+class ResolveDisputeRequest(StaffBody):
+    refund_amount: Yen = 0
+    resolution: Text
+
+
+class ItemChange(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    item_id: ItemId
+    quantity: Annotated[int, Field(ge=0, le=10_000, strict=True)]  # 0 cancels the item
+    unit_price: Yen | None = None
+
+
+class AmendItemsRequest(StaffBody):
+    """Partial cancellation or quantity change (R4); fees left out keep their previous amount."""
+
+    changes: Annotated[list[ItemChange], Field(min_length=1)]
+    domestic_shipping: Yen | None = None
+    service_fee: Yen | None = None
+    international_shipping: Yen | None = None
+    extras: list[ExtraCharge] | None = None
+
+
+class StaffCancelRequest(StaffBody):
+    reason: Text
+
+
+class MoveDeadlineRequest(StaffBody):
+    """Move an automatic deadline: to ``due_at``, or by ``shift_by`` (negative moves it earlier)."""
+
+    deadline: DeadlineKind
+    due_at: AwareDatetime | None = None
+    shift_by: timedelta | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_target(self) -> Self:
+        if (self.due_at is None) == (self.shift_by is None):
+            raise ValueError("give exactly one of due_at or shift_by")
+        return self
+
+
+STAFF_BODIES: dict[str, type[StaffBody]] = {
+    "estimate": EstimateRequest,
+    "confirm_handling": ConfirmHandlingRequest,
+    "cannot_handle": CannotHandleRequest,
+    "item_purchased": ItemPurchasedRequest,
+    "item_unavailable": ItemUnavailableRequest,
+    "item_arrived": ItemArrivedRequest,
+    "issue_second_billing": SecondBillingRequest,
+    "ship": ShipRequest,
+    "resolve_dispute": ResolveDisputeRequest,
+    "amend_items": AmendItemsRequest,
+    "cancel_order": StaffCancelRequest,
+    "move_deadline": MoveDeadlineRequest,
+}
+"""The HTTP body of each staff operation (``workflows.operations.STAFF`` names them; a test checks both agree)."""
+
+
+# --------------------------------------------------------------------------- the order, as the API shows it (R1)
+
+
+class DeliveryAddress(BaseModel):
+    # An answer, not a body: a field the workflow adds is dropped, never a 500; the schema lists all there is.
+    model_config = ConfigDict(frozen=True, json_schema_extra={"additionalProperties": False})
+
+    name: Text
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code")]
+    postal_code: Annotated[str, Field(max_length=20, pattern=TEXT_PATTERN)] = ""
+    address_lines: Annotated[list[Text], Field(min_length=1, max_length=5)]
+    phone: Annotated[str, Field(max_length=40, pattern=TEXT_PATTERN)] = ""
+
+
+class OrderPolicy(BaseModel):
+    """The durations of the automatic rules, frozen into the order when it starts (docs/rules.md), and the
+    bound on one workflow run's history."""
+
+    model_config = ConfigDict(frozen=True, json_schema_extra={"additionalProperties": False})
+
+    payment_due_after: timedelta = timedelta(days=7)  # R5
+    arrival_due_after: timedelta = timedelta(days=30)  # R6
+    completion_after: timedelta = timedelta(days=50)  # R7
+    abandon_after: timedelta = timedelta(days=30)  # R11
+    reminder_before: timedelta = timedelta(days=2)  # R13
+    max_order_total: Annotated[int, Field(ge=1, le=YEN_MAX, strict=True)] = 10_000_000
+    history_events_per_run: Annotated[int, Field(ge=40, le=40_000, strict=True)] = 10_000
+
+
+class Item(BaseModel):
+    item_id: str
+    name: str
+    shop_or_url: str = ""
+    quantity: int
+    unit_price: Yen
+    options: str = ""
+    domestic_tracking_number: str | None = None
+    status: ItemStatus = ItemStatus.REQUESTED
+    note: str = ""
+
+
+class BillingLine(BaseModel):
+    kind: LineKind
+    description: str
+    amount: Yen
+    item_id: str | None = None
+
+
+class ChargeRejection(BaseModel):
+    at: datetime
+    shortfall: Yen | None = None
+
+
+class Billing(BaseModel):
+    seq: int
+    kind: BillingKind
+    revision: int
+    lines: list[BillingLine]
+    total: Yen
+    status: BillingStatus = BillingStatus.AWAITING_PAYMENT
+    issued_at: datetime
+    paid_at: datetime | None = None
+    paid_amount: Yen | None = None
+    last_rejection: ChargeRejection | None = None
+
+
+class Refund(BaseModel):
+    key: str
+    amount: Yen
+    reason: str
+    status: RefundStatus = RefundStatus.REQUESTED
+    unbilled: bool = False
+    requested_at: datetime
+    refunded_at: datetime | None = None
+
+
+class Shipment(BaseModel):
+    method: str
+    carrier: str
+    tracking_numbers: list[str]
+    shipped_at: datetime
+
+
+class Dispute(BaseModel):
+    opened_at: datetime
+    description: str = ""
+    resolved_at: datetime | None = None
+    refund_amount: Yen | None = None
+    resolution: str | None = None
+
+
+class Deadline(BaseModel):
+    """An automatic rule's durable timer; staff can move it (``move_deadline``)."""
+
+    kind: DeadlineKind
+    rule: str
+    due_at: datetime
+    remind_at: datetime | None = None
+    reminded_at: datetime | None = None
+    started_at: datetime
+    moved_by: str | None = None
+
+
+class HistoryEntry(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    detail: str = ""
+
+
+class PendingOperation(BaseModel):
+    """A green button (R2): what the customer must or may do now, with what it needs."""
+
+    operation: CustomerOperation
+    description: str
+    billing_seq: int | None = None
+    revision: int | None = None
+    amount: Yen | None = None
+    due_at: datetime | None = None
+    shortfall: Yen | None = None
+
+
+class HaltNotice(BaseModel):
+    """Why a halted order stopped and where its money stands; written by the orders service, never the workflow."""
+
+    halted_at: datetime
+    cause: str
+    explanation: str
+    held: Yen
+    settled_at: datetime | None = None
+    settlement: str | None = None
+
+
+class OrderView(BaseModel):
+    """The R1 order-details view (query ``view``, and the read model's JSON)."""
+
+    order_id: str
+    customer_id: str
+    service_type: ServiceType
+    payment_plan: PaymentPlan
+    delivery_address: DeliveryAddress
+    customer_note: str = ""
+    policy: OrderPolicy
+    status: OrderStatus
+    cancel_reason: CancelReason | None = None
+    items: list[Item]
+    billings: list[Billing] = []
+    refunds: list[Refund] = []
+    shipment: Shipment | None = None
+    dispute: Dispute | None = None
+    deadlines: list[Deadline] = []
+    history: list[HistoryEntry] = []
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+    version: int = 0
+    pending_operations: list[PendingOperation] = []
+    paid_total: Yen = 0
+    refunded_total: Yen = 0
+    next_deadline: datetime | None = None
+    halted: HaltNotice | None = None
 
 
 class OrderSummary(BaseModel):
@@ -268,34 +588,3 @@ class StaffOrderPage(BaseModel):
 
     orders: list[StaffOrderSummary]
     next_cursor: str | None = None
-
-
-@lru_cache
-def order_view_example() -> dict[str, Any]:
-    """A real R1 view for the OpenAPI docs, made by the workflow's own rules so it can never drift."""
-    from workflows.models import EstimateRequest, OrderApplication
-    from workflows.order_state import Order
-    from workflows.rules import billing
-
-    applied_at = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
-    application = ApplicationIn.model_validate(_PURCHASE_EXAMPLE)
-    order = Order.open(
-        OrderApplication(
-            order_id="P261126-7KQ2M9XA",
-            customer_id="cust-42",
-            service_type=application.service_type,
-            payment_plan=application.payment_plan,
-            delivery_address=application.delivery_address.to_workflow(),
-            items=[item.to_workflow() for item in application.items],
-            customer_note=application.customer_note,
-        ),
-        applied_at,
-    )
-    billing.estimate(order, EstimateRequest(domestic_shipping=800, service_fee=500), applied_at, "staff:s-7")
-    example: dict[str, Any] = order.view().model_dump(mode="json")
-    return example
-
-
-def view_responses() -> dict[int | str, dict[str, Any]]:
-    """The 200 response of every route answering with the order view, with its example."""
-    return {200: {"content": {"application/json": {"example": order_view_example()}}}}

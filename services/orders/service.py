@@ -15,15 +15,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from daiko.db import transaction
 from daiko.errors import DomainError, NotFound
 from daiko.idempotency import IdempotencyKeyReused
 from daiko.problems import Problem, invalid_request
-from services.orders import halts, repository
+from services.orders import mapping, repository
 from services.orders.domain import (
     MAX_CUSTOMER_ID,
     NotACustomer,
@@ -32,13 +32,20 @@ from services.orders.domain import (
     new_order_id,
 )
 from services.orders.gateway import OrderGone, OrderWorkflows
+from services.orders.halts import service as halts
 from services.orders.schemas import ApplicationIn
 from services.orders.settings import OrdersSettings
 from workflows.models import CLOSED_STATUSES, OrderApplication, OrderStatus, OrderView
 
 log = logging.getLogger(__name__)
 
-Sessions = async_sessionmaker[AsyncSession]
+
+class OrderStarter(Protocol):
+    """Starts an order's workflow (``gateway.OrderWorkflows`` in the service, a fake in unit tests)."""
+
+    async def start(self, application: OrderApplication) -> bool:
+        """True when started now, False when it already was (a replayed application)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -50,13 +57,14 @@ class Applied:
 
 async def apply_for_order(
     *,
-    sessions: Sessions,
-    workflows: OrderWorkflows,
+    applications: repository.Applications,
+    workflows: OrderStarter,
     settings: OrdersSettings,
     customer_id: str,
     application: ApplicationIn,
     idempotency_key: str | None,
 ) -> Applied:
+    """Apply once per Idempotency-Key: reserve the order id (committed), then start its workflow under it."""
     if not 0 < len(customer_id) <= MAX_CUSTOMER_ID:
         raise NotACustomer("the token's subject is not a valid customer id")
     estimated = sum(item.quantity * item.unit_price_estimate for item in application.items)
@@ -68,14 +76,12 @@ async def apply_for_order(
             code="order-total-too-large",
         )
     fingerprint = application_fingerprint(application.model_dump(mode="json"))
-    async with transaction(sessions) as session:
-        reservation = await repository.reserve_application(
-            session,
-            order_id=new_order_id(application.service_type, datetime.now(UTC)),
-            customer_id=customer_id,
-            idempotency_key=idempotency_key,
-            fingerprint=fingerprint,
-        )
+    reservation = await applications.reserve(
+        order_id=new_order_id(application.service_type, datetime.now(UTC)),
+        customer_id=customer_id,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+    )
     if reservation.fingerprint != fingerprint:
         raise IdempotencyKeyReused(
             f"Idempotency-Key {idempotency_key!r} was already used for a different application "
@@ -85,14 +91,10 @@ async def apply_for_order(
         )
     try:
         started = await workflows.start(
-            OrderApplication(
+            mapping.application(
+                application,
                 order_id=reservation.order_id,
                 customer_id=customer_id,
-                service_type=application.service_type,
-                payment_plan=application.payment_plan,
-                delivery_address=application.delivery_address.to_workflow(),
-                items=[item.to_workflow() for item in application.items],
-                customer_note=application.customer_note,
                 policy=settings.order_policy(),
             )
         )
@@ -100,13 +102,11 @@ async def apply_for_order(
         if idempotency_key is None:
             # Without a key the client's retry is a new application: this reservation would only
             # ever name an order that does not exist. With a key, the retry starts this same order.
-            async with transaction(sessions) as session:
-                await repository.forget_application(session, order_id=reservation.order_id)
+            await applications.forget(order_id=reservation.order_id)
         raise
     status = OrderStatus.APPLIED
     if not started:
-        async with sessions() as session:
-            head = await repository.order_head(session, order_id=reservation.order_id)
+        head = await applications.head(order_id=reservation.order_id)
         status = head.status if head else status
     log.info(
         "order applied" if reservation.created else "application replayed",

@@ -10,27 +10,25 @@ generated from that table so the API can never miss an operation.
 # No ``from __future__ import annotations``: the generated routes' body types are evaluated at definition.
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field, create_model
-from pydantic.json_schema import SkipJsonSchema
 
 from daiko.auth import StaffDep
 from daiko.openapi import problem_responses
 from daiko.params import CustomerFilter
-from services.orders import repository, service
+from services.orders import mapping, repository, service
 from services.orders.deps import CursorDep, Limit, OrderId, ReadsDep, SessionsDep, SettingsDep, WorkflowsDep
 from services.orders.reconciliation import Reconciliation, differences
-from services.orders.schemas import StaffOrderPage, StaffOrderSummary, view_responses
-from workflows.models import OrderStatus, OrderView, ServiceType, StaffRequest
+from services.orders.schemas import STAFF_BODIES, OrderView, StaffOrderPage
+from workflows.models import OrderStatus, ServiceType
 from workflows.operations import STAFF, StaffOperation
 
 router = APIRouter(prefix="/v1/staff/orders", tags=["orders-staff"])
 
 _AUTH = problem_responses(401, 403, 422)
-_VIEW = view_responses()
+_VIEW = mapping.view_responses()
 _OPERATION = {
     **_VIEW,
     **problem_responses(401, 403, 404, 409, 422, 503, s409="The order refuses the operation now; `detail` says why"),
@@ -102,7 +100,7 @@ async def list_orders(
             limit=limit,
         )
     return StaffOrderPage(
-        orders=[StaffOrderSummary.model_validate(row) for row in rows],
+        orders=[mapping.staff_summary(row) for row in rows],
         next_cursor=after.encode() if after else None,
     )
 
@@ -115,27 +113,11 @@ async def list_orders(
 )
 async def get_order(order_id: OrderId, staff: StaffDep, reads: ReadsDep, workflows: WorkflowsDep) -> Response:
     view = await service.order_view_json(reads=reads, workflows=workflows, order_id=order_id, customer_id=None)
-    return Response(content=view, media_type="application/json")
-
-
-def http_body(request: type[StaffRequest]) -> type[StaffRequest]:
-    """The operation's payload as the HTTP API takes it: the same fields, but no ``actor``.
-
-    Who did it is the token's subject, never what the body claims: a body
-    naming an ``actor`` is a 422 (``"actor":"the-ceo"`` forged the audit trail
-    before), and the field is absent from the OpenAPI document. The Temporal
-    Web UI's signals keep their ``actor``: there the Web UI's own sign-in
-    (docs/deployment.md) is the identity.
-    """
-    nothing: Any = SkipJsonSchema[None]  # type: ignore[misc]  # a type annotation used as a value
-    refused = Field(default=None, description="refused: the actor is the token's subject")
-    body = create_model(request.__name__, __base__=request, actor=(nothing, refused))
-    body.__doc__ = request.__doc__
-    return cast(type[StaffRequest], body)
+    return Response(content=mapping.view_json(view), media_type="application/json")
 
 
 def _add_operation(operation: StaffOperation) -> None:
-    body_type: Any = http_body(operation.request)
+    body_type: Any = STAFF_BODIES[operation.name]
 
     async def run(
         order_id: OrderId,
@@ -144,17 +126,15 @@ def _add_operation(operation: StaffOperation) -> None:
         reads: ReadsDep,
         workflows: WorkflowsDep,
     ) -> OrderView:
-        sent: BaseModel = request
-        # The workflow's own model, its actor the authenticated subject (an Id: it fits the 128 of the model).
-        payload = operation.request.model_validate({**sent.model_dump(), "actor": staff.subject})
-        return await service.operate(
+        view = await service.operate(
             reads=reads,
             workflows=workflows,
             order_id=order_id,
             customer_id=None,
             update=operation.update,
-            payload=payload,
+            payload=mapping.staff_request(operation, request, actor=staff.subject),
         )
+        return mapping.view(view)
 
     run.__name__ = f"staff_{operation.name}"
     router.add_api_route(

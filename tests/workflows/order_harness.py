@@ -35,7 +35,7 @@ from temporalio.worker import Worker
 
 from contracts.attestation import AttestedType
 from daiko.events import DEPOSITS_COMMANDS, ORDERS_EVENTS
-from services.deposits.charges import attest
+from services.deposits.service import attest
 from services.deposits.settings import DepositsSettings
 from services.orders.activities import LedgerVerifier
 from services.orders.settings import OrdersSettings

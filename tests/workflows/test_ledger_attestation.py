@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.deposits.charges import attest
+from services.deposits.service import attest
 from tests.workflows.order_harness import (
     ESTIMATE,
     LEDGER_SIGNING_KEY,

@@ -39,8 +39,8 @@ from daiko.settings import DaikoSettings
 from services.deposits.app import build_app
 from services.deposits.db import DeadLetter, Outbox, ProcessedEvent, TransferRow
 from services.deposits.events import command_handler
-from services.deposits.ledger_queries import audit, ledger_totals
-from services.deposits.ledger_store import deposit_of
+from services.deposits.ledger.queries import audit, ledger_totals
+from services.deposits.ledger.repository import deposit_of
 from services.deposits.paypal_sandbox import create_app as create_sandbox
 from services.deposits.settings import DepositsSettings
 from tests.conftest import StackSettings, bearer, customer_token, kafka_as, staff_token

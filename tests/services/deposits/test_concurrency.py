@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from contracts.deposits import ChargeRequested
 from contracts.keys import ChargeKey
 from daiko.db import transaction
-from services.deposits.charges import charge
+from services.deposits.service import charge
 from tests.services.deposits.conftest import (
     DEV_SIGNING_KEY,
     YESTERDAY,

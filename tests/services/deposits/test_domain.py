@@ -23,7 +23,7 @@ from services.deposits.domain import (
     WithdrawalAlreadyRejected,
     WithdrawalStatus,
 )
-from services.deposits.paypal import parse_yen, verification_request, webhook_is_fresh
+from services.deposits.paypal.client import parse_yen, verification_request, webhook_is_fresh
 from services.deposits.paypal_sandbox.signing import sign_delivery, vouches_for
 from services.deposits.sealing import seal, unseal
 

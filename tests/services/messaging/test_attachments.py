@@ -167,6 +167,7 @@ async def test_a_storage_failure_midway_leaves_no_file_and_no_row(
     db_sessions: dict[str, async_sessionmaker[AsyncSession]], tmp_path: Path
 ) -> None:
     """The second photo cannot be stored: the first one is removed again and the message is not saved."""
+    from daiko.db import transaction
     from services.messaging import service
     from services.messaging.domain import ImageKind
     from services.messaging.repository import NewPhoto
@@ -184,15 +185,17 @@ async def test_a_storage_failure_midway_leaves_no_file_and_no_row(
     order_id = new_order_id()
     photos = [NewPhoto("a.png", images.png(), ImageKind.PNG), NewPhoto("b.jpg", images.jpeg(), ImageKind.JPEG)]
     with pytest.raises(OSError, match="disk full"):
-        await service.post_customer_message(
-            db_sessions["messaging"],
-            store,
-            SETTINGS,
-            order_id=order_id,
-            customer_id=new_customer_id(),
-            body="two photos",
-            photos=photos,
-        )
+        async with service.storing(store) as written, transaction(db_sessions["messaging"]) as session:
+            await service.add_customer_message(
+                session,
+                store,
+                SETTINGS,
+                written,
+                order_id=order_id,
+                customer_id=new_customer_id(),
+                body="two photos",
+                photos=photos,
+            )
     assert store.puts == 2
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
     assert await rows_for(db_sessions["messaging"], order_id) == (0, 0)

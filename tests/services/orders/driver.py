@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaProducer
 
 from contracts.keys import ChargeKey
 from daiko.events import DEPOSITS_EVENTS, Envelope
-from services.deposits.charges import attest
+from services.deposits.service import attest
 from services.deposits.settings import DepositsSettings
 from tests.conftest import StackSettings, bearer, customer_token, staff_token
 

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from contracts import ContractViolation
 from daiko.events import Envelope
 from daiko.problems import Problem, problem_for
+from services.orders import mapping
 from services.orders.app import PROBLEMS
 from services.orders.domain import (
     NotAnOrderEvent,
@@ -211,8 +212,9 @@ def test_an_application_that_breaks_a_rule_of_the_form_is_refused(change: dict[s
 
 
 def test_a_reception_report_is_either_received_fine_or_a_problem() -> None:
-    assert ReceptionReportIn.model_validate({"received_fine": True}).to_workflow().outcome is ReceptionOutcome.RECEIVED
-    problem = ReceptionReportIn.model_validate({"problems": "broken"}).to_workflow()
+    fine = mapping.reception_report(ReceptionReportIn.model_validate({"received_fine": True}))
+    assert fine.outcome is ReceptionOutcome.RECEIVED
+    problem = mapping.reception_report(ReceptionReportIn.model_validate({"problems": "broken"}))
     assert (problem.outcome, problem.comment) == (ReceptionOutcome.PROBLEM, "broken")
     for neither_or_both in ({}, {"received_fine": False}, {"received_fine": True, "problems": "x"}):
         with pytest.raises(ValidationError):

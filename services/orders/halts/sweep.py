@@ -6,8 +6,9 @@ UI (or it fails, times out, is canceled or deleted). So, every
 orders in batches and asks Temporal's visibility about each batch in one
 list query (``WorkflowId IN (...)``) rather than describing thousands of
 workflows one by one. Each open order whose newest run ended abnormally, or
-whose read model's run was reset away, is recorded as halted (:func:`services.orders.halts.record_halt`). The pass ends
-by counting the halted orders still holding money, for the metric staff watch.
+whose read model's run was reset away, is recorded as halted
+(:func:`services.orders.halts.service.record_halt`). The pass ends by counting
+the halted orders still holding money, for the metric staff watch.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from daiko.db import transaction
 from daiko.errors import Unavailable
 from daiko.service import BackgroundTask
-from services.orders import halt_rules, halts
 from services.orders.db import HaltedOrder, OrderRecord
 from services.orders.gateway import OrderWorkflows
+from services.orders.halts import domain as halt_rules
+from services.orders.halts import service as halts
 from workflows.models import CLOSED_STATUSES, OrderStatus
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.deposits.db import Account
 from services.deposits.domain import TransferKind
-from services.deposits.ledger import (
+from services.deposits.ledger.domain import (
     BANK_ACCOUNT,
     PAYOUTS_ACCOUNT,
     IdempotencyConflict,
@@ -20,8 +20,8 @@ from services.deposits.ledger import (
     Phase,
     deposit_account,
 )
-from services.deposits.ledger_queries import audit
-from services.deposits.ledger_store import AccountRef, Movement, post
+from services.deposits.ledger.queries import audit
+from services.deposits.ledger.repository import AccountRef, Movement, post
 from tests.services.deposits.conftest import Ledger
 
 pytestmark = pytest.mark.stack

@@ -9,7 +9,7 @@ carries ``debits_must_not_exceed_credits``: no transfer may leave it negative,
 counting what is held. Every transfer carries a client-chosen idempotency key;
 the same key submitted again returns the original transfer and changes nothing.
 
-The database layer (``ledger_store``) enforces exactly these functions under row
+The database layer (``services.deposits.ledger.repository``) enforces exactly these functions under row
 locks, and the audit folds the stored transfers through :func:`fold` to check
 the cached sums, so the rules exist once.
 """

@@ -1,6 +1,6 @@
 """Staff API of halted orders: list them with the money they hold, and settle them by a refund.
 
-A halted order (its workflow ended abnormally: services/orders/halts.py) is
+A halted order (its workflow ended abnormally: services/orders/halts/service.py) is
 also in ``GET /v1/staff/orders?status=halted``; this router adds what only a
 halted order has: why it halted, what it holds, and the one operation left on
 it, the settlement refund to the customer's deposit.
@@ -16,9 +16,9 @@ from daiko.auth import StaffDep
 from daiko.db import transaction
 from daiko.errors import NotFound
 from daiko.openapi import problem_responses
-from services.orders import halts
 from services.orders.deps import CursorDep, Limit, OrderId, ReadsDep, SessionsDep
-from services.orders.halt_schemas import HaltedOrder, HaltedOrderPage, SettlementIn
+from services.orders.halts import service as halts
+from services.orders.halts.schemas import HaltedOrder, HaltedOrderPage, SettlementIn
 
 router = APIRouter(prefix="/v1/staff/halted-orders", tags=["orders-staff"])
 

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.orders.gateway import OrderWorkflows
-from services.orders.halt_sweep import sweep_once
+from services.orders.halts.sweep import sweep_once
 from services.orders.settings import OrdersSettings
 from tests.conftest import StackSettings
 from tests.services.orders.driver import Driver, purchase_application

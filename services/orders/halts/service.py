@@ -1,7 +1,7 @@
 """Halted orders: noticing a workflow that ended abnormally, and settling what the order holds.
 
 Three doors notice a halted order, all ending in :func:`record_halt`: the
-sweep (:mod:`services.orders.halt_sweep`) that compares open orders of the
+sweep (:mod:`services.orders.halts.sweep`) that compares open orders of the
 read model with Temporal's visibility, an operation that meets a closed
 workflow (:func:`notice_ended`, from ``service.operate``), and the deposit
 bridge when an answer finds no workflow to signal. Recording is one
@@ -35,10 +35,10 @@ from contracts.topics import DEPOSITS_COMMANDS, topic
 from daiko.errors import DomainError, NotFound
 from daiko.events import Envelope
 from daiko.outbox import enqueue_once
-from services.orders import halt_rules
 from services.orders.db import HaltedOrder, OrderRecord, Outbox
 from services.orders.domain import OrderRefused, PageCursor
 from services.orders.gateway import OrderWorkflows, WorkflowEnding
+from services.orders.halts import domain as halt_rules
 from workflows.models import DepositEvent, OrderStatus, OrderView
 
 log = logging.getLogger(__name__)

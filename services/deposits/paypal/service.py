@@ -28,10 +28,10 @@ from services.deposits.domain import (
     PayPalRefused,
     TransferKind,
 )
-from services.deposits.ledger import PAYPAL_ACCOUNT
-from services.deposits.ledger_store import AccountRef, Deposit, Movement, deposit_of, post
+from services.deposits.ledger.domain import PAYPAL_ACCOUNT
+from services.deposits.ledger.repository import AccountRef, Deposit, Movement, deposit_of, post
 from services.deposits.messages import balances, emit
-from services.deposits.paypal import Capture, PayPalClient, PayPalError, PayPalUnavailable
+from services.deposits.paypal.client import Capture, PayPalClient, PayPalError, PayPalUnavailable
 from services.deposits.service import now
 from services.deposits.settings import DepositsSettings
 

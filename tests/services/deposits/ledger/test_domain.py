@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule
 
-from services.deposits.ledger import (
+from services.deposits.ledger.domain import (
     Balances,
     IdempotencyConflict,
     InsufficientFunds,

@@ -1,7 +1,7 @@
 """Reading the ledger: a deposit's history with its running balance, and the auditor's checks.
 
 The audit trusts nothing cached: it folds the stored transfers through
-:func:`services.deposits.ledger.fold` (the same rules that posted them) and
+:func:`services.deposits.ledger.domain.fold` (the same rules that posted them) and
 compares every account's sums and every recorded running balance with the result.
 """
 
@@ -13,8 +13,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.deposits.db import Account, TransferRow
-from services.deposits.ledger import AccountKind, Balances, Phase, Totals, deposit_account, fold, totals
-from services.deposits.ledger_store import balances_of
+from services.deposits.ledger.domain import AccountKind, Balances, Phase, Totals, deposit_account, fold, totals
+from services.deposits.ledger.repository import balances_of
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.deposits.paypal import PayPalClient, PayPalError, PayPalUnavailable
+from services.deposits.paypal.client import PayPalClient, PayPalError, PayPalUnavailable
 from services.deposits.paypal_sandbox.signing import sign_delivery
 from tests.services.deposits.conftest import WEBHOOK_ID, WEBHOOK_SECRET, Caller, Ledger, Service, eventually, free_port
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.orders import halt_rules
+from services.orders import mapping
+from services.orders.halts import domain as halt_rules
 from services.orders.schemas import ApplicationIn
 from workflows.models import (
     BillingStatus,
     DepositEvent,
     EstimateRequest,
-    OrderApplication,
     OrderStatus,
     OrderView,
     PayBillingRequest,
@@ -37,17 +37,7 @@ def _order(*, paid: bool) -> Order:
             "items": [{"name": "figure", "shop_or_url": "shop", "quantity": 1, "unit_price_estimate": 1000}],
         }
     )
-    order = Order.open(
-        OrderApplication(
-            order_id="P261201-HALTED22",
-            customer_id="cust-1",
-            service_type=application.service_type,
-            payment_plan=application.payment_plan,
-            delivery_address=application.delivery_address.to_workflow(),
-            items=[item.to_workflow() for item in application.items],
-        ),
-        NOW,
-    )
+    order = Order.open(mapping.application(application, order_id="P261201-HALTED22", customer_id="cust-1"), NOW)
     billing.estimate(
         order, EstimateRequest(domestic_shipping=0, service_fee=300, international_shipping=1500), NOW, "staff:s"
     )

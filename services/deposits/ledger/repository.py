@@ -2,7 +2,7 @@
 
 Concurrency: every transfer locks both its accounts (``SELECT … FOR UPDATE``,
 in account-id order so two transfers never deadlock), then checks its
-idempotency key, then applies :func:`services.deposits.ledger.apply` to the
+idempotency key, then applies :func:`services.deposits.ledger.domain.apply` to the
 locked sums and writes the transfer and the new sums in the caller's
 transaction. Two charges on one deposit therefore run one after the other, and
 the second sees the first's result: the deposit can never go below zero.
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.deposits.db import Account, TransferRow
 from services.deposits.domain import TransferKind
-from services.deposits.ledger import (
+from services.deposits.ledger.domain import (
     AGENCY_ACCOUNTS,
     GUARDED_KINDS,
     AccountKind,
@@ -230,7 +230,7 @@ async def find_transfer(session: AsyncSession, key: str) -> StoredTransfer | Non
 
 
 async def post(session: AsyncSession, m: Movement) -> Posted:
-    """Post one transfer exactly once per key, or raise a :class:`~services.deposits.ledger.LedgerError`.
+    """Post one transfer exactly once per key, or raise a :class:`~services.deposits.ledger.domain.LedgerError`.
 
     The caller's transaction holds the account locks until it commits, so its
     outbox event and any status change commit with the transfer or not at all.

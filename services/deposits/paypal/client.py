@@ -10,7 +10,7 @@ and only PayPal can say whether they sign this event for our webhook id, so we
 ask it (``POST /v1/notifications/verify-webhook-signature``). No secret of
 ours can sign a webhook. A delivery without the headers or outside the
 accepted time window is refused before PayPal is even asked; a verified one is
-still not believed on its word (``paypal_payins.handle_webhook`` reads the
+still not believed on its word (``services.deposits.paypal.service.handle_webhook`` reads the
 capture from the PayPal order itself).
 """
 
