@@ -12,7 +12,7 @@ two apps the same way - one uvicorn process each, on loopback, access log off:
 
 * the orders service itself (``services.orders.app:app``; deposit bridge off),
   doing what a real request does: JWT check, one indexed read of the view,
-  the JSON sent as stored;
+  the stored view read into the API's own model and sent (``mapping.view_json``);
 * a bare FastAPI endpoint answering the same JSON from memory (no auth, no DB).
 
 Both are driven by the same client at the same concurrency, alternating

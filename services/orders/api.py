@@ -6,13 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Request, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from daiko.auth import CreatingDep, CustomerDep
 from daiko.idempotency import Answer, IdempotencyKey, idempotent
 from daiko.openapi import IN_FLIGHT, problem_responses
 from services.orders import mapping, repository, service
-from services.orders.deps import CursorDep, Limit, OrderId, ReadsDep, StateDep, WorkflowsDep
+from services.orders.deps import CursorDep, Limit, OrderId, OrdersState, ReadsDep, StateDep, WorkflowsDep
 from services.orders.domain import OrderTab, statuses_of
 from services.orders.schemas import (
     ApplicationIn,
@@ -32,6 +33,21 @@ _VIEW = mapping.view_responses()
 _OPERATION = problem_responses(
     401, 403, 404, 409, 422, 503, s409="The order refuses the operation now; `detail` says why"
 )
+
+
+async def operated(
+    state: OrdersState, order_id: str, customer_id: str | None, update: str, payload: BaseModel
+) -> OrderView:
+    """Run one operation on the order's workflow (``customer_id`` None: as staff) and show the order after it."""
+    view = await service.operate(
+        reads=state.reads,
+        workflows=state.workflows,
+        order_id=order_id,
+        customer_id=customer_id,
+        update=update,
+        payload=payload,
+    )
+    return mapping.view(view)
 
 
 @router.post(
@@ -141,15 +157,8 @@ async def pay_billing(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def op(_: AsyncSession) -> Answer:
-        view = await service.operate(
-            reads=state.reads,
-            workflows=state.workflows,
-            order_id=order_id,
-            customer_id=customer.subject,
-            update="pay_billing",
-            payload=mapping.pay_billing(payment),
-        )
-        return Answer(status.HTTP_202_ACCEPTED, mapping.view(view).model_dump(mode="json"))
+        view = await operated(state, order_id, customer.subject, "pay_billing", mapping.pay_billing(payment))
+        return Answer(status.HTTP_202_ACCEPTED, view.model_dump(mode="json"))
 
     return await idempotent(
         state.sessions,
@@ -169,22 +178,13 @@ async def pay_billing(
 async def cancel(
     order_id: OrderId,
     customer: CustomerDep,
-    reads: ReadsDep,
-    workflows: WorkflowsDep,
+    state: StateDep,
     request: Annotated[
         CustomerCancelRequest | None,
         Body(openapi_examples={"with a reason": {"value": {"reason": "Found it cheaper locally"}}}),
     ] = None,
 ) -> OrderView:
-    view = await service.operate(
-        reads=reads,
-        workflows=workflows,
-        order_id=order_id,
-        customer_id=customer.subject,
-        update="cancel",
-        payload=mapping.customer_cancel(request),
-    )
-    return mapping.view(view)
+    return await operated(state, order_id, customer.subject, "cancel", mapping.customer_cancel(request))
 
 
 @router.post(
@@ -196,15 +196,6 @@ async def report_reception(
     order_id: OrderId,
     report: ReceptionReportIn,
     customer: CustomerDep,
-    reads: ReadsDep,
-    workflows: WorkflowsDep,
+    state: StateDep,
 ) -> OrderView:
-    view = await service.operate(
-        reads=reads,
-        workflows=workflows,
-        order_id=order_id,
-        customer_id=customer.subject,
-        update="report_reception",
-        payload=mapping.reception_report(report),
-    )
-    return mapping.view(view)
+    return await operated(state, order_id, customer.subject, "report_reception", mapping.reception_report(report))

@@ -66,7 +66,7 @@ async def applied_by(session: Reader, *, order_id: str) -> str | None:
 
 
 async def order_view_json(session: Reader, *, order_id: str, customer_id: str | None = None) -> str | None:
-    """The R1 view as the projection stored it, as JSON text (no re-encoding on the hot path)."""
+    """The R1 view as the projection stored it, as JSON text (the API reads it in one pass: ``mapping.view_json``)."""
     statement = select(cast(OrderRecord.view, Text)).where(OrderRecord.order_id == order_id)
     if customer_id is not None:
         statement = statement.where(OrderRecord.customer_id == customer_id)

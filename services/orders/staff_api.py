@@ -19,7 +19,17 @@ from daiko.auth import StaffDep
 from daiko.openapi import problem_responses
 from daiko.params import CustomerFilter
 from services.orders import mapping, repository, service
-from services.orders.deps import CursorDep, Limit, OrderId, ReadsDep, SessionsDep, SettingsDep, WorkflowsDep
+from services.orders.api import operated
+from services.orders.deps import (
+    CursorDep,
+    Limit,
+    OrderId,
+    ReadsDep,
+    SessionsDep,
+    SettingsDep,
+    StateDep,
+    WorkflowsDep,
+)
 from services.orders.reconciliation import Reconciliation, differences
 from services.orders.schemas import STAFF_BODIES, OrderView, StaffOrderPage
 from workflows.models import OrderStatus, ServiceType
@@ -123,18 +133,10 @@ def _add_operation(operation: StaffOperation) -> None:
         order_id: OrderId,
         request: Annotated[body_type, Body(openapi_examples=EXAMPLES.get(operation.name))],  # type: ignore[valid-type]
         staff: StaffDep,
-        reads: ReadsDep,
-        workflows: WorkflowsDep,
+        state: StateDep,
     ) -> OrderView:
-        view = await service.operate(
-            reads=reads,
-            workflows=workflows,
-            order_id=order_id,
-            customer_id=None,
-            update=operation.update,
-            payload=mapping.staff_request(operation, request, actor=staff.subject),
-        )
-        return mapping.view(view)
+        payload = mapping.staff_request(operation, request, actor=staff.subject)
+        return await operated(state, order_id, None, operation.update, payload)
 
     run.__name__ = f"staff_{operation.name}"
     router.add_api_route(
