@@ -7,6 +7,8 @@ RS256 against a JWKS URL in production (``DAIKO_JWT_ALGORITHM=RS256``,
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
@@ -58,7 +60,42 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
     return jwt.PyJWKClient(url, cache_keys=True)
 
 
+_VERIFIED_MAX = 10_000
+_verified: OrderedDict[tuple[str, ...], tuple[Principal, float]] = OrderedDict()
+"""Tokens whose signature, issuer and audience were checked, with their ``exp``: the hot read path
+pays for the verification once per token, not once per request.
+
+Keyed by what the verification depended on too (algorithm, key source, issuer, audience: a
+test may build several settings), bounded (least
+recently used out), and an entry counts only until the token's own expiry, so nothing is
+accepted that a fresh verification would refuse. Only verified tokens go in.
+"""
+
+
 def decode_token(settings: DaikoSettings, token: str) -> Principal:
+    """The token's principal, verified (signature, ``iss``, ``aud``, ``exp``) on first sight, then remembered."""
+    key = (
+        settings.jwt_algorithm,
+        settings.jwt_secret.get_secret_value() if settings.jwt_algorithm == "HS256" else settings.jwt_jwks_url or "",
+        settings.jwt_issuer,
+        settings.jwt_audience,
+        token,
+    )
+    cached = _verified.get(key)
+    if cached is not None:
+        principal, expires = cached
+        if time.time() < expires:
+            _verified.move_to_end(key)
+            return principal
+        del _verified[key]
+    principal, expires = _verify(settings, token)
+    _verified[key] = (principal, expires)
+    if len(_verified) > _VERIFIED_MAX:
+        _verified.popitem(last=False)
+    return principal
+
+
+def _verify(settings: DaikoSettings, token: str) -> tuple[Principal, float]:
     try:
         if settings.jwt_algorithm == "HS256":
             key: Any = settings.jwt_secret.get_secret_value()
@@ -77,7 +114,7 @@ def decode_token(settings: DaikoSettings, token: str) -> Principal:
         role = Role(claims.get("role", "customer"))
     except (jwt.PyJWTError, ValueError) as exc:
         raise Problem(401, "Unauthorized", f"invalid bearer token: {exc}", code="unauthorized") from exc
-    return Principal(subject=_subject(claims["sub"]), role=role)
+    return Principal(subject=_subject(claims["sub"]), role=role), float(claims["exp"])
 
 
 def _subject(sub: object) -> str:
@@ -99,8 +136,12 @@ def _subject(sub: object) -> str:
 _bearer = HTTPBearer(auto_error=False)
 
 
-def _process_settings(request: Request) -> DaikoSettings:
-    """The settings the service was built with (``app.state.settings``): one object per process."""
+async def _process_settings(request: Request) -> DaikoSettings:
+    """The settings the service was built with (``app.state.settings``): one object per process.
+
+    This and the role checks below are ``async`` because FastAPI runs a plain ``def``
+    dependency in its thread pool: a thread hop each, on every authenticated request.
+    """
     settings: DaikoSettings = request.app.state.settings
     return settings
 
@@ -121,13 +162,13 @@ async def current_principal(
         raise
 
 
-def current_staff(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def current_staff(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if not principal.is_staff:
         raise Problem(403, "Forbidden", "staff role required", code="forbidden")
     return principal
 
 
-def current_customer(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def current_customer(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if principal.is_staff:
         raise Problem(403, "Forbidden", "this operation is the customer's own", code="forbidden")
     return principal
