@@ -16,9 +16,16 @@ What it measures (needs the local stack: PostgreSQL and Kafka):
    ``deposit.charged`` event read back from ``daiko.deposits.events.v1`` -
    command in, ledger transfer + outbox row committed, relay, event out;
 3. the round trip of one charge: p50/p99 under the load of step 2, and one at a
-   time (``--sequential`` charges, each sent after the previous was answered).
+   time (``--sequential`` charges, each sent after the previous was answered);
+4. the baseline pipeline: the same N commands on a scratch topic, consumed here by a
+   consumer group with plain asyncpg SQL - per partition batch one transaction with the
+   same row writes as a charge (processed-event id, revenue account opened, both accounts
+   locked, idempotency key looked up, transfer inserted, both sums updated, outbox row),
+   then each answer produced (acks=all, idempotent), its outbox row marked published and
+   the offsets committed - first send to last answer read back.
 
-It prints charges/s next to raw messages/s and their ratio. Bounded: at most
+It prints charges/s next to the baseline's and raw messages/s, and both ratios; the
+charges / baseline ratio is Daiko's own overhead, Kafka's and PostgreSQL's speed cancel out. Bounded: at most
 ``--charges`` commands and ``--timeout`` seconds per phase.
 """
 
@@ -37,7 +44,9 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import NewTopic
@@ -47,8 +56,9 @@ from daiko.events import DEPOSITS_EVENTS, Envelope
 from daiko.kafka import KafkaConnection, admin_client, admin_connection, client_options, idempotent_producer
 from daiko.settings import PROJECT_ROOT, KafkaAdminSettings
 from services.deposits.domain import TransferKind
-from services.deposits.ledger.domain import BANK_ACCOUNT
+from services.deposits.ledger.domain import BANK_ACCOUNT, deposit_account, revenue_account
 from services.deposits.ledger.repository import AccountRef, Movement, post
+from services.deposits.service import attest
 from services.deposits.settings import DepositsSettings
 
 PRICE = 100
@@ -110,6 +120,183 @@ async def raw_kafka(kafka: KafkaConnection, topic: str, count: int, size: int, t
         return count / elapsed
     finally:
         await asyncio.gather(consumer.stop(), producer.stop())
+
+
+_BASE_CLAIM = (
+    "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING event_id"
+)
+_BASE_OPEN = (
+    "INSERT INTO accounts (code, kind, customer_id, order_id, debits_must_not_exceed_credits) "
+    "VALUES ($1, 'order_revenue', $2, $3, false) ON CONFLICT (code) DO NOTHING"
+)
+_BASE_LOCK = (
+    "SELECT id, code, debits_posted, credits_posted, debits_pending, credits_pending FROM accounts "
+    "WHERE code = ANY($1::text[]) ORDER BY id FOR UPDATE"
+)
+_BASE_FIND = "SELECT id FROM transfers WHERE idempotency_key = $1"
+_BASE_TRANSFER = (
+    "INSERT INTO transfers (idempotency_key, phase, kind, debit_account_id, credit_account_id, amount, "
+    "customer_id, balance_after, held_after, order_id, billing_seq, revision) "
+    "VALUES ($1, 'posted', 'charge', $2, $3, $4, $5, $6, 0, $7, $8, $9) RETURNING id, created_at"
+)
+_BASE_SUMS = (
+    "UPDATE accounts SET debits_posted = v.dp, credits_posted = v.cp FROM (VALUES ($1::bigint, $2::bigint, "
+    "$3::bigint), ($4, $5, $6)) AS v(id, dp, cp) WHERE accounts.id = v.id"
+)
+_BASE_OUTBOX = (
+    "INSERT INTO outbox (event_id, topic, key, payload, published_at) VALUES ($1, $2, $3, $4, now()) RETURNING id"
+)
+_BASE_PUBLISHED = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
+
+
+async def baseline(
+    settings: DepositsSettings,
+    kafka: KafkaConnection,
+    topic: str,
+    answers_topic: str,
+    group: str,
+    stop: asyncio.Event,
+) -> None:
+    """The same work as the deposits consumer in plain SQL: a batch per partition, one transaction each.
+
+    Its outbox rows are written already marked published (the stack's relays must not send them)
+    and marked again after the answer is produced, so the row writes match the relay's too.
+    """
+    url = settings.database_url(settings.deposits_database).replace("postgresql+asyncpg", "postgresql")
+    signing_key = settings.ledger_signing_key.get_secret_value()
+
+    pool = await asyncpg.create_pool(url, min_size=6, max_size=6)
+    consumer = AIOKafkaConsumer(
+        topic, **client_options(kafka), group_id=group, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    producer = idempotent_producer(kafka)
+    await asyncio.gather(consumer.start(), producer.start())
+
+    async def partition(tp: TopicPartition, records: list[Any]) -> None:
+        answers: list[tuple[str, bytes]] = []
+        async with pool.acquire() as conn, conn.transaction():
+            outbox_ids = []
+            for record in records:
+                event = Envelope.from_bytes(record.value)
+                if await conn.fetchval(_BASE_CLAIM, group, event.id) is None:
+                    continue
+                d = event.data
+                customer, order = d["customer_id"], d["order_id"]
+                debit_code, credit_code = deposit_account(customer), revenue_account(order)
+                await conn.execute(_BASE_OPEN, credit_code, customer, order)
+                rows = {r["code"]: r for r in await conn.fetch(_BASE_LOCK, [debit_code, credit_code])}
+                if await conn.fetchval(_BASE_FIND, d["idempotency_key"]) is not None:
+                    continue
+                debit, credit, amount = rows[debit_code], rows[credit_code], int(d["amount"])
+                balance = debit["credits_posted"] - debit["debits_posted"] - amount
+                if balance < 0:
+                    raise SystemExit("baseline: a deposit would go below zero (the bench funds too little)")
+                transfer = await conn.fetchrow(
+                    _BASE_TRANSFER,
+                    d["idempotency_key"],
+                    debit["id"],
+                    credit["id"],
+                    amount,
+                    customer,
+                    balance,
+                    order,
+                    d["billing_seq"],
+                    d["revision"],
+                )
+                await conn.execute(
+                    _BASE_SUMS,
+                    debit["id"],
+                    debit["debits_posted"] + amount,
+                    debit["credits_posted"],
+                    credit["id"],
+                    credit["debits_posted"],
+                    credit["credits_posted"] + amount,
+                )
+                answer = Envelope(
+                    type="deposit.charged",
+                    source="bench/baseline",
+                    subject=customer,
+                    data={
+                        **d,
+                        "transfer_id": transfer["id"],
+                        "attestation": attest(
+                            signing_key,
+                            "deposit.charged",
+                            customer_id=customer,
+                            order_id=order,
+                            key=d["idempotency_key"],
+                            amount=amount,
+                            transfer_id=transfer["id"],
+                        ),
+                        "replayed": False,
+                        "charged_at": transfer["created_at"].isoformat(),
+                        "balance": balance,
+                        "held": 0,
+                        "available": balance,
+                    },
+                ).to_bytes()
+                outbox_ids.append(await conn.fetchval(_BASE_OUTBOX, event.id, answers_topic, customer, answer))
+                answers.append((customer, answer))
+        futures = [await producer.send(answers_topic, value, key=key.encode()) for key, value in answers]
+        await asyncio.gather(*futures)
+        async with pool.acquire() as conn:
+            await conn.execute(_BASE_PUBLISHED, outbox_ids)
+        await consumer.commit({tp: records[-1].offset + 1})
+
+    try:
+        while not stop.is_set():
+            batches = await consumer.getmany(timeout_ms=200, max_records=100)
+            await asyncio.gather(*(partition(tp, records) for tp, records in batches.items()))
+    finally:
+        await asyncio.gather(consumer.stop(), producer.stop())
+        await pool.close()
+
+
+async def baseline_rate(
+    settings: DepositsSettings, kafka: KafkaConnection, producer: AIOKafkaProducer, customers: list[str], args: Any
+) -> float:
+    """Charges per second through the baseline pipeline, first command sent to last answer read."""
+    run = uuid.uuid4().hex[:8]
+    topic, answers_topic = f"bench.base-commands.{run}", f"bench.base-answers.{run}"
+    admin = admin_client(kafka)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, 6, 1), NewTopic(answers_topic, 6, 1)])
+    reader = AIOKafkaConsumer(**client_options(kafka), enable_auto_commit=False)
+    stop = asyncio.Event()
+    try:
+        await reader.start()
+        partitions = [TopicPartition(answers_topic, p) for p in range(6)]
+        reader.assign(partitions)
+        await reader.seek_to_beginning(*partitions)
+        pipeline = asyncio.create_task(baseline(settings, kafka, topic, answers_topic, f"bench-base-{run}", stop))
+        warm = [command(c, f"base-{run}-warm-{i}") for i, c in enumerate(customers)]
+        orders = [command(customers[n % len(customers)], f"base-{run}-{n:06d}") for n in range(args.charges)]
+
+        async def answered(count: int) -> None:
+            received, deadline = 0, time.perf_counter() + args.timeout
+            while received < count:
+                if time.perf_counter() > deadline or pipeline.done():
+                    raise SystemExit(f"baseline: {received}/{count} answers within {args.timeout}s")
+                for records in (await reader.getmany(timeout_ms=100, max_records=1000)).values():
+                    received += len(records)
+
+        for event in warm:
+            await producer.send(topic, event.to_bytes(), key=event.subject.encode())
+        await answered(len(warm))
+        start = time.perf_counter()
+        for event in orders:
+            await producer.send(topic, event.to_bytes(), key=event.subject.encode())
+        await producer.flush()
+        await answered(len(orders))
+        rate: float = args.charges / (time.perf_counter() - start)
+        return rate
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(pipeline, timeout=30)
+        await reader.stop()
+        await admin.delete_topics([topic, answers_topic])
+        await admin.close()
 
 
 class Answers:
@@ -224,6 +411,7 @@ async def main(args: argparse.Namespace) -> None:
     await admin.start()
     await admin.create_topics([NewTopic(commands_topic, 6, 1), NewTopic(raw_topic, 6, 1)])
     customers = [f"bench-cust-{run}-{i}" for i in range(args.customers)]
+    base_customers = [f"bench-cust-{run}-base-{i}" for i in range(args.customers)]
     per_customer = -(-(args.charges + args.sequential) // args.customers)
     log = Path(tempfile.gettempdir()) / f"daiko-bench-deposits-{run}.log"
     env = {
@@ -244,7 +432,7 @@ async def main(args: argparse.Namespace) -> None:
         raw_rate = await raw_kafka(kafka, raw_topic, args.charges, size, args.timeout)
 
         print(f"funding {len(customers)} deposits, starting the deposits process ...", flush=True)
-        await fund(settings, customers, per_customer * PRICE)
+        await fund(settings, customers + base_customers, per_customer * PRICE)
         proc = await start_service(env, free_port(), log)
         await producer.start()
         await answers.start(producer)
@@ -280,6 +468,9 @@ async def main(args: argparse.Namespace) -> None:
             await answers.wait([order_id], args.timeout)
             single.append((answers.arrived[order_id] - t0) * 1000)
 
+        print(f"baseline: {args.charges} commands through plain SQL ...", flush=True)
+        base_rate = await baseline_rate(settings, kafka, producer, base_customers, args)
+
         rejected = {o: r for o, r in answers.rejected.items() if o in sent}
         print()
         print(
@@ -289,6 +480,8 @@ async def main(args: argparse.Namespace) -> None:
         )
         print(f"  raw Kafka produce->consume      {raw_rate:10.0f} msg/s")
         print(f"  charges through deposits        {charge_rate:10.0f} charges/s")
+        print(f"  baseline (plain SQL) pipeline   {base_rate:10.0f} charges/s")
+        print(f"  ratio charges / baseline        {charge_rate / base_rate:10.3f}")
         print(f"  ratio charges / raw Kafka       {charge_rate / raw_rate:10.3f}  (1 : {raw_rate / charge_rate:.0f})")
         for name, ms in (("all sent at once", loaded), ("one at a time", single)):
             print(f"  round trip, {name:<17}p50 {statistics.median(ms):8.1f} ms   p99 {percentile(ms, 0.99):8.1f} ms")

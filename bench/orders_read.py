@@ -282,6 +282,8 @@ async def main() -> None:
     env = {
         **os.environ,
         "DAIKO_DEPOSIT_BRIDGE_ENABLED": "false",
+        # The bench's orders have no workflows: the halt sweep would halt each one, which is not a read.
+        "DAIKO_HALT_SWEEP_ENABLED": "false",
         "DAIKO_LOG_LEVEL": "WARNING",
         SAMPLE_VIEW_FILE: str(sample_file),
     }

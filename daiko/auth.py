@@ -17,6 +17,8 @@ OIDC issuer other than ``DAIKO_JWT_ISSUER``).
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -105,7 +107,45 @@ def trusted_issuers(settings: DaikoSettings) -> dict[str, TrustedIssuer]:
     return trusted
 
 
+_VERIFIED_MAX = 10_000
+_verified: OrderedDict[tuple[object, ...], tuple[Principal, float]] = OrderedDict()
+"""Tokens whose signature, issuer and audience were checked, with their ``exp``: the hot read path
+pays for the verification once per token, not once per request.
+
+Keyed by what the verification depended on too (every trusted issuer with its algorithm and key
+source, the audience: a test may build several settings), bounded (least recently used out), and an
+entry counts only until the token's own expiry, so nothing is accepted that a fresh verification
+would refuse. Only verified tokens go in.
+"""
+
+
+def _trust_key(settings: DaikoSettings) -> tuple[object, ...]:
+    """What a verification depends on besides the token: a change of any of it is another cache entry."""
+    issuers = [
+        (i.issuer, i.algorithm, i.secret.get_secret_value() if i.secret else i.jwks_url)
+        for i in trusted_issuers(settings).values()
+    ]
+    return (*issuers, settings.jwt_audience)
+
+
 def decode_token(settings: DaikoSettings, token: str) -> Principal:
+    """The token's principal, verified (signature, ``iss``, ``aud``, ``exp``) on first sight, then remembered."""
+    key = (*_trust_key(settings), token)
+    cached = _verified.get(key)
+    if cached is not None:
+        principal, expires = cached
+        if time.time() < expires:
+            _verified.move_to_end(key)
+            return principal
+        del _verified[key]
+    principal, expires = _verify(settings, token)
+    _verified[key] = (principal, expires)
+    if len(_verified) > _VERIFIED_MAX:
+        _verified.popitem(last=False)
+    return principal
+
+
+def _verify(settings: DaikoSettings, token: str) -> tuple[Principal, float]:
     try:
         named = jwt.decode(token, options={"verify_signature": False}).get("iss")
         trusted = trusted_issuers(settings).get(named) if isinstance(named, str) else None
@@ -122,7 +162,7 @@ def decode_token(settings: DaikoSettings, token: str) -> Principal:
         role = Role(claims.get("role", "customer"))
     except (jwt.PyJWTError, ValueError) as exc:
         raise Problem(401, "Unauthorized", f"invalid bearer token: {exc}", code="unauthorized") from exc
-    return Principal(subject=_subject(claims["sub"]), role=role)
+    return Principal(subject=_subject(claims["sub"]), role=role), float(claims["exp"])
 
 
 def _subject(sub: object) -> str:
@@ -144,8 +184,12 @@ def _subject(sub: object) -> str:
 _bearer = HTTPBearer(auto_error=False)
 
 
-def _process_settings(request: Request) -> DaikoSettings:
-    """The settings the service was built with (``app.state.settings``): one object per process."""
+async def _process_settings(request: Request) -> DaikoSettings:
+    """The settings the service was built with (``app.state.settings``): one object per process.
+
+    This and the role checks below are ``async`` because FastAPI runs a plain ``def``
+    dependency in its thread pool: a thread hop each, on every authenticated request.
+    """
     settings: DaikoSettings = request.app.state.settings
     return settings
 
@@ -170,13 +214,13 @@ async def current_principal(
     return principal
 
 
-def current_staff(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def current_staff(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if not principal.is_staff:
         raise Problem(403, "Forbidden", "staff role required", code="forbidden")
     return principal
 
 
-def current_customer(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def current_customer(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if principal.is_staff:
         raise Problem(403, "Forbidden", "this operation is the customer's own", code="forbidden")
     return principal

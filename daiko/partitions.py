@@ -4,8 +4,9 @@ Order only matters within a partition (the key is the order or the customer),
 so partitions need not wait for each other. One fetch loop hands each
 partition's batches to that partition's worker and pauses the partition while
 a batch waits, so at most two batches per partition are held (the one being
-applied and the next). The worker applies its records one after another and
-commits its own offsets after them; a rebalance stops the workers of the
+applied and the next). The worker applies its records one after another (or,
+given a batch handler, the whole batch in one go, falling back to one after
+another) and commits its own offsets after them; a rebalance stops the workers of the
 revoked partitions after the record in hand and commits what they finished,
 before the partitions move to another consumer.
 """
@@ -27,17 +28,27 @@ Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 RecordHandler = Callable[[Record, asyncio.Event], Awaitable[bool]]
 """Applies or parks one record and returns ``True``; ``False`` if it gave up because the event was set."""
 Progress = Callable[[TopicPartition, int], None]
+BatchHandler = Callable[[list[Record], asyncio.Event], Awaitable[bool]]
+"""Applies a whole batch at once and returns ``True``; ``False`` sends the batch through the record handler."""
 
 
 class _PartitionWorker:
     """Applies one partition's batches in order and commits after each; the only writer of its offsets."""
 
-    def __init__(self, tp: TopicPartition, consumer: AIOKafkaConsumer, handle: RecordHandler, progress: Progress):
+    def __init__(
+        self,
+        tp: TopicPartition,
+        consumer: AIOKafkaConsumer,
+        handle: RecordHandler,
+        progress: Progress,
+        handle_batch: BatchHandler | None = None,
+    ):
         self.tp = tp
         self.batches: asyncio.Queue[list[Record]] = asyncio.Queue()
         self.stopping = asyncio.Event()
         self._consumer = consumer
         self._handle = handle
+        self._handle_batch = handle_batch
         self._progress = progress
         self._busy = False
         self.task = asyncio.create_task(self._run(), name=f"partition-{tp.topic}-{tp.partition}")
@@ -55,6 +66,10 @@ class _PartitionWorker:
 
     async def _apply(self, records: list[Record]) -> None:
         done: int | None = None
+        if self._handle_batch is not None and await self._handle_batch(records, self.stopping):
+            done = records[-1].offset + 1
+            self._progress(self.tp, done)
+            records = []
         for record in records:
             if self.stopping.is_set() or not await self._handle(record, self.stopping):
                 break
@@ -79,9 +94,16 @@ class _PartitionWorker:
 class PartitionedConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
     """Runs ``handle`` over every record of the consumer's subscription, one task per partition."""
 
-    def __init__(self, consumer: AIOKafkaConsumer, handle: RecordHandler, progress: Progress) -> None:
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        handle: RecordHandler,
+        progress: Progress,
+        handle_batch: BatchHandler | None = None,
+    ) -> None:
         self._consumer = consumer
         self._handle = handle
+        self._handle_batch = handle_batch
         self._progress = progress
         self._workers: dict[TopicPartition, _PartitionWorker] = {}
         self._revoking: set[TopicPartition] = set()
@@ -96,7 +118,9 @@ class PartitionedConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
                         continue
                     worker = self._workers.get(tp)
                     if worker is None:
-                        worker = self._workers[tp] = _PartitionWorker(tp, self._consumer, self._handle, self._progress)
+                        worker = self._workers[tp] = _PartitionWorker(
+                            tp, self._consumer, self._handle, self._progress, self._handle_batch
+                        )
                     worker.batches.put_nowait(records)
                     self._consumer.pause(tp)  # the worker resumes it when it takes the batch
                 self._raise_if_a_worker_died()

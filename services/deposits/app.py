@@ -78,6 +78,7 @@ def build_app(settings: DepositsSettings | None = None) -> FastAPI:
             dead_letter_model=DeadLetter,
             handler=command_handler(settings.ledger_signing_key.get_secret_value()),
             check=command_type_known,
+            batch=True,  # a charge's effects are all in this database: one transaction per partition batch
         )
     state = DepositsState(
         settings=settings,

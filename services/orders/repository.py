@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Text, cast, column, delete, exists, func, literal, select, tuple_
+from sqlalchemy import Text, bindparam, cast, column, delete, exists, func, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
@@ -67,11 +67,16 @@ async def applied_by(session: Reader, *, order_id: str) -> str | None:
 
 async def order_view_json(session: Reader, *, order_id: str, customer_id: str | None = None) -> str | None:
     """The R1 view as the projection stored it, as JSON text (the API reads it in one pass: ``mapping.view_json``)."""
-    statement = select(cast(OrderRecord.view, Text)).where(OrderRecord.order_id == order_id)
-    if customer_id is not None:
-        statement = statement.where(OrderRecord.customer_id == customer_id)
-    view: str | None = await session.scalar(statement)
+    if customer_id is None:
+        view: str | None = await session.scalar(_VIEW_OF, {"order_id": order_id})
+    else:
+        view = await session.scalar(_VIEW_OF_CUSTOMERS, {"order_id": order_id, "customer_id": customer_id})
     return view
+
+
+# Built once: the hot read path binds values, instead of building and coercing a statement per request.
+_VIEW_OF = select(cast(OrderRecord.view, Text)).where(OrderRecord.order_id == bindparam("order_id"))
+_VIEW_OF_CUSTOMERS = _VIEW_OF.where(OrderRecord.customer_id == bindparam("customer_id"))
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import jwt
@@ -92,3 +93,23 @@ def test_production_rs256_tokens_are_checked_against_the_identity_providers_jwks
             decode_token(settings, hs256)
     finally:
         server.shutdown()
+
+
+def test_a_token_already_verified_still_stops_working_at_its_expiry() -> None:
+    """Verified tokens are remembered (the read path checks a signature once per token), never past ``exp``."""
+    token = mint_token(SETTINGS, subject="cust-brief", role=Role.CUSTOMER, ttl=timedelta(seconds=1))
+    assert decode_token(SETTINGS, token).subject == "cust-brief"
+    expiry = jwt.decode(token, options={"verify_signature": False})["exp"]
+    time.sleep(max(0.0, expiry - time.time()) + 0.05)
+    with pytest.raises(Problem) as refused:
+        decode_token(SETTINGS, token)
+    assert refused.value.status == 401
+
+
+def test_a_token_verified_by_one_service_is_not_taken_by_a_service_with_another_secret() -> None:
+    other = DaikoSettings(jwt_secret="another-secret-that-is-long-enough-0123456789")
+    token = mint_token(SETTINGS, subject="cust-1", role=Role.CUSTOMER)
+    assert decode_token(SETTINGS, token).subject == "cust-1"
+    with pytest.raises(Problem) as refused:
+        decode_token(other, token)
+    assert refused.value.status == 401

@@ -332,8 +332,20 @@ def _as_transfer(row: StoredTransfer, accounts: dict[str, LockedAccount], pendin
 
 
 async def deposit_of(session: AsyncSession, customer_id: str) -> Deposit:
-    account = await session.scalar(select(Account).where(Account.code == deposit_account(customer_id)))
-    if account is None:
+    """The deposit as the database has it now.
+
+    Read as columns, not as an ORM object: the sums are written by a plain UPDATE
+    (:data:`_STORE_SUMS`), so an ``Account`` already in the session's identity map (an
+    earlier charge of the same batch transaction) would answer with its stale sums.
+    """
+    row = (await session.execute(select(*_ACCOUNT_COLUMNS).where(Account.code == deposit_account(customer_id)))).first()
+    if row is None:
         return Deposit(customer_id, 0, 0)
-    b = balances_of(account)
+    b = Balances(
+        row.debits_posted,
+        row.credits_posted,
+        row.debits_pending,
+        row.credits_pending,
+        guarded=row.debits_must_not_exceed_credits,
+    )
     return Deposit(customer_id, b.balance, b.held)

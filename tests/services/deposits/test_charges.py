@@ -112,6 +112,28 @@ async def test_the_same_command_delivered_twice_charges_and_answers_once(
     assert await ledger.deposit(customer.id) == (6999, 0, 6999)
 
 
+async def test_charges_sent_together_beyond_the_deposit_are_answered_in_order_with_the_balance_each_left(
+    http: httpx.AsyncClient, customer: Caller, staff: dict[str, str], ledger: Ledger, commands: Commands
+) -> None:
+    """One customer's charges share a partition, so they are often applied in one batch transaction.
+
+    Each is decided on the balance the previous ones left, and each rejection reports that balance:
+    the deposit never goes below zero and no answer carries a sum from before an earlier charge.
+    """
+    await pay_in(http, staff, customer, 1000)
+    amounts = [400, 700, 500, 200]
+    await commands.send(*(commands.charge(customer.id, new_order_id(), amount) for amount in amounts))
+    found = await answers(ledger, customer.id, 4, "deposit.charged", "deposit.charge_rejected")
+    assert [(e.type, e.data["amount"], e.data["available"]) for e in found] == [
+        ("deposit.charged", 400, 600),
+        ("deposit.charge_rejected", 700, 600),
+        ("deposit.charged", 500, 100),
+        ("deposit.charge_rejected", 200, 100),
+    ]
+    assert await ledger.deposit(customer.id) == (100, 0, 100)
+    await ledger.assert_consistent(customer.id)
+
+
 async def test_a_retried_command_with_the_same_key_charges_once_and_answers_with_the_original_result(
     http: httpx.AsyncClient, customer: Caller, staff: dict[str, str], ledger: Ledger, commands: Commands
 ) -> None:
