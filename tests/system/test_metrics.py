@@ -141,7 +141,8 @@ async def test_one_request_and_its_event_show_in_the_metrics(
     task_queue = system.temporal_task_queue
     for sdk_metric in (
         "temporal_workflow_task_schedule_to_start_latency_seconds_count",
-        "temporal_activity_execution_latency_seconds_count",
+        # The transition is recorded by a local activity (workflow patch "transitions-recorded-as-local-activities").
+        "temporal_local_activity_execution_latency_seconds_count",
     ):
         found = await query(prometheus, f'{sdk_metric}{{job="worker-temporal-sdk", task_queue="{task_queue}"}}')
         assert sum(values(found)) >= 1, f"{sdk_metric} of the worker after {order_id} ran"
