@@ -40,7 +40,9 @@ def portal_url() -> str:
     return f"http://127.0.0.1:{settings.edge_port}"
 
 
-@pytest.fixture(scope="session")
+# Package-scoped, not session-scoped: the sync API keeps its event loop running while it lives, and the
+# asyncio tests of every other package need none to be.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     if not CHROMIUM.exists():
         pytest.skip("Debian's Chromium is not installed (deploy/bootstrap.d/70-portal.sh installs it)")
@@ -49,7 +51,7 @@ def playwright() -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
     yield browser
