@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -154,3 +155,7 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    # Everything is printed and every server stopped; skip the interpreter's finalization, where a thread
+    # of the Temporal SDK's core still calling into Python can abort it (PyGILState_Release, exit -6).
+    sys.stdout.flush()
+    os._exit(0)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from opentelemetry.instrumentation.utils import suppress_http_instrumentation
 
 from daiko.events import DEPOSITS_COMMANDS, DEPOSITS_EVENTS, ORDERS_EVENTS
 from daiko.settings import DaikoSettings
@@ -86,13 +87,16 @@ async def test_one_payment_is_one_trace_from_the_request_to_the_ledger_and_back_
     bill = billing(view, 1)
 
     trace_id, parent_id = secrets.token_hex(16), secrets.token_hex(8)
-    response = await portal.attempt(
-        "orders",
-        "POST",
-        f"/v1/orders/{order_id}/payments",
-        json={"billing_seq": 1, "revision": bill["revision"]},
-        headers={**alex.auth, "traceparent": f"00-{trace_id}-{parent_id}-01"},
-    )
+    # The test process may have instrumented httpx (any service app imported in-process configures
+    # tracing): its client span would replace this traceparent with a trace of its own.
+    with suppress_http_instrumentation():
+        response = await portal.attempt(
+            "orders",
+            "POST",
+            f"/v1/orders/{order_id}/payments",
+            json={"billing_seq": 1, "revision": bill["revision"]},
+            headers={**alex.auth, "traceparent": f"00-{trace_id}-{parent_id}-01"},
+        )
     assert response is not None and response.status_code == 202, response and response.text
     await portal.wait_for(order_id, lambda v: billing(v, 1)["status"] == "paid", "payment")
     await alex.notices_when(order_id, lambda n: notice_types(n)["payment_received"] == 1, "payment notice")
