@@ -93,18 +93,36 @@ class TrustedIssuer:
 def trusted_issuers(settings: DaikoSettings) -> dict[str, TrustedIssuer]:
     """The issuers whose tokens this process accepts, by ``iss``: the configured one, and outside production
     the local OpenID Connect provider."""
-    primary = TrustedIssuer(
+    return {i.issuer: i for i in _issuers_of(settings)}
+
+
+def _issuers_of(settings: DaikoSettings) -> tuple[TrustedIssuer, ...]:
+    """:func:`trusted_issuers` as a hashable tuple, built once per configuration (every request asks)."""
+    oidc = None if settings.is_production else (settings.oidc_issuer, settings.oidc_jwks_url)
+    hs256 = settings.jwt_algorithm == "HS256"
+    return _issuers(
         settings.jwt_issuer,
         settings.jwt_algorithm,
-        secret=settings.jwt_secret if settings.jwt_algorithm == "HS256" else None,
-        jwks_url=settings.jwt_jwks_url,
+        settings.jwt_secret if hs256 else None,
+        settings.jwt_jwks_url,
+        oidc,
     )
-    trusted = {primary.issuer: primary}
-    if not settings.is_production and settings.oidc_issuer and settings.oidc_jwks_url:
-        trusted.setdefault(
-            settings.oidc_issuer, TrustedIssuer(settings.oidc_issuer, "RS256", jwks_url=settings.oidc_jwks_url)
-        )
-    return trusted
+
+
+@lru_cache(maxsize=16)
+def _issuers(
+    issuer: str,
+    algorithm: str,
+    secret: SecretStr | None,
+    jwks_url: str | None,
+    oidc: tuple[str | None, str | None] | None,
+) -> tuple[TrustedIssuer, ...]:
+    primary = TrustedIssuer(issuer, algorithm, secret=secret, jwks_url=jwks_url)
+    if oidc is None or not all(oidc) or oidc[0] == issuer:
+        return (primary,)
+    oidc_issuer, oidc_jwks_url = oidc
+    assert oidc_issuer is not None
+    return (primary, TrustedIssuer(oidc_issuer, "RS256", jwks_url=oidc_jwks_url))
 
 
 _VERIFIED_MAX = 10_000
@@ -119,18 +137,9 @@ would refuse. Only verified tokens go in.
 """
 
 
-def _trust_key(settings: DaikoSettings) -> tuple[object, ...]:
-    """What a verification depends on besides the token: a change of any of it is another cache entry."""
-    issuers = [
-        (i.issuer, i.algorithm, i.secret.get_secret_value() if i.secret else i.jwks_url)
-        for i in trusted_issuers(settings).values()
-    ]
-    return (*issuers, settings.jwt_audience)
-
-
 def decode_token(settings: DaikoSettings, token: str) -> Principal:
     """The token's principal, verified (signature, ``iss``, ``aud``, ``exp``) on first sight, then remembered."""
-    key = (*_trust_key(settings), token)
+    key = (_issuers_of(settings), settings.jwt_audience, token)
     cached = _verified.get(key)
     if cached is not None:
         principal, expires = cached
