@@ -8,12 +8,10 @@ stream, without a reload.
 
 from __future__ import annotations
 
-import re
-
 from playwright.sync_api import expect
 
 from tests.portal.conftest import Cast, Person
-from tests.portal.test_two_time_purchase import staff_operation, status
+from tests.portal.test_two_time_purchase import apply_for_service, staff_operation, status
 
 # A minute boundary at least this far away: the form takes minutes, and the deadline must be in the future.
 MARGIN_MS = 20_000
@@ -21,24 +19,21 @@ MARGIN_MS = 20_000
 
 def apply_for_forwarding(customer: Person) -> str:
     """The customer applies for the forward service, 1-time payment (one item); returns the order's id."""
-    page = customer.page
-    page.get_by_role("link", name="Apply for agency service").first.click()
-    page.get_by_label("Forward service — you bought them, we forward them").check()
-    page.get_by_label(re.compile("1-time payment")).check()
-    page.get_by_label("Item name").fill("Vintage film camera")
-    page.get_by_label("Where you bought it").fill("https://jp.mercari.example/item/m123")
-    page.get_by_label("Quantity").fill("1")
-    page.get_by_label("Estimated unit price (yen)").fill("18000")
-    page.get_by_label("Domestic tracking number").fill("4567-8901-2345")
-    page.get_by_label("Name", exact=True).fill("Sam Lee")
-    page.get_by_label("Address", exact=True).fill("88 King Street")
-    page.get_by_label("Country (e.g. FR)").fill("GB")
-    page.get_by_label("Postal code").fill("M2 4WU")
-    page.get_by_label("Phone").fill("+44 161 496 0000")
-    customer.shot("apply-forward")
-    page.get_by_role("button", name="Apply", exact=True).click()
-    expect(page.get_by_role("heading", name="Order details")).to_be_visible()
-    return page.url.rsplit("/", 1)[-1]
+    item = {
+        "Item name": "Vintage film camera",
+        "Where you bought it": "https://jp.mercari.example/item/m123",
+        "Quantity": "1",
+        "Estimated unit price (yen)": "18000",
+        "Domestic tracking number": "4567-8901-2345",
+    }
+    address = {
+        "Name": "Sam Lee",
+        "Address": "88 King Street",
+        "Country (e.g. FR)": "GB",
+        "Postal code": "M2 4WU",
+        "Phone": "+44 161 496 0000",
+    }
+    return apply_for_service(customer, "Forward service", "1-time", item, address)
 
 
 def test_a_forward_order_staff_move_the_payment_deadline_on_is_seen_canceled_live(cast: Cast) -> None:

@@ -26,26 +26,42 @@ def status(page: Page) -> Locator:
     return page.get_by_test_id("order-status")
 
 
-def apply_for_purchase(customer: Person, plan: str) -> str:
-    """The customer applies for the purchase service (one item); returns the new order's id."""
+def apply_for_service(customer: Person, service: str, plan: str, item: dict[str, str], address: dict[str, str]) -> str:
+    """The customer applies (one item, a delivery address) and lands on the new order; returns its id.
+
+    ``service`` and ``plan`` are the radio labels' beginnings; ``item`` and ``address`` map field labels to values.
+    """
     page = customer.page
     page.get_by_role("link", name="Apply for agency service").first.click()
-    page.get_by_label("Purchase service — we buy the items for you").check()
+    page.get_by_label(service).check()
     page.get_by_label(re.compile(f"{plan} payment")).check()
-    page.get_by_label("Item name").fill("Gundam RX-78-2 Ver. Ka, MG 1/100")
-    page.get_by_label("Shop or URL").fill("https://www.amiami.example/item/123456")
-    page.get_by_label("Quantity").fill("1")
-    page.get_by_label("Estimated unit price (yen)").fill("5000")
-    page.get_by_label("Name", exact=True).fill("Alex Martin")
-    page.get_by_label("Address", exact=True).fill("12 rue Oberkampf")
-    page.get_by_label("Country (e.g. FR)").fill("FR")
-    page.get_by_label("Postal code").fill("75011")
-    page.get_by_label("Phone").fill("+33 6 12 34 56 78")
-    customer.shot("apply")
+    for label, value in item.items():
+        page.get_by_label(label).fill(value)
+    for label, value in address.items():
+        page.get_by_label(label, exact=label in ("Name", "Address")).fill(value)
+    customer.shot(f"apply-{service.split()[0].lower()}")
     page.get_by_role("button", name="Apply", exact=True).click()
     expect(page.get_by_role("heading", name="Order details")).to_be_visible()
     expect(status(page)).to_contain_text("Applied")
     return page.url.rsplit("/", 1)[-1]
+
+
+def apply_for_purchase(customer: Person, plan: str) -> str:
+    """The customer applies for the purchase service (one item); returns the new order's id."""
+    item = {
+        "Item name": "Gundam RX-78-2 Ver. Ka, MG 1/100",
+        "Shop or URL": "https://www.amiami.example/item/123456",
+        "Quantity": "1",
+        "Estimated unit price (yen)": "5000",
+    }
+    address = {
+        "Name": "Alex Martin",
+        "Address": "12 rue Oberkampf",
+        "Country (e.g. FR)": "FR",
+        "Postal code": "75011",
+        "Phone": "+33 6 12 34 56 78",
+    }
+    return apply_for_service(customer, "Purchase service", plan, item, address)
 
 
 def staff_operation(staff: Person, label: str, fields: dict[str, str], selects: dict[str, str] | None = None) -> float:
