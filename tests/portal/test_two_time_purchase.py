@@ -9,9 +9,11 @@ the test's artifacts (a measurement for the record, not a threshold).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
+from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -20,6 +22,15 @@ from services.deposits.settings import DepositsSettings
 from tests.portal.conftest import Cast, Person
 
 DOCS_IMAGES = PROJECT_ROOT / "docs" / "images"
+# The documentation's pictures are refreshed only when asked (DAIKO_UPDATE_DOCS_IMAGES=1): a test run leaves
+# the checkout as it found it.
+UPDATE_DOCS_IMAGES = os.environ.get("DAIKO_UPDATE_DOCS_IMAGES") == "1"
+
+
+def keep_for_docs(shot: Path, name: str) -> None:
+    if UPDATE_DOCS_IMAGES:
+        DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, DOCS_IMAGES / name)
 
 
 def status(page: Page) -> Locator:
@@ -173,8 +184,7 @@ def test_a_two_time_purchase_order_from_application_to_completion(cast: Cast) ->
     tracking = page.get_by_role("link", name="EM123456789JP")
     expect(tracking).to_have_attribute("href", re.compile("japanpost"))
     shipped = customer.shot("order-details-shipped")
-    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-    shutil.copy(shipped, DOCS_IMAGES / "portal-order-details.png")
+    keep_for_docs(shipped, "portal-order-details.png")
 
     # Reception Report: received fine, and the order is completed.
     page.get_by_role("button", name="Reception Report").click()
@@ -185,7 +195,7 @@ def test_a_two_time_purchase_order_from_application_to_completion(cast: Cast) ->
     staff.page.get_by_role("link", name="Today's work").click()
     expect(staff.page.get_by_test_id("queue-estimate")).to_be_visible()
     today = staff.shot("todays-work")
-    shutil.copy(today, DOCS_IMAGES / "portal-todays-work.png")
+    keep_for_docs(today, "portal-todays-work.png")
 
     (customer.folder / "live-latency.txt").write_text(
         "".join(f"{step}\t{seconds:.2f} s\n" for step, seconds in latencies), encoding="utf-8"
