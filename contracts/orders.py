@@ -33,9 +33,16 @@ OrderStatus = Literal[
     "halted",  # shown by the orders service when an order's workflow ended abnormally; no event carries it
 ]
 PaymentPlan = Literal["one_time", "two_time"]
-ItemStatus = Literal["requested", "purchased", "unavailable", "arrived", "canceled"]
-CancelReason = Literal["customer_request", "unavailable", "payment_timeout", "arrival_timeout", "staff"]
-DeadlineKind = Literal["payment", "arrival", "abandonment", "completion"]
+ServiceType = Literal["purchase", "forward"]
+ItemStatus = Literal["requested", "purchased", "unavailable", "arrived", "canceled", "discarded"]
+"""``discarded``: the item was at the warehouse when the order was abandoned (R11)."""
+CancelReason = Literal[
+    "customer_request", "unavailable", "payment_timeout", "arrival_timeout", "estimate_timeout", "staff"
+]
+"""``estimate_timeout``: staff never sent the estimate (or the handling contact) in time."""
+DeadlineKind = Literal["estimate", "payment", "arrival", "abandonment", "completion"]
+"""``estimate``: by when staff must send the estimate (or the handling contact) before the order is canceled."""
+StaffAlertKind = Literal["estimate_overdue"]
 CompletedBy = Literal["reception_report", "no_reception_report", "dispute_resolution"]
 EstimateContact = Literal["estimate", "handling_availability", "amendment"]
 BillingKind = Literal["first", "second", "single"]
@@ -76,6 +83,9 @@ class OrderEvent(Contract):
     order_id: OrderId
     customer_id: CustomerId
     status: OrderStatus
+    staff_message: Text | None = None
+    """What staff deliberately said to the customer with the operation that raised the event (shown in
+    the notice); staff's internal notes never travel in events."""
 
 
 class OrderApplied(OrderEvent):
@@ -83,6 +93,8 @@ class OrderApplied(OrderEvent):
     summary: ClassVar[str] = "A customer applied for an order (purchase or forward), with its items and payment plan."
     items: Count
     payment_plan: PaymentPlan
+    service_type: ServiceType | None = None
+    """Always sent today; absent in events raised before the service was named in them (still on the topic)."""
 
 
 class OrderEstimated(OrderEvent):
@@ -208,6 +220,29 @@ class OrderDeadlineReminder(OrderEvent):
     amount: Yen | None
 
 
+class OrderDeadlineMoved(OrderEvent):
+    type: ClassVar[str] = "order.deadline_moved"
+    summary: ClassVar[str] = (
+        "Staff moved a deadline: what now happens at due_at instead of previous_due_at "
+        "(and, for a payment, which billing)."
+    )
+    deadline: DeadlineKind
+    due_at: IsoMoment
+    previous_due_at: IsoMoment | None
+    billing_seq: BillingSeq | None = None
+
+
+class OrderStaffAlert(OrderEvent):
+    type: ClassVar[str] = "order.staff_alert"
+    summary: ClassVar[str] = (
+        "The order needs staff before a rule acts on its own at due_at (e.g. no estimate yet): for staff "
+        "and the systems that page them, never shown to the customer."
+    )
+    alert: StaffAlertKind
+    due_at: IsoMoment
+    consequence: Text
+
+
 ORDER_EVENTS: tuple[type[OrderEvent], ...] = (
     OrderApplied,
     OrderEstimated,
@@ -223,4 +258,6 @@ ORDER_EVENTS: tuple[type[OrderEvent], ...] = (
     OrderCanceled,
     OrderAbandoned,
     OrderDeadlineReminder,
+    OrderDeadlineMoved,
+    OrderStaffAlert,
 )

@@ -77,6 +77,7 @@ class CancelReason(StrEnum):
     UNAVAILABLE = "unavailable"  # inability to purchase or forward (R10)
     PAYMENT_TIMEOUT = "payment_timeout"  # R5
     ARRIVAL_TIMEOUT = "arrival_timeout"  # R6
+    ESTIMATE_TIMEOUT = "estimate_timeout"  # staff never sent the estimate / handling contact in time
     STAFF = "staff"  # any other staff decision (R10)
 
 
@@ -86,6 +87,7 @@ class ItemStatus(StrEnum):
     UNAVAILABLE = "unavailable"
     ARRIVED = "arrived"
     CANCELED = "canceled"  # removed by a partial cancellation (R4, amend items)
+    DISCARDED = "discarded"  # at the warehouse when the order was abandoned (R11)
 
 
 class BillingKind(StrEnum):
@@ -116,6 +118,7 @@ class RefundStatus(StrEnum):
 
 
 class DeadlineKind(StrEnum):
+    ESTIMATE = "estimate"  # no estimate / handling contact from staff in time -> canceled
     PAYMENT = "payment"  # R5: unpaid estimate / handling contact -> canceled
     ARRIVAL = "arrival"  # R6: forward items not arrived -> canceled
     ABANDONMENT = "abandonment"  # R11: unpaid 2nd billing -> items abandoned

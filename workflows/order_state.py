@@ -117,7 +117,14 @@ class Order(OrderFacts):
             updated_at=now,
         )
         order.record(now, "customer", "applied", f"{len(items)} item(s), {application.payment_plan.value} payment")
-        order.emit(events.OrderApplied(**order.head(), items=len(items), payment_plan=application.payment_plan.value))
+        order.emit(
+            events.OrderApplied(
+                **order.head(),
+                items=len(items),
+                payment_plan=application.payment_plan.value,
+                service_type=application.service_type.value,
+            )
+        )
         return order
 
     # ------------------------------------------------------------------ reading
