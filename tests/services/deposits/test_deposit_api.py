@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from tests.conftest import StackSettings
-from tests.services.deposits.conftest import Caller, Ledger, bank_account, new_customer, pay_in
+from tests.services.deposits.conftest import Caller, Ledger, new_customer, pay_in, to_bank
 
 pytestmark = pytest.mark.stack
 
@@ -27,7 +27,9 @@ async def test_the_history_is_newest_first_with_a_running_balance_and_pages(
     for amount in (1000, 2000, 3000):
         await pay_in(http, staff, customer, amount)
     withdrawal = await http.post(
-        "/v1/deposit/withdrawals", json={"amount": 500, "bank_account": bank_account()}, headers=customer.headers
+        "/v1/deposit/withdrawals",
+        json=to_bank(500),
+        headers=customer.headers,
     )
     assert withdrawal.status_code == 201
 
