@@ -213,14 +213,25 @@ class MaskedBankAccount(Part):
     holder_name: Text
 
 
+class MaskedDestination(Part):
+    """Where a withdrawal goes (any method), masked: ``method`` and the parts the customer recognises."""
+
+    method: Literal["japanese_bank", "iban", "paypal"]
+    label: Annotated[Text, Field(description="The masked destination as one line, e.g. 'IBAN DE******3000'.")]
+
+
 class WithdrawalRequested(DepositMovement):
     type: ClassVar[str] = "deposit.withdrawal_requested"
     summary: ClassVar[str] = (
-        "The customer asked to withdraw money to a bank account: the amount is held until staff decide."
+        "The customer asked to withdraw money to a Japanese bank account, an IBAN account or a PayPal account: "
+        "the amount is held until staff decide or the customer cancels."
     )
     withdrawal_id: WithdrawalId
     amount: PositiveYen
-    bank_account: MaskedBankAccount
+    bank_account: MaskedBankAccount | None = Field(
+        default=None, description="Set for a Japanese bank account (method japanese_bank) only."
+    )
+    destination: MaskedDestination | None = None
     idempotency_key: LedgerKey
     transfer_id: TransferId
     balance: Yen
@@ -253,6 +264,18 @@ class WithdrawalRejected(DepositMovement):
     available: Yen
 
 
+class WithdrawalCanceled(DepositMovement):
+    type: ClassVar[str] = "deposit.withdrawal_canceled"
+    summary: ClassVar[str] = "The customer canceled their pending withdrawal: the held amount is available again."
+    withdrawal_id: WithdrawalId
+    amount: PositiveYen
+    idempotency_key: LedgerKey
+    transfer_id: TransferId
+    balance: Yen
+    held: Yen
+    available: Yen
+
+
 DEPOSIT_EVENTS: tuple[type[Contract], ...] = (
     Charged,
     ChargeRejected,
@@ -262,6 +285,7 @@ DEPOSIT_EVENTS: tuple[type[Contract], ...] = (
     WithdrawalRequested,
     WithdrawalPaid,
     WithdrawalRejected,
+    WithdrawalCanceled,
 )
 ORDER_ANSWERS: tuple[type[Contract], ...] = (Charged, ChargeRejected, Refunded, RefundRejected)
 """The events that answer an order's command: the orders bridge relays them to the order's workflow."""

@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from daiko.auth import CreatingDep, CustomerDep
 from daiko.db import MAX_BIGINT, transaction
+from daiko.idempotency import Answer
 from daiko.openapi import problem_responses
 from daiko.params import IdPath, PayInReportIdPath, WithdrawalIdPath
-from daiko.problems import Problem, invalid_request
+from daiko.problems import PROBLEM_JSON, Problem, invalid_request
 from services.deposits import service
 from services.deposits.deps import IdempotencyKey, StateDep, run_idempotent
 from services.deposits.domain import ReportStatus, WithdrawalStatus
@@ -209,16 +210,22 @@ async def get_paypal_order(order_id: IdPath, principal: CustomerDep, state: Stat
     "/paypal/orders/{order_id}/capture",
     response_model=PayPalCaptureOut,
     summary="Capture an approved PayPal order and credit the deposit",
-    description="Capturing twice credits once. A declined card is a 402 with the approve link to try again.",
+    description="Capturing twice credits once. A declined card is a 402 with the approve link: the customer "
+    "approves again there with another card, and a capture with a new `Idempotency-Key` (or none) tries again; "
+    "a retry with the key of the declined attempt is answered that 402 again.",
     responses=problem_responses(401, 422, 402, 403, 404, 409, 502, 503),
 )
 async def capture_paypal_order(
     order_id: IdPath, request: Request, principal: CreatingDep, state: StateDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
-    async def op(session: AsyncSession) -> PayPalCaptureOut:
+    async def op(session: AsyncSession) -> PayPalCaptureOut | Answer:
         outcome = await paypal_payins.capture_order(
             session=session, client=state.paypal, customer_id=principal.subject, order_id=order_id
         )
+        if outcome.declined is not None:  # recorded and committed; the same key replays this 402
+            declined = outcome.declined
+            problem = Problem(402, "Card declined", declined.detail, code=declined.code, **declined.facts)
+            return Answer(402, problem.body(request.url.path), {"content-type": PROBLEM_JSON})
         return PayPalCaptureOut(order=PayPalOrderOut.of(outcome.order), deposit=DepositOut.of(outcome.deposit))
 
     return await run_idempotent(request, state, principal, idempotency_key, None, 200, op)
@@ -260,7 +267,10 @@ async def paypal_webhook(request: Request, state: StateDep) -> WebhookAck:
     "/withdrawals",
     status_code=201,
     response_model=WithdrawalResult,
-    summary="Request a withdrawal to a bank account (the amount is held at once)",
+    summary="Request a withdrawal to a Japanese bank account, an IBAN account or PayPal (held at once)",
+    description="`method` says which destination the body carries: `japanese_bank` (`bank_account`), `iban` "
+    "(`iban_account`: IBAN check digits and country format, BIC/SWIFT checked) or `paypal` (`paypal_email`). "
+    "The destination is sealed at rest and only ever answered masked.",
     responses=problem_responses(401, 422, 403, 409),
 )
 async def request_withdrawal(
@@ -275,12 +285,36 @@ async def request_withdrawal(
             session=session,
             customer_id=principal.subject,
             amount=body.amount,
-            account=body.bank_account.to_domain(),
+            destination=body.destination(),
             sealing_key=state.settings.bank_details_key.get_secret_value(),
         )
         return WithdrawalResult(withdrawal=WithdrawalOut.of(withdrawal), deposit=DepositOut.of(deposit))
 
     return await run_idempotent(request, state, principal, idempotency_key, body, 201, op)
+
+
+@router.post(
+    "/withdrawals/{withdrawal_id}/cancel",
+    response_model=WithdrawalResult,
+    summary="Cancel my pending withdrawal request (the held amount is available again)",
+    description="Only while the request is pending. A retry with the same `Idempotency-Key` is answered as the "
+    "first time; a new cancel of a request already canceled, paid or rejected is a 409 `withdrawal-not-pending`.",
+    responses=problem_responses(401, 422, 403, 404, 409),
+)
+async def cancel_withdrawal(
+    withdrawal_id: WithdrawalIdPath,
+    request: Request,
+    principal: CreatingDep,
+    state: StateDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def op(session: AsyncSession) -> WithdrawalResult:
+        withdrawal, deposit = await service.cancel_withdrawal(
+            session=session, withdrawal_id=withdrawal_id, customer_id=principal.subject
+        )
+        return WithdrawalResult(withdrawal=WithdrawalOut.of(withdrawal), deposit=DepositOut.of(deposit))
+
+    return await run_idempotent(request, state, principal, idempotency_key, None, 200, op)
 
 
 @router.get(

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from daiko.db import new_metadata
@@ -137,6 +138,9 @@ class PayPalOrder(Base):
     capture_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     capture_status: Mapped[str | None] = mapped_column(String(32))
     failure: Mapped[str | None] = mapped_column(String(100))
+    # Capture calls that PayPal declined: each new attempt (after the buyer re-approved) gets its own
+    # PayPal-Request-Id, while a retry of one attempt reuses its id and gets PayPal's first answer.
+    declined_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     transfer_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("transfers.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -145,25 +149,28 @@ class PayPalOrder(Base):
 class Withdrawal(Base):
     """A withdrawal request; its amount is held from the moment it is made.
 
-    The bank account is sealed (AES-GCM) at rest; only masked parts are kept in
-    clear, and only those ever leave through the API or the logs.
+    The destination (a Japanese bank account, an IBAN account or a PayPal
+    account, ``method``) is sealed (AES-GCM) at rest; only its masked form is
+    kept in clear (``destination``), and only that ever leaves through the
+    customer API, the events or the logs. Staff read it unsealed to pay it out.
     """
 
     __tablename__ = "withdrawals"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("method IN ('japanese_bank', 'iban', 'paypal')", name="method_known"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     customer_id: Mapped[str] = mapped_column(String(100), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), index=True)
-    bank_name: Mapped[str] = mapped_column(String(60))
-    branch: Mapped[str] = mapped_column(String(60))
-    account_type: Mapped[str] = mapped_column(String(16))
-    account_number_masked: Mapped[str] = mapped_column(String(16))
-    holder_name_masked: Mapped[str] = mapped_column(String(16))
-    sealed_bank_account: Mapped[bytes] = mapped_column(LargeBinary)
+    method: Mapped[str] = mapped_column(String(16), server_default="japanese_bank")
+    destination: Mapped[dict[str, str]] = mapped_column(JSONB)
+    sealed_destination: Mapped[bytes] = mapped_column(LargeBinary)
     hold_transfer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("transfers.id"))
     resolution_transfer_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("transfers.id"))
+    payout_reference: Mapped[str | None] = mapped_column(String(100))
     staff_note: Mapped[str | None] = mapped_column(Text)
     reject_reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str | None] = mapped_column(String(100))

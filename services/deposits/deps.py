@@ -42,12 +42,21 @@ async def run_idempotent(
     key: str | None,
     body: BaseModel | None,
     status_code: int,
-    operation: Callable[[AsyncSession], Awaitable[BaseModel]],
+    operation: Callable[[AsyncSession], Awaitable[BaseModel | Answer]],
 ) -> JSONResponse:
-    """Run ``operation`` in one transaction; with a key, at most once per (caller, key)."""
+    """Run ``operation`` in one transaction; with a key, at most once per (caller, key).
+
+    An operation answers its body (with ``status_code``), or a whole
+    :class:`Answer` when the outcome is a refusal that must still commit and be
+    replayed as such (a declined card: the decline is recorded, and a retry
+    with the same key is told the same).
+    """
 
     async def answer(session: AsyncSession) -> Answer:
-        return Answer(status_code, (await operation(session)).model_dump(mode="json"))
+        outcome = await operation(session)
+        if isinstance(outcome, Answer):
+            return outcome
+        return Answer(status_code, outcome.model_dump(mode="json"))
 
     return await idempotent(
         state.sessions,

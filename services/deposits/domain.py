@@ -11,6 +11,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import ClassVar
+
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
 
 from daiko.errors import DomainError, Unavailable
 
@@ -41,6 +45,16 @@ class WithdrawalAlreadyPaid(DepositRuleError):
 
 class WithdrawalAlreadyRejected(DepositRuleError):
     code = "withdrawal-rejected"
+
+
+class WithdrawalAlreadyCanceled(DepositRuleError):
+    code = "withdrawal-canceled"
+
+
+class WithdrawalNotPending(DepositRuleError):
+    """The customer may cancel only a request staff have not decided yet."""
+
+    code = "withdrawal-not-pending"
 
 
 # --- PayPal's answers, in our words ------------------------------------------------------------
@@ -86,6 +100,15 @@ class WithdrawalStatus(StrEnum):
     PENDING = "pending"
     PAID = "paid"
     REJECTED = "rejected"
+    CANCELED = "canceled"  # by the customer, while it was pending
+
+
+class WithdrawalMethod(StrEnum):
+    """How a withdrawal is paid out: a Japanese bank account (Zengin), an IBAN account abroad, or PayPal."""
+
+    JAPANESE_BANK = "japanese_bank"
+    IBAN = "iban"
+    PAYPAL = "paypal"
 
 
 class Decision(StrEnum):
@@ -130,6 +153,8 @@ def confirm_withdrawal(status: WithdrawalStatus) -> Decision:
     """Paid out: the hold is posted to payouts, once."""
     if status is WithdrawalStatus.REJECTED:
         raise WithdrawalAlreadyRejected("this withdrawal request was rejected; it cannot be paid")
+    if status is WithdrawalStatus.CANCELED:
+        raise WithdrawalAlreadyCanceled("the customer canceled this withdrawal request; it cannot be paid")
     return Decision.ALREADY_DONE if status is WithdrawalStatus.PAID else Decision.APPLY
 
 
@@ -137,7 +162,24 @@ def reject_withdrawal(status: WithdrawalStatus) -> Decision:
     """Rejected: the hold is voided and the money is available again, once."""
     if status is WithdrawalStatus.PAID:
         raise WithdrawalAlreadyPaid("this withdrawal request was already paid out; it cannot be rejected")
+    if status is WithdrawalStatus.CANCELED:
+        raise WithdrawalAlreadyCanceled("the customer canceled this withdrawal request; there is nothing to reject")
     return Decision.ALREADY_DONE if status is WithdrawalStatus.REJECTED else Decision.APPLY
+
+
+def cancel_withdrawal(status: WithdrawalStatus) -> Decision:
+    """The customer withdraws their own request: only while staff have not decided it.
+
+    A cancel repeated with the same ``Idempotency-Key`` is a replay (the first
+    answer); a second, new cancel finds the request canceled and is a 409 like
+    a cancel after payout: the customer learns the request is no longer pending.
+    """
+    if status is WithdrawalStatus.PENDING:
+        return Decision.APPLY
+    raise WithdrawalNotPending(
+        f"this withdrawal request is {status.value}; only a pending request can be canceled",
+        withdrawal_status=status.value,
+    )
 
 
 # --- bank accounts -----------------------------------------------------------------------------
@@ -196,6 +238,7 @@ class BankAccount:
     account_type: AccountType
     account_number: str
     holder_name: str
+    method: ClassVar[WithdrawalMethod] = WithdrawalMethod.JAPANESE_BANK
 
     @classmethod
     def parse(
@@ -211,6 +254,7 @@ class BankAccount:
 
     def masked(self) -> dict[str, str]:
         return {
+            "method": self.method.value,
             "bank_name": self.bank_name,
             "branch": self.branch,
             "account_type": self.account_type.value,
@@ -218,10 +262,114 @@ class BankAccount:
             "holder_name": mask_name(self.holder_name),
         }
 
+    def sealed_fields(self) -> dict[str, str]:
+        return {
+            "bank_name": self.bank_name,
+            "branch": self.branch,
+            "account_type": self.account_type.value,
+            "account_number": self.account_number,
+            "holder_name": self.holder_name,
+        }
+
     def __repr__(self) -> str:
         return f"BankAccount({self.masked()})"
 
     __str__ = __repr__
+
+
+def mask_email(email: str) -> str:
+    local, _, domain_part = email.partition("@")
+    return f"{mask_name(local)}@{domain_part}"
+
+
+def clean_iban(value: str) -> tuple[str, str | None]:
+    """An IBAN as typed (spaces, lower case) → its compact form and the BIC its bank code implies, if known.
+
+    schwifty checks the country's length and format (the BBAN structure of the
+    SWIFT IBAN registry) and the ISO 7064 mod-97 check digits.
+    """
+    try:
+        iban = IBAN(unicodedata.normalize("NFKC", value))
+    except SchwiftyException as exc:
+        raise ValueError(f"not a valid IBAN: {exc}") from exc
+    implied = iban.bic
+    return iban.compact, str(implied) if implied is not None else None
+
+
+def clean_bic(value: str) -> str:
+    """A BIC (SWIFT code), 8 or 11 characters, checked for structure and a known country (schwifty)."""
+    try:
+        bic = BIC(unicodedata.normalize("NFKC", value).strip().upper())
+    except SchwiftyException as exc:
+        raise ValueError(f"not a valid BIC/SWIFT code: {exc}") from exc
+    return str(bic)
+
+
+def bic_matches_iban(bic: str, iban: str) -> bool:
+    """Whether the BIC's country is the IBAN's: money for a German IBAN does not go through a French bank code."""
+    return bic[4:6] == iban[:2]
+
+
+@dataclass(frozen=True, repr=False)
+class IbanAccount:
+    """A bank account abroad: IBAN and the bank's BIC (SWIFT code), for an international transfer."""
+
+    iban: str
+    bic: str
+    holder_name: str
+    method: ClassVar[WithdrawalMethod] = WithdrawalMethod.IBAN
+
+    @classmethod
+    def parse(cls, *, iban: str, bic: str | None, holder_name: str) -> IbanAccount:
+        compact, implied = clean_iban(iban)
+        chosen = clean_bic(bic) if bic else implied
+        if chosen is None:
+            raise ValueError("the BIC (SWIFT code) of this IBAN's bank is needed")
+        if not bic_matches_iban(chosen, compact):
+            raise ValueError(f"the BIC {chosen} is of another country than the IBAN ({compact[:2]})")
+        return cls(
+            iban=compact, bic=chosen, holder_name=clean_text(holder_name, what="account holder name", max_length=100)
+        )
+
+    def masked(self) -> dict[str, str]:
+        return {
+            "method": self.method.value,
+            "iban": f"{self.iban[:2]}**{'*' * 4}{self.iban[-4:]}",
+            "bic": self.bic,
+            "country": self.iban[:2],
+            "holder_name": mask_name(self.holder_name),
+        }
+
+    def sealed_fields(self) -> dict[str, str]:
+        return {"iban": self.iban, "bic": self.bic, "holder_name": self.holder_name}
+
+    def __repr__(self) -> str:
+        return f"IbanAccount({self.masked()})"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, repr=False)
+class PayPalAccount:
+    """A PayPal account, by the e-mail address it is registered with (validated by ``email-validator``)."""
+
+    email: str
+    method: ClassVar[WithdrawalMethod] = WithdrawalMethod.PAYPAL
+
+    def masked(self) -> dict[str, str]:
+        return {"method": self.method.value, "email": mask_email(self.email)}
+
+    def sealed_fields(self) -> dict[str, str]:
+        return {"email": self.email}
+
+    def __repr__(self) -> str:
+        return f"PayPalAccount({self.masked()})"
+
+    __str__ = __repr__
+
+
+Destination = BankAccount | IbanAccount | PayPalAccount
+"""Where a withdrawal is paid out; each kind masks itself and seals its clear fields."""
 
 
 # --- charges and refunds (commands from the order workflow) -------------------------------------

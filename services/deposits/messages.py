@@ -18,6 +18,7 @@ from contracts.deposits import (
     Credited,
     Refunded,
     RefundRejected,
+    WithdrawalCanceled,
     WithdrawalPaid,
     WithdrawalRejected,
     WithdrawalRequested,
@@ -40,6 +41,7 @@ AnyDepositEvent = (
     | WithdrawalRequested
     | WithdrawalPaid
     | WithdrawalRejected
+    | WithdrawalCanceled
 )
 
 

@@ -7,13 +7,13 @@ the field, never rounded or coerced.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictInt, TypeAdapter, field_validator, model_validator
 
 from services.deposits import domain
 from services.deposits.db import PayInReport, PayPalOrder, Withdrawal
-from services.deposits.domain import AccountType, ReportStatus, TransferKind, WithdrawalStatus
+from services.deposits.domain import AccountType, ReportStatus, TransferKind, WithdrawalMethod, WithdrawalStatus
 from services.deposits.ledger.domain import Phase
 from services.deposits.ledger.queries import HistoryEntry
 from services.deposits.ledger.repository import Deposit
@@ -285,6 +285,7 @@ class PayPalOrderOut(BaseModel):
                     "capture_id": None,
                     "capture_status": None,
                     "credited": False,
+                    "failure": None,
                     "created_at": "2026-11-26T10:00:00Z",
                 }
             ]
@@ -299,6 +300,11 @@ class PayPalOrderOut(BaseModel):
     capture_id: str | None
     capture_status: str | None
     credited: bool = Field(description="True once the capture is credited to the deposit")
+    failure: str | None = Field(
+        default=None,
+        description="Why the last attempt did not credit: INSTRUMENT_DECLINED (approve again with another card), "
+        "AMOUNT_MISMATCH or CURRENCY_MISMATCH",
+    )
     created_at: datetime
 
     @classmethod
@@ -312,6 +318,7 @@ class PayPalOrderOut(BaseModel):
             capture_id=o.capture_id,
             capture_status=o.capture_status,
             credited=o.transfer_id is not None,
+            failure=o.failure,
             created_at=o.created_at,
         )
 
@@ -325,7 +332,21 @@ class WebhookAck(BaseModel):
     status: str = Field(examples=["credited"], description="credited, recorded, ignored or unknown-order")
 
 
+class AuditedDeposit(BaseModel):
+    """One customer's deposit recomputed from their transfers alone."""
+
+    customer_id: str
+    credits: int = Field(description="Everything credited (pay-ins, refunds)")
+    debits: int = Field(description="Everything debited and posted (charges, paid withdrawals)")
+    held: int = Field(description="Withdrawal requests still pending")
+    balance: int = Field(description="credits minus debits")
+    available: int = Field(description="balance minus held")
+
+
 class AuditOut(BaseModel):
+    """The ledger's self-check. Without ``customer_id``: every account, Σ over all of them. With it: that
+    customer's transfers, Σ over both sides of each (debits still equal credits), and their deposit."""
+
     ok: bool
     accounts: int
     transfers: int
@@ -333,6 +354,8 @@ class AuditOut(BaseModel):
     credits_posted: int
     debits_pending: int
     credits_pending: int
+    balanced: bool = Field(description="Σ debits = Σ credits (posted and pending): double entry sums to zero")
+    deposit: AuditedDeposit | None = Field(default=None, description="Set when audited for one customer")
     mismatches: list[str]
 
 
@@ -381,12 +404,58 @@ class BankAccountIn(Strict):
         return repr(self.to_domain())
 
 
-class WithdrawalIn(Strict):
+class IbanAccountIn(Strict):
+    """A bank account abroad. The IBAN's check digits and its country's format, and the BIC, are checked
+    (``schwifty``); the BIC may be left out when the IBAN's bank code names it."""
+
+    iban: Annotated[str, Field(max_length=42, examples=["DE89 3704 0044 0532 0130 00"])]
+    bic: Annotated[str, Field(max_length=11, description="BIC/SWIFT code, 8 or 11 characters")] | None = Field(
+        default=None, examples=["COBADEFFXXX"]
+    )
+    holder_name: Annotated[str, Field(max_length=100, examples=["Erika Mustermann"])]
+
+    @field_validator("iban")
+    @classmethod
+    def _iban(cls, value: str) -> str:
+        return domain.clean_iban(value)[0]
+
+    @field_validator("bic")
+    @classmethod
+    def _bic(cls, value: str | None) -> str | None:
+        return domain.clean_bic(value) if value else None
+
+    @field_validator("holder_name")
+    @classmethod
+    def _holder(cls, value: str) -> str:
+        return domain.clean_text(value, what="account holder name", max_length=100)
+
+    @model_validator(mode="after")
+    def _bank_of_the_iban(self) -> IbanAccountIn:
+        """The BIC given, or the one the IBAN's bank code implies; of the IBAN's country either way."""
+        account = domain.IbanAccount.parse(iban=self.iban, bic=self.bic, holder_name=self.holder_name)
+        object.__setattr__(self, "bic", account.bic)
+        return self
+
+    def to_domain(self) -> domain.IbanAccount:
+        return domain.IbanAccount(iban=self.iban, bic=self.bic or "", holder_name=self.holder_name)
+
+    def __repr__(self) -> str:
+        return repr(self.to_domain())
+
+
+_WITHDRAWAL_TEXT = "The amount is held at once and paid out after staff confirm (or released if the customer cancels)."
+
+
+class JapaneseBankWithdrawalIn(Strict):
+    """To a Japanese bank account (Zengin: bank, branch, type, 7-digit number, holder)."""
+
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            "description": _WITHDRAWAL_TEXT,
             "examples": [
                 {
+                    "method": "japanese_bank",
                     "amount": 3000,
                     "bank_account": {
                         "bank_name": "三菱UFJ銀行",
@@ -396,15 +465,79 @@ class WithdrawalIn(Strict):
                         "holder_name": "ヤマダ タロウ",
                     },
                 }
-            ]
+            ],
         },
     )
 
+    method: Literal["japanese_bank"]
     amount: Yen
     bank_account: BankAccountIn
 
+    def destination(self) -> domain.BankAccount:
+        return self.bank_account.to_domain()
+
     def __repr__(self) -> str:
-        return f"WithdrawalIn(amount={self.amount}, bank_account={self.bank_account!r})"
+        return f"JapaneseBankWithdrawalIn(amount={self.amount}, bank_account={self.bank_account!r})"
+
+
+class IbanWithdrawalIn(Strict):
+    """To a bank account abroad by international transfer (IBAN + BIC/SWIFT)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "description": _WITHDRAWAL_TEXT,
+            "examples": [
+                {
+                    "method": "iban",
+                    "amount": 20000,
+                    "iban_account": {
+                        "iban": "DE89 3704 0044 0532 0130 00",
+                        "bic": "COBADEFFXXX",
+                        "holder_name": "Erika Mustermann",
+                    },
+                }
+            ],
+        },
+    )
+
+    method: Literal["iban"]
+    amount: Yen
+    iban_account: IbanAccountIn
+
+    def destination(self) -> domain.IbanAccount:
+        return self.iban_account.to_domain()
+
+    def __repr__(self) -> str:
+        return f"IbanWithdrawalIn(amount={self.amount}, iban_account={self.iban_account!r})"
+
+
+class PayPalWithdrawalIn(Strict):
+    """To a PayPal account, by its e-mail address (a PayPal payout)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "description": _WITHDRAWAL_TEXT,
+            "examples": [{"method": "paypal", "amount": 5000, "paypal_email": "yamada@example.com"}],
+        },
+    )
+
+    method: Literal["paypal"]
+    amount: Yen
+    paypal_email: Annotated[EmailStr, Field(max_length=254, description="The PayPal account's e-mail address")]
+
+    def destination(self) -> domain.PayPalAccount:
+        return domain.PayPalAccount(email=str(self.paypal_email))
+
+    def __repr__(self) -> str:
+        return f"PayPalWithdrawalIn(amount={self.amount}, paypal={self.destination()!r})"
+
+
+WithdrawalIn = Annotated[
+    JapaneseBankWithdrawalIn | IbanWithdrawalIn | PayPalWithdrawalIn, Field(discriminator="method")
+]
+"""A withdrawal request: ``method`` says which destination the body carries."""
 
 
 class MaskedBankAccount(BaseModel):
@@ -415,12 +548,77 @@ class MaskedBankAccount(BaseModel):
     holder_name: str = Field(examples=["ヤ***"])
 
 
+class MaskedJapaneseBank(MaskedBankAccount):
+    method: Literal["japanese_bank"] = "japanese_bank"
+
+
+class MaskedIban(BaseModel):
+    method: Literal["iban"] = "iban"
+    iban: str = Field(examples=["DE******3000"])
+    bic: str = Field(examples=["COBADEFFXXX"])
+    country: str = Field(examples=["DE"])
+    holder_name: str = Field(examples=["E***"])
+
+
+class MaskedPayPal(BaseModel):
+    method: Literal["paypal"] = "paypal"
+    email: str = Field(examples=["y***@example.com"])
+
+
+MaskedDestination = Annotated[MaskedJapaneseBank | MaskedIban | MaskedPayPal, Field(discriminator="method")]
+
+
+class IbanAccountOut(BaseModel):
+    method: Literal["iban"] = "iban"
+    iban: str
+    bic: str
+    holder_name: str
+
+
+class PayPalAccountOut(BaseModel):
+    method: Literal["paypal"] = "paypal"
+    email: str
+
+
+class JapaneseBankOut(BankAccountIn):
+    method: Literal["japanese_bank"] = "japanese_bank"
+
+
+class WithdrawalDestinationOut(BaseModel):
+    """Where to pay a withdrawal, in clear: for staff paying it out, never in a customer's answer."""
+
+    withdrawal_id: str
+    amount: int
+    status: WithdrawalStatus
+    destination: Annotated[JapaneseBankOut | IbanAccountOut | PayPalAccountOut, Field(discriminator="method")]
+    how_to_pay: str = Field(description="What confirming it does for this method")
+
+    @classmethod
+    def of(cls, w: Withdrawal, destination: domain.Destination) -> WithdrawalDestinationOut:
+        clear: JapaneseBankOut | IbanAccountOut | PayPalAccountOut
+        if isinstance(destination, domain.IbanAccount):
+            clear = IbanAccountOut(**destination.sealed_fields())
+            how = "Send an international transfer to this IBAN and BIC, then confirm it as paid out."
+        elif isinstance(destination, domain.PayPalAccount):
+            clear = PayPalAccountOut(**destination.sealed_fields())
+            how = "Confirming sends the payout through PayPal to this account (nothing to do at a bank)."
+        else:
+            clear = JapaneseBankOut.model_validate(destination.sealed_fields())
+            how = "Transfer to this account from the agency's bank, then confirm it as paid out."
+        return cls(
+            withdrawal_id=w.id, amount=w.amount, status=WithdrawalStatus(w.status), destination=clear, how_to_pay=how
+        )
+
+
 class WithdrawalOut(BaseModel):
     id: str
     customer_id: str
     amount: int
     status: WithdrawalStatus
-    bank_account: MaskedBankAccount
+    method: WithdrawalMethod
+    destination: MaskedDestination
+    bank_account: MaskedBankAccount | None = Field(description="The destination of a japanese_bank withdrawal")
+    payout_reference: str | None = Field(description="PayPal's payout batch id, once a PayPal withdrawal is paid")
     staff_note: str | None
     reject_reason: str | None
     decided_at: datetime | None
@@ -428,23 +626,29 @@ class WithdrawalOut(BaseModel):
 
     @classmethod
     def of(cls, w: Withdrawal) -> WithdrawalOut:
+        masked = {"method": w.method, **w.destination}
+        destination = _MASKED.validate_python(masked)
         return cls(
             id=w.id,
             customer_id=w.customer_id,
             amount=w.amount,
             status=WithdrawalStatus(w.status),
-            bank_account=MaskedBankAccount(
-                bank_name=w.bank_name,
-                branch=w.branch,
-                account_type=AccountType(w.account_type),
-                account_number=w.account_number_masked,
-                holder_name=w.holder_name_masked,
+            method=WithdrawalMethod(w.method),
+            destination=destination,
+            bank_account=(
+                MaskedBankAccount.model_validate(destination.model_dump(exclude={"method"}))
+                if isinstance(destination, MaskedJapaneseBank)
+                else None
             ),
+            payout_reference=w.payout_reference,
             staff_note=w.staff_note,
             reject_reason=w.reject_reason,
             decided_at=w.decided_at,
             created_at=w.created_at,
         )
+
+
+_MASKED: TypeAdapter[MaskedJapaneseBank | MaskedIban | MaskedPayPal] = TypeAdapter(MaskedDestination)
 
 
 class WithdrawalResult(BaseModel):

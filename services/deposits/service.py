@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import TypeVar
 
@@ -26,9 +27,11 @@ from contracts.deposits import (
     ChargeRequested,
     Credited,
     MaskedBankAccount,
+    MaskedDestination,
     Refunded,
     RefundRejected,
     RefundRequested,
+    WithdrawalCanceled,
     WithdrawalPaid,
     WithdrawalRejected,
     WithdrawalRequested,
@@ -37,7 +40,15 @@ from daiko.attestation import sign
 from daiko.errors import NotFound
 from services.deposits import domain
 from services.deposits.db import Account, PayInReport, Withdrawal
-from services.deposits.domain import BankAccount, Decision, ReportStatus, TransferKind, WithdrawalStatus
+from services.deposits.domain import (
+    BankAccount,
+    Decision,
+    Destination,
+    ReportStatus,
+    TransferKind,
+    WithdrawalMethod,
+    WithdrawalStatus,
+)
 from services.deposits.ledger.domain import (
     BANK_ACCOUNT,
     PAYOUTS_ACCOUNT,
@@ -48,7 +59,10 @@ from services.deposits.ledger.domain import (
 )
 from services.deposits.ledger.repository import AccountRef, Deposit, Movement, Posted, deposit_of, post
 from services.deposits.messages import balances, emit
-from services.deposits.sealing import seal
+from services.deposits.sealing import seal, unseal
+
+Payout = Callable[[Withdrawal], Awaitable[str]]
+"""Pays a withdrawal out through PayPal and returns PayPal's reference for it (the payout batch id)."""
 
 
 def new_id(prefix: str) -> str:
@@ -164,8 +178,18 @@ def _hold_key(withdrawal_id: str) -> str:
     return f"withdrawal:{withdrawal_id}:hold"
 
 
+def destination_label(masked: dict[str, str]) -> str:
+    """The masked destination on one line, as events and staff lists show it."""
+    method = masked.get("method", WithdrawalMethod.JAPANESE_BANK.value)
+    if method == WithdrawalMethod.IBAN.value:
+        return f"IBAN {masked['iban']} ({masked['bic']}) {masked['holder_name']}"
+    if method == WithdrawalMethod.PAYPAL.value:
+        return f"PayPal {masked['email']}"
+    return f"{masked['bank_name']} {masked['branch']} {masked['account_number']} {masked['holder_name']}"
+
+
 async def request_withdrawal(
-    *, session: AsyncSession, customer_id: str, amount: int, account: BankAccount, sealing_key: str
+    *, session: AsyncSession, customer_id: str, amount: int, destination: Destination, sealing_key: str
 ) -> tuple[Withdrawal, Deposit]:
     """Hold the amount at once (pending transfer to payouts); refused if it exceeds what is available."""
     withdrawal_id = new_id("wd")
@@ -182,29 +206,28 @@ async def request_withdrawal(
             reference=withdrawal_id,
         ),
     )
-    masked = account.masked()
+    masked = destination.masked()
     withdrawal = Withdrawal(
         id=withdrawal_id,
         customer_id=customer_id,
         amount=amount,
         status=WithdrawalStatus.PENDING.value,
-        bank_name=masked["bank_name"],
-        branch=masked["branch"],
-        account_type=masked["account_type"],
-        account_number_masked=masked["account_number"],
-        holder_name_masked=masked["holder_name"],
-        sealed_bank_account=seal(sealing_key, account),
+        method=destination.method.value,
+        destination=masked,
+        sealed_destination=seal(sealing_key, destination),
         hold_transfer_id=posted.transfer.id,
     )
     session.add(withdrawal)
     await session.flush()
+    bank = {k: v for k, v in masked.items() if k != "method"}
     emit(
         session,
         WithdrawalRequested(
             customer_id=customer_id,
             withdrawal_id=withdrawal_id,
             amount=amount,
-            bank_account=MaskedBankAccount(**masked),
+            bank_account=MaskedBankAccount(**bank) if isinstance(destination, BankAccount) else None,
+            destination=MaskedDestination(method=destination.method.value, label=destination_label(masked)),
             idempotency_key=_hold_key(withdrawal_id),
             transfer_id=posted.transfer.id,
             **balances(posted.deposit),
@@ -294,13 +317,36 @@ async def _resolve_hold(
     return key, posted.deposit, posted.transfer.id
 
 
+async def destination_of(
+    *, session: AsyncSession, withdrawal_id: str, sealing_key: str
+) -> tuple[Withdrawal, Destination]:
+    """The destination in clear, for staff paying the withdrawal out (the customer API never calls this)."""
+    w = await _owned(session, Withdrawal, withdrawal_id, None, "withdrawal request")
+    return w, unseal(sealing_key, w.sealed_destination, WithdrawalMethod(w.method))
+
+
 async def confirm_withdrawal(
-    *, session: AsyncSession, withdrawal_id: str, staff_id: str, note: str | None
+    *,
+    session: AsyncSession,
+    withdrawal_id: str,
+    staff_id: str,
+    note: str | None,
+    payout: Payout | None = None,
 ) -> tuple[Withdrawal, Deposit]:
-    """Staff paid it out: the hold is posted to payouts and leaves the balance."""
+    """Staff paid it out: the hold is posted to payouts and leaves the balance.
+
+    A PayPal withdrawal is paid by ``payout`` (PayPal's Payouts API, see
+    ``services.deposits.paypal.payouts``) under the withdrawal's row lock, so a
+    second confirmation waits, finds it paid and sends nothing more; a bank
+    withdrawal is one staff already paid at the bank, and confirming records it.
+    """
     w = await _locked_withdrawal(session, withdrawal_id)
     if domain.confirm_withdrawal(WithdrawalStatus(w.status)) is Decision.ALREADY_DONE:
         return w, await deposit_of(session, w.customer_id)
+    if w.method == WithdrawalMethod.PAYPAL.value:
+        if payout is None:
+            raise RuntimeError("a PayPal withdrawal is paid out through PayPal: pass the payout")
+        w.payout_reference = await payout(w)
     key, deposit, transfer_id = await _resolve_hold(
         session, w, phase=Phase.POST_PENDING, kind=TransferKind.WITHDRAWAL_PAID, suffix="paid", note=note
     )
@@ -339,6 +385,45 @@ async def reject_withdrawal(
             withdrawal_id=w.id,
             amount=w.amount,
             reason=reason,
+            idempotency_key=key,
+            transfer_id=transfer_id,
+            **balances(deposit),
+        ),
+    )
+    return w, deposit
+
+
+async def cancel_withdrawal(
+    *, session: AsyncSession, withdrawal_id: str, customer_id: str
+) -> tuple[Withdrawal, Deposit]:
+    """The customer takes back their pending request: the hold is voided, in the transaction of the event.
+
+    Another customer's request is a 404; one no longer pending is a 409
+    (``withdrawal-not-pending``), canceled before or decided by staff. The
+    void has its own ledger key (``withdrawal:<id>:canceled``), so even a race
+    of two cancels releases the hold once (the second waits on the row lock
+    and then finds it canceled).
+    """
+    w = await _locked_withdrawal(session, withdrawal_id)
+    if w.customer_id != customer_id:
+        raise NotFound(f"withdrawal request {withdrawal_id}")
+    domain.cancel_withdrawal(WithdrawalStatus(w.status))
+    key, deposit, transfer_id = await _resolve_hold(
+        session,
+        w,
+        phase=Phase.VOID_PENDING,
+        kind=TransferKind.WITHDRAWAL_RELEASED,
+        suffix="canceled",
+        note="canceled by the customer",
+    )
+    w.status, w.decided_by, w.decided_at = WithdrawalStatus.CANCELED.value, customer_id, now()
+    w.resolution_transfer_id = transfer_id
+    emit(
+        session,
+        WithdrawalCanceled(
+            customer_id=w.customer_id,
+            withdrawal_id=w.id,
+            amount=w.amount,
             idempotency_key=key,
             transfer_id=transfer_id,
             **balances(deposit),

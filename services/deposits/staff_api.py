@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +17,9 @@ from services.deposits.deps import IdempotencyKey, StateDep, run_idempotent
 from services.deposits.domain import ReportStatus, WithdrawalStatus
 from services.deposits.ledger import queries as ledger_queries
 from services.deposits.ledger import repository as ledger_store
+from services.deposits.paypal import service as paypal_payins
 from services.deposits.schemas import (
+    AuditedDeposit,
     AuditOut,
     ConfirmPayInReportIn,
     ConfirmWithdrawalIn,
@@ -24,9 +28,12 @@ from services.deposits.schemas import (
     PayInReportOut,
     RejectIn,
     TransactionPage,
+    WithdrawalDestinationOut,
     WithdrawalOut,
     WithdrawalResult,
 )
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/staff", tags=["deposits-staff"])
 
@@ -149,11 +156,32 @@ async def staff_get_withdrawal(withdrawal_id: WithdrawalIdPath, _: StaffDep, sta
         )
 
 
+@router.get(
+    "/withdrawals/{withdrawal_id}/destination",
+    response_model=WithdrawalDestinationOut,
+    summary="Where to pay a withdrawal out, in clear (bank account, IBAN + BIC, or PayPal e-mail)",
+    description="For the staff member paying it out; every read is logged with who read it.",
+    responses=problem_responses(401, 422, 403, 404),
+)
+async def staff_withdrawal_destination(
+    withdrawal_id: WithdrawalIdPath, staff: StaffDep, state: StateDep
+) -> WithdrawalDestinationOut:
+    async with state.sessions() as session:
+        w, destination = await service.destination_of(
+            session=session, withdrawal_id=withdrawal_id, sealing_key=state.settings.bank_details_key.get_secret_value()
+        )
+    log.info("withdrawal destination read", extra={"withdrawal_id": w.id, "staff": staff.subject, "method": w.method})
+    return WithdrawalDestinationOut.of(w, destination)
+
+
 @router.post(
     "/withdrawals/{withdrawal_id}/confirm",
     response_model=WithdrawalResult,
-    summary="Confirm a withdrawal: it was paid out (the hold is posted)",
-    responses=problem_responses(401, 422, 403, 404, 409),
+    summary="Confirm a withdrawal as paid out (the hold is posted); a PayPal one is paid through PayPal here",
+    description="Bank withdrawals (Japanese or IBAN) are paid by staff at the bank first, then confirmed here. "
+    "A PayPal withdrawal is paid by this call: it sends a PayPal payout to the customer's PayPal e-mail and "
+    "posts the hold once PayPal accepted it (PayPal unreachable: 503 and nothing posted; retry).",
+    responses=problem_responses(401, 422, 403, 404, 409, 502, 503),
 )
 async def confirm_withdrawal(
     withdrawal_id: WithdrawalIdPath,
@@ -167,7 +195,13 @@ async def confirm_withdrawal(
 
     async def op(session: AsyncSession) -> WithdrawalResult:
         w, deposit = await service.confirm_withdrawal(
-            session=session, withdrawal_id=withdrawal_id, staff_id=staff.subject, note=decision.note
+            session=session,
+            withdrawal_id=withdrawal_id,
+            staff_id=staff.subject,
+            note=decision.note,
+            payout=paypal_payins.payout_through(
+                state.paypal, sealing_key=state.settings.bank_details_key.get_secret_value()
+            ),
         )
         return WithdrawalResult(withdrawal=WithdrawalOut.of(w), deposit=DepositOut.of(deposit))
 
@@ -226,7 +260,7 @@ async def customer_transactions(
 @router.get(
     "/ledger/audit",
     response_model=AuditOut,
-    summary="Recompute every balance from the transfers and check Σ debits = Σ credits",
+    summary="Recompute every balance from the transfers and check Σ debits = Σ credits (for all, or one customer)",
     responses=problem_responses(401, 422, 403),
 )
 async def audit(_: StaffDep, state: StateDep, customer_id: CustomerFilter = None) -> AuditOut:
@@ -240,5 +274,18 @@ async def audit(_: StaffDep, state: StateDep, customer_id: CustomerFilter = None
         credits_posted=report.credits_posted,
         debits_pending=report.debits_pending,
         credits_pending=report.credits_pending,
+        balanced=(report.debits_posted, report.debits_pending) == (report.credits_posted, report.credits_pending),
+        deposit=(
+            AuditedDeposit(
+                customer_id=customer_id,
+                credits=report.deposit.credits_posted,
+                debits=report.deposit.debits_posted,
+                held=report.deposit.held,
+                balance=report.deposit.balance,
+                available=report.deposit.available,
+            )
+            if customer_id is not None and report.deposit is not None
+            else None
+        ),
         mismatches=report.mismatches,
     )

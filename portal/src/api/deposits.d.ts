@@ -152,7 +152,7 @@ export interface paths {
         put?: never;
         /**
          * Capture an approved PayPal order and credit the deposit
-         * @description Capturing twice credits once. A declined card is a 402 with the approve link to try again.
+         * @description Capturing twice credits once. A declined card is a 402 with the approve link: the customer approves again there with another card, and a capture with a new `Idempotency-Key` (or none) tries again; a retry with the key of the declined attempt is answered that 402 again.
          */
         post: operations["deposits.capture_paypal_order"];
         delete?: never;
@@ -208,7 +208,10 @@ export interface paths {
         /** My withdrawal requests */
         get: operations["deposits.list_withdrawals"];
         put?: never;
-        /** Request a withdrawal to a bank account (the amount is held at once) */
+        /**
+         * Request a withdrawal to a Japanese bank account, an IBAN account or PayPal (held at once)
+         * @description `method` says which destination the body carries: `japanese_bank` (`bank_account`), `iban` (`iban_account`: IBAN check digits and country format, BIC/SWIFT checked) or `paypal` (`paypal_email`). The destination is sealed at rest and only ever answered masked.
+         */
         post: operations["deposits.request_withdrawal"];
         delete?: never;
         options?: never;
@@ -227,6 +230,26 @@ export interface paths {
         get: operations["deposits.get_withdrawal"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/deposit/withdrawals/{withdrawal_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel my pending withdrawal request (the held amount is available again)
+         * @description Only while the request is pending. A retry with the same `Idempotency-Key` is answered as the first time; a new cancel of a request already canceled, paid or rejected is a 409 `withdrawal-not-pending`.
+         */
+        post: operations["deposits.cancel_withdrawal"];
         delete?: never;
         options?: never;
         head?: never;
@@ -291,7 +314,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Recompute every balance from the transfers and check Σ debits = Σ credits */
+        /** Recompute every balance from the transfers and check Σ debits = Σ credits (for all, or one customer) */
         get: operations["deposits.audit"];
         put?: never;
         post?: never;
@@ -415,8 +438,31 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Confirm a withdrawal: it was paid out (the hold is posted) */
+        /**
+         * Confirm a withdrawal as paid out (the hold is posted); a PayPal one is paid through PayPal here
+         * @description Bank withdrawals (Japanese or IBAN) are paid by staff at the bank first, then confirmed here. A PayPal withdrawal is paid by this call: it sends a PayPal payout to the customer's PayPal e-mail and posts the hold once PayPal accepted it (PayPal unreachable: 503 and nothing posted; retry).
+         */
         post: operations["deposits.confirm_withdrawal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/withdrawals/{withdrawal_id}/destination": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where to pay a withdrawal out, in clear (bank account, IBAN + BIC, or PayPal e-mail)
+         * @description For the staff member paying it out; every read is logged with who read it.
+         */
+        get: operations["deposits.staff_withdrawal_destination"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -481,10 +527,19 @@ export interface components {
             /** Swift */
             swift?: string | null;
         };
-        /** AuditOut */
+        /**
+         * AuditOut
+         * @description The ledger's self-check. Without ``customer_id``: every account, Σ over all of them. With it: that
+         *     customer's transfers, Σ over both sides of each (debits still equal credits), and their deposit.
+         */
         AuditOut: {
             /** Accounts */
             accounts: number;
+            /**
+             * Balanced
+             * @description Σ debits = Σ credits (posted and pending): double entry sums to zero
+             */
+            balanced: boolean;
             /** Credits Pending */
             credits_pending: number;
             /** Credits Posted */
@@ -493,12 +548,47 @@ export interface components {
             debits_pending: number;
             /** Debits Posted */
             debits_posted: number;
+            /** @description Set when audited for one customer */
+            deposit?: components["schemas"]["AuditedDeposit"] | null;
             /** Mismatches */
             mismatches: string[];
             /** Ok */
             ok: boolean;
             /** Transfers */
             transfers: number;
+        };
+        /**
+         * AuditedDeposit
+         * @description One customer's deposit recomputed from their transfers alone.
+         */
+        AuditedDeposit: {
+            /**
+             * Available
+             * @description balance minus held
+             */
+            available: number;
+            /**
+             * Balance
+             * @description credits minus debits
+             */
+            balance: number;
+            /**
+             * Credits
+             * @description Everything credited (pay-ins, refunds)
+             */
+            credits: number;
+            /** Customer Id */
+            customer_id: string;
+            /**
+             * Debits
+             * @description Everything debited and posted (charges, paid withdrawals)
+             */
+            debits: number;
+            /**
+             * Held
+             * @description Withdrawal requests still pending
+             */
+            held: number;
         };
         /** BankAccountIn */
         BankAccountIn: {
@@ -579,6 +669,129 @@ export interface components {
             /** Held */
             held: number;
         };
+        /**
+         * IbanAccountIn
+         * @description A bank account abroad. The IBAN's check digits and its country's format, and the BIC, are checked
+         *     (``schwifty``); the BIC may be left out when the IBAN's bank code names it.
+         */
+        IbanAccountIn: {
+            /**
+             * Bic
+             * @example COBADEFFXXX
+             */
+            bic?: string | null;
+            /**
+             * Holder Name
+             * @example Erika Mustermann
+             */
+            holder_name: string;
+            /**
+             * Iban
+             * @example DE89 3704 0044 0532 0130 00
+             */
+            iban: string;
+        };
+        /** IbanAccountOut */
+        IbanAccountOut: {
+            /** Bic */
+            bic: string;
+            /** Holder Name */
+            holder_name: string;
+            /** Iban */
+            iban: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            method: "iban";
+        };
+        /**
+         * IbanWithdrawalIn
+         * @description The amount is held at once and paid out after staff confirm (or released if the customer cancels).
+         * @example {
+         *       "amount": 20000,
+         *       "iban_account": {
+         *         "bic": "COBADEFFXXX",
+         *         "holder_name": "Erika Mustermann",
+         *         "iban": "DE89 3704 0044 0532 0130 00"
+         *       },
+         *       "method": "iban"
+         *     }
+         */
+        IbanWithdrawalIn: {
+            /**
+             * Amount
+             * @description Integer yen, at least 1
+             * @example 5000
+             */
+            amount: number;
+            iban_account: components["schemas"]["IbanAccountIn"];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            method: "iban";
+        };
+        /** JapaneseBankOut */
+        JapaneseBankOut: {
+            /**
+             * Account Number
+             * @description 7 digits
+             * @example 1234567
+             */
+            account_number: string;
+            account_type: components["schemas"]["AccountType"];
+            /**
+             * Bank Name
+             * @example 三菱UFJ銀行
+             */
+            bank_name: string;
+            /**
+             * Branch
+             * @description Branch name or 3-digit code
+             * @example 渋谷支店
+             */
+            branch: string;
+            /**
+             * Holder Name
+             * @example ヤマダ タロウ
+             */
+            holder_name: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            method: "japanese_bank";
+        };
+        /**
+         * JapaneseBankWithdrawalIn
+         * @description The amount is held at once and paid out after staff confirm (or released if the customer cancels).
+         * @example {
+         *       "amount": 3000,
+         *       "bank_account": {
+         *         "account_number": "1234567",
+         *         "account_type": "ordinary",
+         *         "bank_name": "三菱UFJ銀行",
+         *         "branch": "渋谷支店",
+         *         "holder_name": "ヤマダ タロウ"
+         *       },
+         *       "method": "japanese_bank"
+         *     }
+         */
+        JapaneseBankWithdrawalIn: {
+            /**
+             * Amount
+             * @description Integer yen, at least 1
+             * @example 5000
+             */
+            amount: number;
+            bank_account: components["schemas"]["BankAccountIn"];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            method: "japanese_bank";
+        };
         /** MaskedBankAccount */
         MaskedBankAccount: {
             /**
@@ -596,6 +809,70 @@ export interface components {
              * @example ヤ***
              */
             holder_name: string;
+        };
+        /** MaskedIban */
+        MaskedIban: {
+            /**
+             * Bic
+             * @example COBADEFFXXX
+             */
+            bic: string;
+            /**
+             * Country
+             * @example DE
+             */
+            country: string;
+            /**
+             * Holder Name
+             * @example E***
+             */
+            holder_name: string;
+            /**
+             * Iban
+             * @example DE******3000
+             */
+            iban: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            method: "iban";
+        };
+        /** MaskedJapaneseBank */
+        MaskedJapaneseBank: {
+            /**
+             * Account Number
+             * @example ****4567
+             */
+            account_number: string;
+            account_type: components["schemas"]["AccountType"];
+            /** Bank Name */
+            bank_name: string;
+            /** Branch */
+            branch: string;
+            /**
+             * Holder Name
+             * @example ヤ***
+             */
+            holder_name: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            method: "japanese_bank";
+        };
+        /** MaskedPayPal */
+        MaskedPayPal: {
+            /**
+             * Email
+             * @example y***@example.com
+             */
+            email: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            method: "paypal";
         };
         /** PayInReportDecision */
         PayInReportDecision: {
@@ -675,6 +952,16 @@ export interface components {
              */
             transfer_date: string;
         };
+        /** PayPalAccountOut */
+        PayPalAccountOut: {
+            /** Email */
+            email: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            method: "paypal";
+        };
         /** PayPalCaptureOut */
         PayPalCaptureOut: {
             deposit: components["schemas"]["DepositOut"];
@@ -730,10 +1017,43 @@ export interface components {
             credited: boolean;
             /** Currency */
             currency: string;
+            /**
+             * Failure
+             * @description Why the last attempt did not credit: INSTRUMENT_DECLINED (approve again with another card), AMOUNT_MISMATCH or CURRENCY_MISMATCH
+             */
+            failure?: string | null;
             /** Id */
             id: string;
             /** Status */
             status: string;
+        };
+        /**
+         * PayPalWithdrawalIn
+         * @description The amount is held at once and paid out after staff confirm (or released if the customer cancels).
+         * @example {
+         *       "amount": 5000,
+         *       "method": "paypal",
+         *       "paypal_email": "yamada@example.com"
+         *     }
+         */
+        PayPalWithdrawalIn: {
+            /**
+             * Amount
+             * @description Integer yen, at least 1
+             * @example 5000
+             */
+            amount: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            method: "paypal";
+            /**
+             * Paypal Email
+             * Format: email
+             * @description The PayPal account's e-mail address
+             */
+            paypal_email: string;
         };
         /**
          * Phase
@@ -915,32 +1235,35 @@ export interface components {
             status: string;
         };
         /**
-         * WithdrawalIn
-         * @example {
-         *       "amount": 3000,
-         *       "bank_account": {
-         *         "account_number": "1234567",
-         *         "account_type": "ordinary",
-         *         "bank_name": "三菱UFJ銀行",
-         *         "branch": "渋谷支店",
-         *         "holder_name": "ヤマダ タロウ"
-         *       }
-         *     }
+         * WithdrawalDestinationOut
+         * @description Where to pay a withdrawal, in clear: for staff paying it out, never in a customer's answer.
          */
-        WithdrawalIn: {
-            /**
-             * Amount
-             * @description Integer yen, at least 1
-             * @example 5000
-             */
+        WithdrawalDestinationOut: {
+            /** Amount */
             amount: number;
-            bank_account: components["schemas"]["BankAccountIn"];
+            /** Destination */
+            destination: components["schemas"]["JapaneseBankOut"] | components["schemas"]["IbanAccountOut"] | components["schemas"]["PayPalAccountOut"];
+            /**
+             * How To Pay
+             * @description What confirming it does for this method
+             */
+            how_to_pay: string;
+            status: components["schemas"]["WithdrawalStatus"];
+            /** Withdrawal Id */
+            withdrawal_id: string;
         };
+        /**
+         * WithdrawalMethod
+         * @description How a withdrawal is paid out: a Japanese bank account (Zengin), an IBAN account abroad, or PayPal.
+         * @enum {string}
+         */
+        WithdrawalMethod: "japanese_bank" | "iban" | "paypal";
         /** WithdrawalOut */
         WithdrawalOut: {
             /** Amount */
             amount: number;
-            bank_account: components["schemas"]["MaskedBankAccount"];
+            /** @description The destination of a japanese_bank withdrawal */
+            bank_account: components["schemas"]["MaskedBankAccount"] | null;
             /**
              * Created At
              * Format: date-time
@@ -950,8 +1273,16 @@ export interface components {
             customer_id: string;
             /** Decided At */
             decided_at: string | null;
+            /** Destination */
+            destination: components["schemas"]["MaskedJapaneseBank"] | components["schemas"]["MaskedIban"] | components["schemas"]["MaskedPayPal"];
             /** Id */
             id: string;
+            method: components["schemas"]["WithdrawalMethod"];
+            /**
+             * Payout Reference
+             * @description PayPal's payout batch id, once a PayPal withdrawal is paid
+             */
+            payout_reference: string | null;
             /** Reject Reason */
             reject_reason: string | null;
             /** Staff Note */
@@ -967,7 +1298,7 @@ export interface components {
          * WithdrawalStatus
          * @enum {string}
          */
-        WithdrawalStatus: "pending" | "paid" | "rejected";
+        WithdrawalStatus: "pending" | "paid" | "rejected" | "canceled";
     };
     responses: never;
     parameters: never;
@@ -1779,7 +2110,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["WithdrawalIn"];
+                "application/json": components["schemas"]["JapaneseBankWithdrawalIn"] | components["schemas"]["IbanWithdrawalIn"] | components["schemas"]["PayPalWithdrawalIn"];
             };
         };
         responses: {
@@ -1883,6 +2214,88 @@ export interface operations {
             /** @description Not found, or not yours */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (too many operations, or failed authentications); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "deposits.cancel_withdrawal": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Client-chosen key, 1 to 200 printable characters: a retry with the same key and body gets the first answer (same status) and changes nothing; the same key with another body is a 422; while the first request is still running, a 409 with `Retry-After`. Keys are kept for 24 hours. */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description The withdrawal request's id */
+                withdrawal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WithdrawalResult"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused in the current state; `detail` says why */
+            409: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2630,6 +3043,94 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before retrying */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (too many operations, or failed authentications); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A payment provider refused or failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part this service needs is down; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "deposits.staff_withdrawal_destination": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The withdrawal request's id */
+                withdrawal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WithdrawalDestinationOut"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -57,7 +57,7 @@ export function DepositPage() {
       <section aria-labelledby="withdrawals-title" className="card">
         <h2 id="withdrawals-title">Withdrawal requests</h2>
         <Show resource={withdrawals} what="your withdrawal requests">
-          {(rows) => (rows.length ? <Withdrawals rows={rows} /> : <p>No withdrawal requests yet.</p>)}
+          {(rows) => (rows.length ? <Withdrawals rows={rows} onChange={reloadAll} /> : <p>No withdrawal requests yet.</p>)}
         </Show>
       </section>
       <section aria-labelledby="history-title" className="card">
@@ -99,22 +99,47 @@ function PayInReports({ rows }: { rows: DepositsSchemas["PayInReportOut"][] }) {
   );
 }
 
-function Withdrawals({ rows }: { rows: DepositsSchemas["WithdrawalOut"][] }) {
+/** A withdrawal's destination as the customer and staff lists show it (always masked). */
+export function destinationText(d: DepositsSchemas["WithdrawalOut"]["destination"]): string {
+  if (d.method === "iban") return `IBAN ${d.iban} (${d.bic}) ${d.holder_name}`;
+  if (d.method === "paypal") return `PayPal ${d.email}`;
+  return `${d.bank_name} ${d.branch} ${d.account_number} ${d.holder_name}`;
+}
+
+function Withdrawals({ rows, onChange }: { rows: DepositsSchemas["WithdrawalOut"][]; onChange: () => void }) {
   return (
     <table className="list">
       <caption className="visually-hidden">Withdrawal requests</caption>
-      <thead><tr><th scope="col">Requested</th><th scope="col" className="num">Amount</th><th scope="col">Account</th><th scope="col">State</th></tr></thead>
+      <thead><tr><th scope="col">Requested</th><th scope="col" className="num">Amount</th><th scope="col">To</th><th scope="col">State</th><th scope="col"><span className="visually-hidden">Actions</span></th></tr></thead>
       <tbody>
         {rows.map((w) => (
           <tr key={w.id}>
             <td data-label="Requested">{localTime(w.created_at)}</td>
             <td data-label="Amount" className="num">{money(w.amount)}</td>
-            <td data-label="Account">{w.bank_account.bank_name} {w.bank_account.account_number}</td>
-            <td data-label="State">{words(w.status)}{w.staff_note ? ` — ${w.staff_note}` : ""}</td>
+            <td data-label="To">{destinationText(w.destination)}</td>
+            <td data-label="State">{words(w.status)}{w.staff_note ? ` — ${w.staff_note}` : ""}{w.reject_reason ? ` — ${w.reject_reason}` : ""}</td>
+            <td data-label="Actions">{w.status === "pending" ? <CancelWithdrawal withdrawal={w} onDone={onChange} /> : null}</td>
           </tr>
         ))}
       </tbody>
     </table>
+  );
+}
+
+function CancelWithdrawal({ withdrawal, onDone }: { withdrawal: DepositsSchemas["WithdrawalOut"]; onDone: () => void }) {
+  const [key] = useState(idempotencyKey);
+  const cancel = useOperation();
+  async function run() {
+    const done = await cancel.run(async () =>
+      unwrap(await deposits.POST("/v1/deposit/withdrawals/{withdrawal_id}/cancel", { params: { path: { withdrawal_id: withdrawal.id }, header: { "Idempotency-Key": key } } })),
+    );
+    if (done) onDone();
+  }
+  return (
+    <>
+      <button type="button" disabled={cancel.busy} onClick={() => void run()} aria-label={`Cancel request of ${money(withdrawal.amount)}`}>Cancel request</button>
+      <ProblemMessage problem={cancel.problem} />
+    </>
   );
 }
 
@@ -273,37 +298,77 @@ export function PayPalReturn() {
   );
 }
 
+type Method = DepositsSchemas["WithdrawalOut"]["method"];
+
 function WithdrawalForm({ available, onDone }: { available: number | undefined; onDone: () => void }) {
   const [amount, setAmount] = useState("");
+  const [method, setMethod] = useState<Method>("japanese_bank");
   const [account, setAccount] = useState<DepositsSchemas["BankAccountIn"]>({ bank_name: "", branch: "", account_type: "ordinary", account_number: "", holder_name: "" });
+  const [iban, setIban] = useState<DepositsSchemas["IbanAccountIn"]>({ iban: "", bic: "", holder_name: "" });
+  const [email, setEmail] = useState("");
   const [key] = useState(idempotencyKey);
   const request = useOperation();
+  function body(): DepositsSchemas["JapaneseBankWithdrawalIn"] | DepositsSchemas["IbanWithdrawalIn"] | DepositsSchemas["PayPalWithdrawalIn"] {
+    const yen = Number(amount);
+    if (method === "iban") return { method, amount: yen, iban_account: { ...iban, bic: iban.bic || null } };
+    if (method === "paypal") return { method, amount: yen, paypal_email: email };
+    return { method, amount: yen, bank_account: account };
+  }
   async function submit(event: SyntheticEvent) {
     event.preventDefault();
     const done = await request.run(async () =>
-      unwrap(await deposits.POST("/v1/deposit/withdrawals", { params: { header: { "Idempotency-Key": key } }, body: { amount: Number(amount), bank_account: account } })),
+      unwrap(await deposits.POST("/v1/deposit/withdrawals", { params: { header: { "Idempotency-Key": key } }, body: body() })),
     );
     if (done) onDone();
   }
   const text = (name: "bank_name" | "branch" | "account_number" | "holder_name", label: string, max: number) => (
     <label>{label}<input value={account[name]} onChange={(e) => { setAccount({ ...account, [name]: e.target.value }); }} required maxLength={max} /></label>
   );
+  const choices: { id: Method; label: string }[] = [
+    { id: "japanese_bank", label: "Japanese bank account" },
+    { id: "iban", label: "Bank account abroad (IBAN)" },
+    { id: "paypal", label: "PayPal" },
+  ];
   return (
     <form className="stack" onSubmit={(e) => void submit(e)}>
-      <p>Enter the account to which your deposit is refunded. The amount is held at once and paid out after the agency confirms your request.{available !== undefined ? ` Available: ${money(available)}.` : ""}</p>
+      <p>Choose where your deposit is paid out. The amount is held at once and paid out after the agency confirms your request; until then you can cancel it.{available !== undefined ? ` Available: ${money(available)}.` : ""}</p>
       <label>Amount (yen)<input type="number" min={1} value={amount} onChange={(e) => { setAmount(e.target.value); }} required /></label>
-      {text("bank_name", "Bank name", 60)}
-      {text("branch", "Branch (name or 3-digit code)", 60)}
-      <label>
-        Account type
-        <select value={account.account_type} onChange={(e) => { setAccount({ ...account, account_type: e.target.value as DepositsSchemas["AccountType"] }); }}>
-          <option value="ordinary">Ordinary (普通)</option>
-          <option value="current">Current (当座)</option>
-          <option value="savings">Savings (貯蓄)</option>
-        </select>
-      </label>
-      {text("account_number", "Account number (7 digits)", 20)}
-      {text("holder_name", "Account holder", 100)}
+      <fieldset>
+        <legend>Pay out to</legend>
+        {choices.map((c) => (
+          <label key={c.id} className="choice">
+            <input type="radio" name="withdrawal-method" value={c.id} checked={method === c.id} onChange={() => { setMethod(c.id); }} />
+            {c.label}
+          </label>
+        ))}
+      </fieldset>
+      {method === "japanese_bank" ? (
+        <>
+          {text("bank_name", "Bank name", 60)}
+          {text("branch", "Branch (name or 3-digit code)", 60)}
+          <label>
+            Account type
+            <select value={account.account_type} onChange={(e) => { setAccount({ ...account, account_type: e.target.value as DepositsSchemas["AccountType"] }); }}>
+              <option value="ordinary">Ordinary (普通)</option>
+              <option value="current">Current (当座)</option>
+              <option value="savings">Savings (貯蓄)</option>
+            </select>
+          </label>
+          {text("account_number", "Account number (7 digits)", 20)}
+          {text("holder_name", "Account holder", 100)}
+        </>
+      ) : null}
+      {method === "iban" ? (
+        <>
+          <label>IBAN<input value={iban.iban} onChange={(e) => { setIban({ ...iban, iban: e.target.value }); }} required maxLength={42} autoComplete="off" /></label>
+          <label>BIC / SWIFT code (optional when your IBAN names the bank)<input value={iban.bic ?? ""} onChange={(e) => { setIban({ ...iban, bic: e.target.value }); }} maxLength={11} autoComplete="off" /></label>
+          <label>Account holder<input value={iban.holder_name} onChange={(e) => { setIban({ ...iban, holder_name: e.target.value }); }} required maxLength={100} /></label>
+          <p className="hint">Paid by international transfer; your bank may charge a fee to receive it.</p>
+        </>
+      ) : null}
+      {method === "paypal" ? (
+        <label>PayPal account e-mail<input type="email" value={email} onChange={(e) => { setEmail(e.target.value); }} required maxLength={254} autoComplete="email" /></label>
+      ) : null}
       <ProblemMessage problem={request.problem} />
       <button type="submit" className="primary" disabled={request.busy}>Request the withdrawal</button>
     </form>

@@ -77,6 +77,8 @@ class AuditReport:
     debits_pending: int = 0
     credits_pending: int = 0
     mismatches: list[str] = field(default_factory=list)
+    deposit: Balances | None = None
+    """With a customer: their deposit as its transfers give it (credits, debits, held, balance)."""
 
     @property
     def ok(self) -> bool:
@@ -139,8 +141,14 @@ async def audit(session: AsyncSession, *, customer_id: str | None = None, snapsh
                     )
     if customer_id is None:
         t = totals(balances_of(a) for a in accounts.values())
-        report.debits_posted, report.credits_posted = t.debits_posted, t.credits_posted
-        report.debits_pending, report.credits_pending = t.debits_pending, t.credits_pending
-        if not t.balanced:
-            report.mismatches.append(f"debits and credits differ: {t}")
+    else:
+        # The customer's transfers on both of their sides (the deposit and each counterpart): each debit
+        # has its credit, so these sums are equal too; the deposit's own sums are the customer's totals.
+        t = totals(derived.values())
+        deposit_id = next(iter(deposits), None)
+        report.deposit = derived.get(deposit_id, Balances()) if deposit_id is not None else Balances()
+    report.debits_posted, report.credits_posted = t.debits_posted, t.credits_posted
+    report.debits_pending, report.credits_pending = t.debits_pending, t.credits_pending
+    if not t.balanced:
+        report.mismatches.append(f"debits and credits differ: {t}")
     return report

@@ -193,6 +193,37 @@ class PayPalClient:
             await self._api("POST", f"/v2/checkout/orders/{order_id}/capture", request_id=request_id, json={})
         )
 
+    async def create_payout(self, *, sender_batch_id: str, email: str, amount: int, currency: str, note: str) -> str:
+        """Send ``amount`` to a PayPal account (Payouts API, one item); returns PayPal's payout batch id.
+
+        ``sender_batch_id`` is ours and unique per withdrawal; it is also the
+        ``PayPal-Request-Id``, so a retried call gets the first batch back
+        instead of paying twice.
+        """
+        body = {
+            "sender_batch_header": {
+                "sender_batch_id": sender_batch_id,
+                "email_subject": "You have a payout",
+                "email_message": note,
+                "recipient_type": "EMAIL",
+            },
+            "items": [
+                {
+                    "recipient_type": "EMAIL",
+                    "amount": {"value": str(amount), "currency": currency},
+                    "receiver": email,
+                    "note": note,
+                    "sender_item_id": sender_batch_id,
+                }
+            ],
+        }
+        answer = await self._api("POST", "/v1/payments/payouts", request_id=sender_batch_id, json=body)
+        header = answer.get("batch_header") or {}
+        batch_id = header.get("payout_batch_id")
+        if not batch_id or header.get("batch_status") in ("DENIED", "CANCELED"):
+            raise PayPalError(200, "PAYOUT_NOT_ACCEPTED", str(header.get("batch_status") or "NO_BATCH_ID"))
+        return str(batch_id)
+
     async def get_order(self, order_id: str) -> Order:
         return parse_order(await self._api("GET", f"/v2/checkout/orders/{order_id}"))
 

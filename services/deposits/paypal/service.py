@@ -19,20 +19,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.deposits import Credited
 from daiko.errors import InvalidInput, NotFound
-from services.deposits.db import PayPalOrder
+from services.deposits.db import PayPalOrder, Withdrawal
 from services.deposits.domain import (
     CardDeclined,
+    PayPalAccount,
     PayPalDown,
     PayPalOrderNotApproved,
     PayPalOrderTaken,
     PayPalRefused,
     TransferKind,
+    WithdrawalMethod,
 )
 from services.deposits.ledger.domain import PAYPAL_ACCOUNT
 from services.deposits.ledger.repository import AccountRef, Deposit, Movement, deposit_of, post
 from services.deposits.messages import balances, emit
 from services.deposits.paypal.client import Capture, PayPalClient, PayPalError, PayPalUnavailable
-from services.deposits.service import now
+from services.deposits.sealing import unseal
+from services.deposits.service import Payout, now
 from services.deposits.settings import DepositsSettings
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,12 @@ class CaptureOutcome:
     order: PayPalOrder
     deposit: Deposit
     credited_now: bool
+    declined: CardDeclined | None = None
+    """PayPal declined the card: answered as a 402, and recorded (committed) on the pay-in."""
+
+
+FINAL_CAPTURE_STATES = frozenset({"COMPLETED", "DECLINED", "FAILED", "REFUNDED", "PARTIALLY_REFUNDED"})
+"""Capture states that a later PENDING report (a stale webhook, a replayed answer) must not undo."""
 
 
 def _unavailable(exc: PayPalError) -> PayPalDown:
@@ -106,13 +115,27 @@ async def _locked(session: AsyncSession, order_id: str) -> PayPalOrder | None:
     return await session.scalar(select(PayPalOrder).where(PayPalOrder.id == order_id).with_for_update())
 
 
+def capture_request_id(order_id: str, declined_attempts: int) -> str:
+    """PayPal-Request-Id of a capture attempt: a retry of one attempt repeats it, a new attempt does not.
+
+    PayPal answers a repeated request id with its first answer, so reusing the
+    id of a declined attempt after the buyer re-approved with another card
+    would only replay the decline.
+    """
+    base = f"daiko-capture-{order_id}"
+    return base if declined_attempts == 0 else f"{base}-{declined_attempts + 1}"
+
+
 async def capture_order(
     *, session: AsyncSession, client: PayPalClient, customer_id: str, order_id: str
 ) -> CaptureOutcome:
     """Capture the approved order and credit it if PayPal says COMPLETED.
 
     The order row stays locked during the call, so a concurrent capture of the
-    same order (a double click) waits and then finds it credited.
+    same order (a double click) waits and then finds it credited. A declined
+    card is not raised but returned (``declined``): the decline is recorded on
+    the pay-in in this transaction, so the next attempt, after the buyer
+    approved again with another card, is a new capture request at PayPal.
     """
     row = await _locked(session, order_id)
     if row is None or row.customer_id != customer_id:
@@ -120,7 +143,7 @@ async def capture_order(
     if row.transfer_id is not None:
         return CaptureOutcome(row, await deposit_of(session, customer_id), credited_now=False)
     try:
-        order = await client.capture_order(order_id, request_id=f"daiko-capture-{order_id}")
+        order = await client.capture_order(order_id, request_id=capture_request_id(order_id, row.declined_attempts))
     except PayPalUnavailable as exc:
         raise _unavailable(exc) from exc
     except PayPalError as exc:
@@ -130,10 +153,13 @@ async def capture_order(
             except PayPalError as again:
                 raise _unavailable(again) from again
         elif exc.issue == "INSTRUMENT_DECLINED":
-            raise CardDeclined(
+            row.declined_attempts += 1
+            row.capture_status, row.failure, row.updated_at = "DECLINED", "INSTRUMENT_DECLINED", now()
+            declined = CardDeclined(
                 "PayPal declined the card; choose another card or payment method and approve again",
                 approve_url=row.approve_url,
-            ) from exc
+            )
+            return CaptureOutcome(row, await deposit_of(session, customer_id), credited_now=False, declined=declined)
         elif exc.issue == "ORDER_NOT_APPROVED":
             raise PayPalOrderNotApproved(
                 "the order has not been approved at PayPal yet: open the approve link first",
@@ -153,7 +179,11 @@ async def apply_capture(*, session: AsyncSession, row: PayPalOrder, capture: Cap
     if row.capture_id not in (None, capture.id):
         log.error("second capture for one PayPal order ignored", extra={"order": row.id, "capture": capture.id})
         return False
-    row.capture_id, row.capture_status, row.updated_at = capture.id, capture.status, now()
+    stale = row.capture_id == capture.id and row.capture_status in FINAL_CAPTURE_STATES and capture.status == "PENDING"
+    if not stale:  # a PENDING that arrives after the capture completed or was denied says nothing new
+        row.capture_id, row.capture_status, row.updated_at = capture.id, capture.status, now()
+    if capture.status == "COMPLETED":
+        row.failure = None  # a decline of an earlier attempt is history now
     if capture.status != "COMPLETED" or row.transfer_id is not None:
         return False
     if capture.currency != row.currency:
@@ -238,3 +268,32 @@ async def handle_webhook(*, session: AsyncSession, event: dict[str, Any], paypal
     if not order.captures:
         return "recorded"
     return "credited" if await apply_capture(session=session, row=row, capture=order.captures[0]) else "recorded"
+
+
+def payout_through(client: PayPalClient, *, sealing_key: str) -> Payout:
+    """How staff pay out a PayPal withdrawal: PayPal's Payouts API to the customer's PayPal e-mail.
+
+    Agencies pay PayPal withdrawals from their PayPal business balance rather
+    than by hand, so "Paid out" sends the payout and the hold is posted only
+    once PayPal accepted it; PayPal unreachable is a 503 and nothing is posted,
+    so staff simply try again (the same batch id: PayPal pays once).
+    """
+
+    async def pay(w: Withdrawal) -> str:
+        destination = unseal(sealing_key, w.sealed_destination, WithdrawalMethod.PAYPAL)
+        if not isinstance(destination, PayPalAccount):
+            raise TypeError(f"withdrawal {w.id} is not a PayPal withdrawal")
+        try:
+            return await client.create_payout(
+                sender_batch_id=f"daiko-{w.id}",
+                email=destination.email,
+                amount=w.amount,
+                currency=CURRENCY,
+                note=f"Withdrawal {w.id} from your deposit",
+            )
+        except PayPalUnavailable as exc:
+            raise _unavailable(exc) from exc
+        except PayPalError as exc:
+            raise PayPalRefused(str(exc), title="PayPal refused the payout", issue=exc.issue) from exc
+
+    return pay

@@ -7,7 +7,10 @@ memory and covers the paths a deposit has to survive:
 - ``GET /checkoutnow?token=<order>&card=ok|declined|pending`` plays the buyer
   approving the order with a card that works, is declined at capture
   (``INSTRUMENT_DECLINED``), or leaves the capture PENDING until
-  ``POST /sandbox/captures/{id}/complete``.
+  ``POST /sandbox/captures/{id}/complete`` (or ``…/deny``). After a decline the
+  buyer may approve again with another card, as PayPal lets them.
+- ``POST /v1/payments/payouts`` accepts a payout to a PayPal e-mail (one item);
+  ``GET /sandbox/payouts`` lists what was paid out.
 - Capturing twice answers ``ORDER_ALREADY_CAPTURED`` (or, with the same
   ``PayPal-Request-Id``, the first answer again, as PayPal does).
 - Every capture state change is delivered as a signed webhook to the configured
@@ -68,6 +71,7 @@ class SandboxState:
     orders: dict[str, SandboxOrder] = field(default_factory=dict)
     by_request_id: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     deliveries: list[Delivery] = field(default_factory=list)
+    payouts: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _error(status: int, name: str, issue: str, description: str) -> JSONResponse:
@@ -245,7 +249,7 @@ def create_app(
             return _error(404, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID", "no such order")
         if card not in ("ok", "declined", "pending"):
             return _error(422, "UNPROCESSABLE_ENTITY", "INVALID_PARAMETER_VALUE", "card must be ok|declined|pending")
-        if order.status == "CREATED":
+        if order.status in ("CREATED", "APPROVED"):  # approving again (after a decline) picks another card
             order.status, order.card = "APPROVED", card
         return JSONResponse({"id": order.id, "status": order.status})
 
@@ -299,6 +303,55 @@ def create_app(
         order.capture_status = "COMPLETED"
         delivery = await deliver(order)
         return JSONResponse(vars(delivery))
+
+    @app.post("/sandbox/captures/{capture_id}/deny")
+    async def deny_pending(capture_id: str) -> JSONResponse:
+        """The pending capture fails after all (PAYMENT.CAPTURE.DENIED at PayPal, capture status DECLINED)."""
+        order = by_capture(capture_id)
+        if order is None:
+            return _error(404, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID", "no such capture")
+        order.capture_status = "DECLINED"
+        delivery = await deliver(order)
+        return JSONResponse(vars(delivery))
+
+    @app.post("/v1/payments/payouts")
+    async def create_payout(
+        request: Request,
+        authorization: str | None = Header(default=None),
+        paypal_request_id: str | None = Header(default=None),
+    ) -> JSONResponse:
+        """Payouts API, one e-mail recipient per batch: accepted as PENDING, as PayPal answers a new batch."""
+        if not authorized(authorization):
+            return _error(401, "AUTHENTICATION_FAILURE", "INVALID_TOKEN", "Authentication failed")
+        if paypal_request_id and paypal_request_id in state.by_request_id:
+            status, body = state.by_request_id[paypal_request_id]
+            return JSONResponse(body, status_code=status)
+        payload = await request.json()
+        try:
+            header = payload["sender_batch_header"]
+            item = payload["items"][0]
+            amount = item["amount"]
+            value, receiver = str(amount["value"]), str(item["receiver"])
+        except (KeyError, IndexError, TypeError):
+            return _error(400, "VALIDATION_ERROR", "MISSING_REQUIRED_PARAMETER", "sender_batch_header/items missing")
+        if not value.isdigit() or int(value) <= 0:
+            return _error(422, "VALIDATION_ERROR", "INVALID_PARAMETER_VALUE", "amount must be positive")
+        if "@" not in receiver:
+            return _error(422, "VALIDATION_ERROR", "RECEIVER_UNREGISTERED", "receiver is not an e-mail address")
+        batch = {
+            "payout_batch_id": uuid.uuid4().hex[:13].upper(),
+            "batch_status": "PENDING",
+            "sender_batch_header": header,
+        }
+        state.payouts.append({**batch, "receiver": receiver, "amount": amount})
+        body = {"batch_header": batch, "links": []}
+        if paypal_request_id:
+            state.by_request_id[paypal_request_id] = (201, body)
+        return JSONResponse(body, status_code=201)
+
+    @app.get("/sandbox/payouts")
+    async def payouts() -> list[dict[str, Any]]:
+        return state.payouts
 
     @app.post("/sandbox/captures/{capture_id}/webhook")
     async def resend(capture_id: str) -> JSONResponse:

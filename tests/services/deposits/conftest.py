@@ -188,6 +188,11 @@ def bank_account(**overrides: Any) -> dict[str, Any]:
     }
 
 
+def to_bank(amount: Any, **overrides: Any) -> dict[str, Any]:
+    """A withdrawal request body to a Japanese bank account."""
+    return {"method": "japanese_bank", "amount": amount, "bank_account": bank_account(**overrides)}
+
+
 # --- the database, as the auditor sees it --------------------------------------------------------
 
 

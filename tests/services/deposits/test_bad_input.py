@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.services.deposits.conftest import YESTERDAY, Caller, Ledger, bank_account, pay_in
+from tests.services.deposits.conftest import YESTERDAY, Caller, Ledger, pay_in, to_bank
 
 pytestmark = pytest.mark.stack
 
@@ -18,7 +18,7 @@ def bodies(amount: Any) -> dict[str, dict[str, Any]]:
     return {
         "/v1/deposit/pay-in-reports": {"amount": amount, "transfer_date": YESTERDAY, "sender_name": "ヤマダ"},
         "/v1/deposit/paypal/orders": {"amount": amount},
-        "/v1/deposit/withdrawals": {"amount": amount, "bank_account": bank_account()},
+        "/v1/deposit/withdrawals": to_bank(amount),
     }
 
 

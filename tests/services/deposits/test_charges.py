@@ -19,7 +19,15 @@ from daiko.events import DEPOSITS_EVENTS, Envelope
 from daiko.kafka import client_options
 from services.deposits.db import DeadLetter
 from tests.conftest import StackSettings, kafka_as
-from tests.services.deposits.conftest import Caller, Commands, Ledger, bank_account, eventually, new_order_id, pay_in
+from tests.services.deposits.conftest import (
+    Caller,
+    Commands,
+    Ledger,
+    eventually,
+    new_order_id,
+    pay_in,
+    to_bank,
+)
 
 pytestmark = pytest.mark.stack
 
@@ -76,7 +84,9 @@ async def test_r9_a_charge_over_the_available_balance_is_rejected_with_the_short
 ) -> None:
     await pay_in(http, staff, customer, 1000)
     held = await http.post(
-        "/v1/deposit/withdrawals", json={"amount": 600, "bank_account": bank_account()}, headers=customer.headers
+        "/v1/deposit/withdrawals",
+        json=to_bank(600),
+        headers=customer.headers,
     )
     assert held.status_code == 201
     order = new_order_id()

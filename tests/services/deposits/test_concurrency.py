@@ -18,10 +18,10 @@ from tests.services.deposits.conftest import (
     Caller,
     Commands,
     Ledger,
-    bank_account,
     eventually,
     new_order_id,
     pay_in,
+    to_bank,
 )
 
 pytestmark = pytest.mark.stack
@@ -43,7 +43,9 @@ async def test_r9_100_concurrent_charges_and_withdrawals_never_take_a_deposit_be
 
     async def withdraw() -> bool:
         response = await http.post(
-            "/v1/deposit/withdrawals", json={"amount": EACH, "bank_account": bank_account()}, headers=customer.headers
+            "/v1/deposit/withdrawals",
+            json=to_bank(EACH),
+            headers=customer.headers,
         )
         assert response.status_code in (201, 409), response.text
         return response.status_code == 201
@@ -98,7 +100,7 @@ async def test_ten_simultaneous_retries_of_one_withdrawal_request_hold_once(
 ) -> None:
     await pay_in(http, staff, customer, FUNDS)
     headers = customer.with_key("double-click-1")
-    body = {"amount": 1000, "bank_account": bank_account()}
+    body = to_bank(1000)
     answers = await asyncio.gather(
         *[http.post("/v1/deposit/withdrawals", json=body, headers=headers) for _ in range(10)]
     )

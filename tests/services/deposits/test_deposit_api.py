@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from tests.conftest import StackSettings
-from tests.services.deposits.conftest import Caller, Ledger, bank_account, new_customer, pay_in
+from tests.services.deposits.conftest import Caller, Ledger, new_customer, pay_in, to_bank
 
 pytestmark = pytest.mark.stack
 
@@ -27,7 +27,9 @@ async def test_the_history_is_newest_first_with_a_running_balance_and_pages(
     for amount in (1000, 2000, 3000):
         await pay_in(http, staff, customer, amount)
     withdrawal = await http.post(
-        "/v1/deposit/withdrawals", json={"amount": 500, "bank_account": bank_account()}, headers=customer.headers
+        "/v1/deposit/withdrawals",
+        json=to_bank(500),
+        headers=customer.headers,
     )
     assert withdrawal.status_code == 201
 
@@ -112,6 +114,8 @@ async def test_the_openapi_document_has_examples_and_problem_responses(http: htt
         "/v1/deposit/paypal/orders/{order_id}/capture",
         "/v1/deposit/paypal/webhook",
         "/v1/deposit/withdrawals",
+        "/v1/deposit/withdrawals/{withdrawal_id}/cancel",
+        "/v1/staff/withdrawals/{withdrawal_id}/destination",
         "/v1/staff/pay-in-reports/{report_id}/confirm",
         "/v1/staff/withdrawals/{withdrawal_id}/reject",
     ):
@@ -119,4 +123,9 @@ async def test_the_openapi_document_has_examples_and_problem_responses(http: htt
     confirm = paths["/v1/deposit/withdrawals"]["post"]
     assert "application/problem+json" in confirm["responses"]["409"]["content"]
     assert any(p["name"] == "Idempotency-Key" for p in confirm["parameters"])
-    assert spec["components"]["schemas"]["WithdrawalIn"]["examples"]
+    schemas = spec["components"]["schemas"]
+    for method in ("JapaneseBankWithdrawalIn", "IbanWithdrawalIn", "PayPalWithdrawalIn"):
+        assert schemas[method]["examples"], method
+    body = confirm["requestBody"]["content"]["application/json"]["schema"]
+    assert body["discriminator"]["propertyName"] == "method"
+    assert set(body["discriminator"]["mapping"]) == {"japanese_bank", "iban", "paypal"}

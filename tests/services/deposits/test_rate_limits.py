@@ -7,7 +7,7 @@ import pytest
 from limits import parse
 
 from daiko.settings import DaikoSettings
-from tests.services.deposits.conftest import YESTERDAY, Caller, bank_account
+from tests.services.deposits.conftest import YESTERDAY, Caller, to_bank
 
 pytestmark = pytest.mark.stack
 
@@ -23,7 +23,7 @@ async def test_one_customer_past_the_limit_gets_429_on_every_creating_route(
     routes = {
         "/v1/deposit/pay-in-reports": {"amount": 1000, "transfer_date": YESTERDAY, "sender_name": "ヤマダ"},
         "/v1/deposit/paypal/orders": {"amount": 1000},
-        "/v1/deposit/withdrawals": {"amount": 1000, "bank_account": bank_account()},
+        "/v1/deposit/withdrawals": to_bank(1000),
     }
     for path, body in routes.items():
         refused = await http.post(path, json=body, headers=customer.headers)

@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.services.deposits.conftest import Caller, Ledger, bank_account, pay_in
+from tests.services.deposits.conftest import Caller, Ledger, bank_account, pay_in, to_bank
 
 pytestmark = pytest.mark.stack
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.stack
 async def request(http: httpx.AsyncClient, customer: Caller, amount: int, **headers: str) -> httpx.Response:
     return await http.post(
         "/v1/deposit/withdrawals",
-        json={"amount": amount, "bank_account": bank_account()},
+        json=to_bank(amount),
         headers={**customer.headers, **headers},
     )
 
@@ -124,7 +124,7 @@ async def test_bank_details_are_masked_in_every_answer_and_event(
         assert "1234567" not in event.model_dump_json()
     stored = await ledger.count(
         "SELECT count(*) FROM withdrawals WHERE id = :id"
-        " AND position('1234567' in encode(sealed_bank_account, 'escape')) = 0",
+        " AND position('1234567' in encode(sealed_destination, 'escape')) = 0",
         id=wid,
     )
     assert stored == 1
@@ -149,7 +149,7 @@ async def test_invalid_bank_details_are_a_422_naming_the_field_and_hold_nothing(
     await pay_in(http, staff, customer, 1000)
     response = await http.post(
         "/v1/deposit/withdrawals",
-        json={"amount": 100, "bank_account": bank_account(**{field: value})},
+        json={"amount": 100, "method": "japanese_bank", "bank_account": bank_account(**{field: value})},
         headers=customer.headers,
     )
     assert response.status_code == 422

@@ -4,6 +4,7 @@ import { deposits, unwrap, type DepositsSchemas } from "../../api/client";
 import { ProblemMessage, Show, useOperation, useResource } from "../../components/ui";
 import { localTime, money } from "../../format";
 import { useLive } from "../../live";
+import { destinationText } from "../Deposit";
 
 export function StaffMoney() {
   const payIns = useResource(async () => unwrap(await deposits.GET("/v1/staff/pay-in-reports", { params: { query: { status: "pending", limit: 100 } } })), []);
@@ -56,24 +57,44 @@ function PayInDecision({ report, onDone }: { report: DepositsSchemas["PayInRepor
 
 function WithdrawalDecision({ withdrawal, onDone }: { withdrawal: DepositsSchemas["WithdrawalOut"]; onDone: () => void }) {
   const [reason, setReason] = useState("");
+  const [clear, setClear] = useState<DepositsSchemas["WithdrawalDestinationOut"] | null>(null);
   const op = useOperation();
   const path = { withdrawal_id: withdrawal.id };
+  const byPayPal = withdrawal.method === "paypal";
   async function confirm() {
     if (await op.run(async () => unwrap(await deposits.POST("/v1/staff/withdrawals/{withdrawal_id}/confirm", { params: { path }, body: { note: null } })))) onDone();
   }
   async function reject() {
     if (await op.run(async () => unwrap(await deposits.POST("/v1/staff/withdrawals/{withdrawal_id}/reject", { params: { path }, body: { reason: reason || "account details do not match" } })))) onDone();
   }
-  const account = withdrawal.bank_account;
+  async function reveal() {
+    await op.run(async () => { setClear(unwrap(await deposits.GET("/v1/staff/withdrawals/{withdrawal_id}/destination", { params: { path } }))); });
+  }
   return (
     <li id={withdrawal.id} className="decision">
-      <p><strong>{money(withdrawal.amount)}</strong> to {account.bank_name} {account.branch} {account.account_type} {account.account_number} ({account.holder_name}) — customer {withdrawal.customer_id}, requested {localTime(withdrawal.created_at)}</p>
+      <p><strong>{money(withdrawal.amount)}</strong> to {destinationText(withdrawal.destination)} — customer {withdrawal.customer_id}, requested {localTime(withdrawal.created_at)}</p>
+      {clear ? <ClearDestination destination={clear} /> : null}
       <div className="row">
-        <button type="button" className="primary" disabled={op.busy} onClick={() => void confirm()}>Paid out</button>
+        {clear ? null : <button type="button" disabled={op.busy} onClick={() => void reveal()}>Show where to pay</button>}
+        <button type="button" className="primary" disabled={op.busy} onClick={() => void confirm()}>{byPayPal ? "Pay out with PayPal" : "Paid out"}</button>
         <label>Reason to reject<input value={reason} onChange={(e) => { setReason(e.target.value); }} maxLength={1000} /></label>
         <button type="button" className="danger" disabled={op.busy} onClick={() => void reject()}>Reject</button>
       </div>
       <ProblemMessage problem={op.problem} />
     </li>
+  );
+}
+
+function ClearDestination({ destination }: { destination: DepositsSchemas["WithdrawalDestinationOut"] }) {
+  const d = destination.destination;
+  return (
+    <dl className="facts" aria-label="Where to pay">
+      {d.method === "japanese_bank" ? (
+        <><dt>Bank</dt><dd>{d.bank_name} {d.branch}</dd><dt>Account</dt><dd>{d.account_type} {d.account_number}</dd><dt>Holder</dt><dd>{d.holder_name}</dd></>
+      ) : null}
+      {d.method === "iban" ? (<><dt>IBAN</dt><dd>{d.iban}</dd><dt>BIC</dt><dd>{d.bic}</dd><dt>Holder</dt><dd>{d.holder_name}</dd></>) : null}
+      {d.method === "paypal" ? (<><dt>PayPal</dt><dd>{d.email}</dd></>) : null}
+      <dt>How</dt><dd>{destination.how_to_pay}</dd>
+    </dl>
   );
 }

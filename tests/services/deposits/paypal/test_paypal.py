@@ -253,3 +253,82 @@ async def test_the_client_reports_paypal_unreachable_as_retryable_and_bad_creden
         await create_with(wrong)
     assert refused.value.status == 401 and not isinstance(refused.value, PayPalUnavailable)
     await wrong.aclose()
+
+
+# --- a declined card tried again, and what the pay-in says at every step ------------------------
+
+
+async def test_after_a_declined_card_the_customer_approves_another_and_the_same_pay_in_is_credited(
+    http: httpx.AsyncClient, customer: Caller, ledger: Ledger
+) -> None:
+    order = await create(http, customer, 4500)
+    await approve(order, card="declined")
+    first_key = str(uuid.uuid4())
+    declined = await capture(http, customer, order["id"], **{"Idempotency-Key": first_key})
+    assert declined.status_code == 402, declined.text
+    assert declined.headers["content-type"] == "application/problem+json"
+    view = (await http.get(f"/v1/deposit/paypal/orders/{order['id']}", headers=customer.headers)).json()
+    assert (view["capture_status"], view["failure"], view["credited"]) == ("DECLINED", "INSTRUMENT_DECLINED", False)
+
+    await approve(order, card="ok")  # back at PayPal's approve link, paying with a card that works
+    replay = await capture(http, customer, order["id"], **{"Idempotency-Key": first_key})
+    assert replay.status_code == 402 and replay.headers.get("idempotent-replayed") == "true"
+    assert replay.json() == declined.json()
+    assert await ledger.deposit(customer.id) == (0, 0, 0)
+
+    retried = await capture(http, customer, order["id"], **{"Idempotency-Key": str(uuid.uuid4())})
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["order"]["credited"] is True
+    assert (retried.json()["order"]["capture_status"], retried.json()["order"]["failure"]) == ("COMPLETED", None)
+    assert await ledger.deposit(customer.id) == (4500, 0, 4500)
+    assert len(await ledger.events(customer.id, "deposit.credited")) == 1
+    await ledger.assert_consistent(customer.id)
+
+
+async def test_a_declined_card_captured_again_without_approving_another_is_still_declined(
+    http: httpx.AsyncClient, customer: Caller, ledger: Ledger
+) -> None:
+    order = await create(http, customer, 1200)
+    await approve(order, card="declined")
+    answers = [await capture(http, customer, order["id"], **{"Idempotency-Key": str(uuid.uuid4())}) for _ in "ab"]
+    assert [a.status_code for a in answers] == [402, 402]
+    assert all(a.json()["approve_url"] == order["approve_url"] for a in answers)
+    assert await ledger.deposit(customer.id) == (0, 0, 0)
+
+
+async def test_the_capture_status_follows_a_pending_capture_to_completed_however_often_it_is_reported(
+    http: httpx.AsyncClient, sandbox_http: httpx.AsyncClient, customer: Caller, ledger: Ledger
+) -> None:
+    order = await create(http, customer, 6100)
+    await approve(order, card="pending")
+    pending = await capture(http, customer, order["id"])
+    capture_id = pending.json()["order"]["capture_id"]
+    await webhook_answered(sandbox_http, capture_id)
+    again = await capture(http, customer, order["id"])  # the customer reloads the return page while pending
+    assert again.json()["order"]["capture_status"] == "PENDING"
+    assert (await sandbox_http.post(f"/sandbox/captures/{capture_id}/complete")).json()["status_code"] == 200
+
+    url = f"/v1/deposit/paypal/orders/{order['id']}"
+    completed = (await http.get(url, headers=customer.headers)).json()
+    assert (completed["credited"], completed["capture_status"]) == (True, "COMPLETED")
+    # Later reports (a reload of the return page, PayPal delivering again) leave it completed.
+    after = await capture(http, customer, order["id"])
+    assert (after.json()["order"]["credited"], after.json()["order"]["capture_status"]) == (True, "COMPLETED")
+    await sandbox_http.post(f"/sandbox/captures/{capture_id}/webhook")
+    assert (await http.get(url, headers=customer.headers)).json()["capture_status"] == "COMPLETED"
+    assert await ledger.deposit(customer.id) == (6100, 0, 6100)
+
+
+async def test_a_pending_capture_that_paypal_denies_shows_declined_and_credits_nothing(
+    http: httpx.AsyncClient, sandbox_http: httpx.AsyncClient, customer: Caller, ledger: Ledger
+) -> None:
+    order = await create(http, customer, 2600)
+    await approve(order, card="pending")
+    capture_id = (await capture(http, customer, order["id"])).json()["order"]["capture_id"]
+    await webhook_answered(sandbox_http, capture_id)
+    denied = await sandbox_http.post(f"/sandbox/captures/{capture_id}/deny")
+    assert denied.json()["status_code"] == 200
+    view = (await http.get(f"/v1/deposit/paypal/orders/{order['id']}", headers=customer.headers)).json()
+    assert (view["capture_status"], view["credited"]) == ("DECLINED", False)
+    assert await ledger.deposit(customer.id) == (0, 0, 0)
+    assert await ledger.events(customer.id, "deposit.credited") == []
