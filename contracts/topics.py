@@ -109,8 +109,9 @@ TOPICS: tuple[Topic, ...] = (
         name=MESSAGING_EVENTS_TOPIC,
         key="order_id",
         producer="messaging",
-        consumers=(),
-        summary="Messages posted in an order's message history, for notification systems.",
+        consumers=("orders",),
+        summary="Messages posted in an order's message history and read receipts: the order-details view's "
+        "copy of the thread (R1), and notification systems.",
         messages=MESSAGING_EVENTS,
         read_back=True,
     ),

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.messaging import MessagePosted
+from contracts.messaging import MessagePosted, MessagesRead
 from contracts.topics import source_of
 from daiko.events import MESSAGING_EVENTS, Envelope
 from daiko.outbox import enqueue
@@ -154,8 +154,30 @@ def posted_envelope(message: Message, *, customer_id: str | None, attachment_cou
         body=message.body,
         attachment_count=attachment_count,
         posted_at=message.created_at,
+        seq=message.seq,
     )
     return Envelope(type=posted.type, source=SOURCE, subject=message.order_id, data=posted.to_data())
+
+
+def record_read(session: AsyncSession, *, order_id: str, side: AuthorRole, up_to_seq: int, now: datetime) -> None:
+    """A read cursor moved: tell other systems (the orders service's copy of the thread), in the same transaction.
+
+    ``up_to_seq`` is the cursor as it is now (it never goes back), so receipts applied in any order end
+    at the same place.
+    """
+    read = MessagesRead(
+        order_id=order_id,
+        reader_role="customer" if side == AuthorRole.CUSTOMER else "staff",
+        read_up_to_seq=up_to_seq,
+        read_at=now,
+    )
+    enqueue(
+        session,
+        Outbox,
+        topic=MESSAGING_EVENTS,
+        key=order_id,
+        event=Envelope(type=read.type, source=SOURCE, subject=order_id, data=read.to_data()),
+    )
 
 
 def record_posted(session: AsyncSession, thread: Thread, message: Message, *, attachment_count: int) -> None:

@@ -337,6 +337,8 @@ async def mark_read(
         await repo.move_read_cursor(session, order_id=order_id, side=view.side, up_to_seq=seq)
         thread = await repo.get_thread(session, order_id)
         assert thread is not None
+        cursor = thread.customer_read_seq if view.side == AuthorRole.CUSTOMER else thread.staff_read_seq
+        repo.record_read(session, order_id=order_id, side=view.side, up_to_seq=cursor, now=datetime.now(UTC))
         return await repo.unread_count(session, thread, side=view.side)
 
 

@@ -13,12 +13,13 @@ from daiko.auth import CreatingDep, CustomerDep
 from daiko.idempotency import Answer, IdempotencyKey, idempotent
 from daiko.openapi import IN_FLIGHT, problem_responses
 from services.orders import mapping, repository, service
-from services.orders.deps import CursorDep, Limit, OrderId, OrdersState, ReadsDep, StateDep, WorkflowsDep
+from services.orders.deps import CursorDep, Limit, OrderId, OrdersState, ReadsDep, StateDep
 from services.orders.domain import OrderTab, statuses_of
 from services.orders.schemas import (
     ApplicationIn,
     CustomerCancelRequest,
     OrderAccepted,
+    OrderDetails,
     OrderPage,
     OrderView,
     PayBillingRequest,
@@ -30,6 +31,7 @@ router = APIRouter(prefix="/v1/orders", tags=["orders"])
 _AUTH = problem_responses(401, 403, 422)
 _ONE_ORDER = problem_responses(401, 403, 404, 422, 503)
 _VIEW = mapping.view_responses()
+_DETAILS = mapping.details_responses()
 _OPERATION = problem_responses(
     401, 403, 404, 409, 422, 503, s409="The order refuses the operation now; `detail` says why"
 )
@@ -118,15 +120,21 @@ async def list_my_orders(
 
 @router.get(
     "/{order_id}",
-    response_model=OrderView,
-    summary="The order-details view (R1): progress, open operations, billings, items, shipping, deadlines",
-    responses={**_ONE_ORDER, **_VIEW},
+    response_model=OrderDetails,
+    summary="The order-details view (R1): progress, open operations, billings, items, shipping, deadlines, "
+    "the latest messages",
+    responses={**_ONE_ORDER, **_DETAILS},
 )
-async def get_my_order(order_id: OrderId, customer: CustomerDep, reads: ReadsDep, workflows: WorkflowsDep) -> Response:
-    view = await service.order_view_json(
-        reads=reads, workflows=workflows, order_id=order_id, customer_id=customer.subject
+async def get_my_order(order_id: OrderId, customer: CustomerDep, state: StateDep) -> Response:
+    """One read: the stored view and the thread's copy, as PostgreSQL renders them (``details.py``)."""
+    body = await service.order_details(
+        details=state.details,
+        reads=state.reads,
+        workflows=state.workflows,
+        order_id=order_id,
+        customer_id=customer.subject,
     )
-    return Response(content=mapping.view_json(view), media_type="application/json")
+    return Response(content=body, media_type="application/json")
 
 
 @router.post(

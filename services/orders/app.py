@@ -19,6 +19,7 @@ from daiko.service import BackgroundTask, create_service_app
 from services.orders.api import router as customer_router
 from services.orders.db import Outbox
 from services.orders.deps import OrdersState
+from services.orders.details import OrderDetails
 from services.orders.domain import NotACustomer, OrderRefused, RequestUnfitForOrder
 from services.orders.events import DEPOSIT_BRIDGE, deposit_bridge_task
 from services.orders.gateway import BUSY_RETRY_AFTER_SECONDS, OrderBusy, OrderWorkflows
@@ -30,6 +31,7 @@ from services.orders.reconciliation import reconciliation_task
 from services.orders.settings import OrdersSettings
 from services.orders.staff_api import reconciliation_router
 from services.orders.staff_api import router as staff_router
+from services.orders.thread_copy import THREAD_COPY, thread_copy_task
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,8 @@ def build_app(settings: OrdersSettings | None = None) -> FastAPI:
             grace=timedelta(seconds=settings.reconciliation_grace_seconds),
             every=timedelta(seconds=settings.reconciliation_interval_seconds),
         )
+    if settings.thread_copy_enabled:
+        background[THREAD_COPY] = thread_copy_task(connection=kafka, sessions=sessions)
     if settings.halt_sweep_enabled:
         background[HALT_SWEEP] = halt_sweep_task(
             sessions=sessions,
@@ -90,7 +94,11 @@ def build_app(settings: OrdersSettings | None = None) -> FastAPI:
         sessions=sessions,
         reads=engine.execution_options(isolation_level="AUTOCOMMIT"),  # same pool
         workflows=workflows,
+        details=OrderDetails.for_database(settings.own_database_url, pool_size=settings.details_pool_size),
     )
+
+    async def on_shutdown(_: FastAPI) -> None:
+        await state.details.close()
 
     async def on_startup(app: FastAPI) -> None:
         try:  # connect now if we can; if Temporal is down, calls answer 503 until it is back
@@ -107,6 +115,7 @@ def build_app(settings: OrdersSettings | None = None) -> FastAPI:
         problems=PROBLEMS,
         background=background,
         on_startup=on_startup,
+        on_shutdown=on_shutdown,
         description=DESCRIPTION,
         probes={"deadlines": overdue_probe(sessions, timedelta(seconds=settings.deadline_overdue_grace_seconds))},
         live=LiveFeed(ORDERS_EVENTS),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, func
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -125,3 +125,42 @@ class HaltedOrder(Base):
 
 
 Index("ix_halted_orders_newest", HaltedOrder.detected_at.desc(), HaltedOrder.order_id.desc())
+
+
+class OrderMessage(Base):
+    """The orders service's copy of one visible message of an order's thread, from messaging's ``message.posted``.
+
+    Services share no database: the order-details view (R1) shows the latest
+    messages and the unread count from this copy, read in the same round trip
+    as the view itself, instead of calling the messaging service per page view.
+    """
+
+    __tablename__ = "order_messages"
+
+    message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int | None] = mapped_column(BigInteger)  # None only for events published before ``seq`` existed
+    author_role: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    notice_type: Mapped[str | None] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    attachment_count: Mapped[int] = mapped_column(Integer)
+    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+Index(
+    "ix_order_messages_order_latest",
+    OrderMessage.order_id,
+    OrderMessage.seq.desc().nulls_last(),
+    OrderMessage.posted_at.desc(),
+)
+
+
+class OrderMessageReads(Base):
+    """How far each side has read an order's thread (messaging's ``message.read``): cursors only move forward."""
+
+    __tablename__ = "order_message_reads"
+
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_read_seq: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    staff_read_seq: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))

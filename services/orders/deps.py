@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from daiko.params import OrderIdPath
 from daiko.problems import invalid_request
 from daiko.service import state_getter
+from services.orders.details import OrderDetails
 from services.orders.domain import PageCursor
 from services.orders.gateway import OrderWorkflows
 from services.orders.settings import OrdersSettings
@@ -29,6 +30,7 @@ class OrdersState:
     sessions: async_sessionmaker[AsyncSession]
     reads: AsyncEngine  # autocommit, same pool: a read is one round trip (no BEGIN / ROLLBACK)
     workflows: OrderWorkflows
+    details: OrderDetails  # the order-details read: its own small asyncpg pool, one statement
 
 
 StateDep = Annotated[OrdersState, Depends(state_getter(OrdersState))]

@@ -68,17 +68,6 @@ def view(order: wf.OrderView) -> http.OrderView:
     return http.OrderView.model_validate(order.model_dump())
 
 
-def view_json(stored: str | bytes) -> str:
-    """The HTTP view of a view as the read model and the workflow's query keep it (the workflow's JSON).
-
-    The hot read path (``GET /v1/orders/{id}``), so while both sides have the
-    same fields the HTTP model reads the workflow's JSON in one pass (about half
-    the time of parsing into the workflow's model and converting); a rename on
-    either side goes here, as in :func:`view`.
-    """
-    return http.OrderView.model_validate_json(stored).model_dump_json()
-
-
 def pending_operations(stored: list[dict[str, Any]] | None) -> list[http.PendingOperation]:
     """The green buttons of a list row, read from the read model's copy of the workflow's view."""
     return [
@@ -119,3 +108,26 @@ def order_view_example() -> dict[str, Any]:
 def view_responses() -> dict[int | str, dict[str, Any]]:
     """The 200 response of every route answering with the order view, with its example."""
     return {200: {"content": {"application/json": {"example": order_view_example()}}}}
+
+
+def details_responses() -> dict[int | str, dict[str, Any]]:
+    """The 200 response of the order-details routes: the view with its message history, as an example."""
+    thread = {
+        "latest": [
+            {
+                "message_id": "0b6c1f9e-3c1d-4a8e-9a51-2f1f3f8c9d10",
+                "seq": 2,
+                "author_role": "system",
+                "kind": "notice",
+                "notice_type": "order.estimated",
+                "body": "Your estimate is ready: 11,860 yen to pay by 3 Dec.",
+                "attachment_count": 0,
+                "posted_at": "2026-11-26T10:05:00.000000Z",
+            }
+        ],
+        "count": 2,
+        "unread_count": 1,
+        "href": "/v1/orders/P261126-7KQ2M9XA/messages",
+    }
+    example = {**order_view_example(), "messages": thread}
+    return {200: {"content": {"application/json": {"example": example}}}}

@@ -524,6 +524,40 @@ class OrderView(BaseModel):
     halted: HaltNotice | None = None
 
 
+class MessagePreview(BaseModel):
+    """One message of the order's thread as the order-details view shows it (the whole thread: ``href``)."""
+
+    message_id: str
+    seq: int | None = Field(description="Its place in the thread (1, 2, ...); read cursors count in it")
+    author_role: str = Field(description="customer, staff or system")
+    kind: str = Field(description="message, or notice (a system notice about an order event)")
+    notice_type: str | None = None
+    body: str
+    attachment_count: int
+    posted_at: datetime
+
+
+class ThreadSummary(BaseModel):
+    """The message history section of the order-details view (R1), from the orders' copy of the thread."""
+
+    latest: list[MessagePreview] = Field(description="The latest messages, newest first (at most 5)")
+    count: int = Field(description="Messages in the thread")
+    unread_count: int = Field(
+        description="Messages the reader has not read: for a customer, staff messages and notices; for staff, "
+        "the customer's messages"
+    )
+    href: str = Field(description="The whole thread, in the messaging API")
+
+
+class OrderDetails(OrderView):
+    """The order-details answer (R1): the order view the workflow stored, and its message history.
+
+    Served as the workflow stored the view: fields the workflow adds appear here as it adds them.
+    """
+
+    messages: ThreadSummary
+
+
 class OrderSummary(BaseModel):
     """One row of an order list: enough for the tabs and the green-button badges."""
 
@@ -541,6 +575,9 @@ class OrderSummary(BaseModel):
 class StaffOrderSummary(OrderSummary):
     customer_id: str
     version: int
+    item_names: list[str] = Field(description="What the customer asked for, item by item")
+    billed_total: Yen = Field(description="Every billing not canceled, in yen (each at its current revision)")
+    paid_total: Yen = Field(description="What the customer paid for the order, in yen")
 
 
 _SUMMARY_EXAMPLE: dict[str, Any] = {
@@ -581,7 +618,19 @@ class StaffOrderPage(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"orders": [{**_SUMMARY_EXAMPLE, "customer_id": "cust-42", "version": 2}], "next_cursor": None}
+                {
+                    "orders": [
+                        {
+                            **_SUMMARY_EXAMPLE,
+                            "customer_id": "cust-42",
+                            "version": 2,
+                            "item_names": ["Gundam RX-78-2 MG"],
+                            "billed_total": 11860,
+                            "paid_total": 0,
+                        }
+                    ],
+                    "next_cursor": None,
+                }
             ]
         }
     )

@@ -24,6 +24,7 @@ from daiko.errors import DomainError, NotFound
 from daiko.idempotency import IdempotencyKeyReused
 from daiko.problems import Problem, invalid_request
 from services.orders import mapping, repository
+from services.orders.details import OrderDetails, with_thread
 from services.orders.domain import (
     MAX_CUSTOMER_ID,
     NotACustomer,
@@ -133,6 +134,26 @@ async def order_view_json(
         return (await workflows.view(order_id)).model_dump_json()
     except OrderGone:
         raise NotFound(f"order {order_id}") from None
+
+
+async def order_details(
+    *,
+    details: OrderDetails,
+    reads: AsyncEngine,
+    workflows: OrderWorkflows,
+    order_id: str,
+    customer_id: str | None,
+) -> bytes:
+    """The order-details answer (R1): the stored view with its message thread, in one read (``details.py``).
+
+    Just after applying, before the read model has the order, the workflow's view with an empty thread.
+    ``customer_id`` None reads as staff; otherwise another customer's order is a 404.
+    """
+    body = await details.read(order_id, customer_id=customer_id)
+    if body is not None:
+        return body
+    view = await order_view_json(reads=reads, workflows=workflows, order_id=order_id, customer_id=customer_id)
+    return with_thread(view, order_id, staff=customer_id is None)
 
 
 async def operate(

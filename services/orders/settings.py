@@ -50,6 +50,12 @@ class OrdersSettings(ServiceSettings):
     reconciliation_interval_seconds: float = Field(default=60.0, gt=0)
     # Run the deposit-event bridge in this process (off for read-only replicas and benchmarks).
     deposit_bridge_enabled: bool = True
+    # Keep the orders' copy of each order's message thread (messaging's events) in this process: the
+    # order-details view shows the latest messages and the unread count from it (R1). Off where another runs it.
+    thread_copy_enabled: bool = True
+    # Connections of the order-details read's own pool (services/orders/details.py): one short statement
+    # each, so a few serve a busy process; they are separate from (and on top of) database_pool_size.
+    details_pool_size: int = Field(default=8, ge=1, le=100)
     # The sweep that finds halted orders (workflow terminated, failed...): how often, and how many open
     # orders each visibility query asks about. Off where another process runs it.
     halt_sweep_enabled: bool = True

@@ -12,12 +12,12 @@ generated from that table so the API can never miss an operation.
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import Response
 
 from daiko.auth import StaffDep
 from daiko.openapi import problem_responses
-from daiko.params import CustomerFilter
+from daiko.params import CustomerFilter, known_query_only
 from services.orders import mapping, repository, service
 from services.orders.api import operated
 from services.orders.deps import (
@@ -28,10 +28,9 @@ from services.orders.deps import (
     SessionsDep,
     SettingsDep,
     StateDep,
-    WorkflowsDep,
 )
 from services.orders.reconciliation import Reconciliation, differences
-from services.orders.schemas import STAFF_BODIES, OrderView, StaffOrderPage
+from services.orders.schemas import STAFF_BODIES, OrderDetails, OrderView, StaffOrderPage
 from workflows.models import OrderStatus, ServiceType
 from workflows.operations import STAFF, StaffOperation
 
@@ -86,14 +85,20 @@ EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
 
 @router.get(
     "",
-    summary="All orders, newest first, filtered by status, customer, service, item name or deadline",
+    summary="All orders, newest first, searched by order id, customer, item name, status, service or deadline",
+    description="Each row carries the order's item names and its billed and paid totals. A query parameter "
+    "not listed here is a 422 naming it and the valid ones, never silently ignored.",
     responses=_AUTH,
+    dependencies=[Depends(known_query_only)],
 )
 async def list_orders(
     staff: StaffDep,
     reads: ReadsDep,
     cursor: CursorDep,
     status: Annotated[list[OrderStatus] | None, Query(description="one or more statuses")] = None,
+    order_id: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="part of the order id, any case")
+    ] = None,
     customer_id: CustomerFilter = None,
     service_type: ServiceType | None = None,
     deadline_before: Annotated[datetime | None, Query(description="next automatic deadline before this time")] = None,
@@ -107,6 +112,7 @@ async def list_orders(
         rows, after = await repository.list_orders(
             conn,
             where=repository.OrderFilter(
+                order_id_part=order_id,
                 customer_id=customer_id,
                 statuses=status,
                 service_type=service_type,
@@ -125,13 +131,15 @@ async def list_orders(
 
 @router.get(
     "/{order_id}",
-    response_model=OrderView,
-    summary="Any order's details view",
-    responses={**_VIEW, **problem_responses(401, 403, 404, 422, 503)},
+    response_model=OrderDetails,
+    summary="Any order's details view, with the latest messages and what staff have not read",
+    responses={**mapping.details_responses(), **problem_responses(401, 403, 404, 422, 503)},
 )
-async def get_order(order_id: OrderId, staff: StaffDep, reads: ReadsDep, workflows: WorkflowsDep) -> Response:
-    view = await service.order_view_json(reads=reads, workflows=workflows, order_id=order_id, customer_id=None)
-    return Response(content=mapping.view_json(view), media_type="application/json")
+async def get_order(order_id: OrderId, staff: StaffDep, state: StateDep) -> Response:
+    body = await service.order_details(
+        details=state.details, reads=state.reads, workflows=state.workflows, order_id=order_id, customer_id=None
+    )
+    return Response(content=body, media_type="application/json")
 
 
 def _add_operation(operation: StaffOperation) -> None:
