@@ -15,6 +15,7 @@ import signal
 from datetime import timedelta
 
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from daiko import tracing
 from daiko.db import make_engine, make_session_factory
@@ -29,6 +30,11 @@ from workflows.trace_context import CallerContext
 log = logging.getLogger("services.orders.worker")
 WORKER_SERVICE = "orders-worker"  # its name on log lines and in traces
 SHUTDOWN_GRACE = timedelta(seconds=10)  # lets a running record_transition commit instead of being retried
+SANDBOX = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows"))
+"""The sandbox without re-running the workflow package for every order it loads (docs/operations.md, "Worker
+tuning"): re-importing ``workflows.order_workflow`` per new or evicted order was a fifth of the worker's CPU
+while orders were created. The package's own module globals are constants; the rule tests
+(``tests/workflows``) run the same workflow in the full sandbox, which catches a non-deterministic call."""
 
 
 async def run_worker(settings: OrdersSettings, stop: asyncio.Event) -> None:
@@ -45,6 +51,7 @@ async def run_worker(settings: OrdersSettings, stop: asyncio.Event) -> None:
         client,
         task_queue=settings.temporal_task_queue,
         workflows=[OrderWorkflow],
+        workflow_runner=SANDBOX,
         activities=[activities.record_transition, ledger.verify_ledger_attestation],
         graceful_shutdown_timeout=SHUTDOWN_GRACE,
         interceptors=[CallerContext()],  # each transition carries its cause's trace (workflows/trace_context.py)
