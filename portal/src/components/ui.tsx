@@ -5,10 +5,13 @@ import { asProblem, type ProblemError } from "../api/client";
 
 export function ProblemMessage({ problem }: { problem: ProblemError | null }) {
   if (!problem) return null;
+  // A 422 names each field with what is wrong with it (e.g. an IBAN's check digits): show those words too.
+  const errors = problem.problem && "errors" in problem.problem && Array.isArray(problem.problem.errors) ? (problem.problem.errors as { field?: string; message?: string }[]) : [];
   return (
     <div role="alert" className="problem">
       <strong>{problem.title}</strong>
       {problem.detail ? <p>{problem.detail}</p> : null}
+      {errors.length ? <ul>{errors.map((e, i) => <li key={i}>{e.message?.replace(/^Value error, /, "")}</li>)}</ul> : null}
     </div>
   );
 }
