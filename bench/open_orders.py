@@ -3,7 +3,7 @@
     .venv/bin/python bench/open_orders.py N [--concurrency 32] [--checkpoints 2000,10000,…]
         [--sample 50] [--lead 120] [--keep] [--quick]
 
-``--quick`` (N = 40 with a checkpoint at 20, 10 bare workflows, 3 moved deadlines due 3 s ahead)
+``--quick`` (N = 24 with a checkpoint at 12, 10 bare workflows, 3 moved deadlines due 3 s ahead)
 only proves the script still runs and prints its ratios (``tests/bench/test_benchmarks_run.py``); its
 figures are too small to quote. The long run (100,000 and more) is meant for ``nohup`` with
 ``--keep`` (cancelling 100,000 orders afterwards takes as long as creating them), see docs/capacity.md.
@@ -445,10 +445,10 @@ async def main() -> None:
     parser.add_argument("--sample", type=int, default=50, help="orders whose payment deadline is moved")
     parser.add_argument("--lead", type=float, default=120.0, help="seconds ahead the sampled deadlines are moved")
     parser.add_argument("--keep", action="store_true", help="leave the open orders open")
-    parser.add_argument("--quick", action="store_true", help="40 orders: proves the script runs")
+    parser.add_argument("--quick", action="store_true", help="24 orders: proves the script runs")
     args = parser.parse_args()
     if args.quick:
-        args.orders, args.sample, args.concurrency, args.lead, args.checkpoints = 40, 3, 8, 3.0, "20"
+        args.orders, args.sample, args.concurrency, args.lead, args.checkpoints = 24, 3, 8, 3.0, "12"
     from tests.conftest import StackSettings
 
     settings = StackSettings()
@@ -498,7 +498,7 @@ async def main() -> None:
             per_database = {name: (sizes_after[name] - sizes_before[name]) / n for name in sizes_after}
             for name, grown in per_database.items():
                 print(f"    database {name:<20} {kib(grown):>12}  (now {sizes_after[name] / 2**20:,.0f} MiB)")
-            lists, details = await read_latencies(settings, clients, orders, 40 if args.quick else 200)
+            lists, details = await read_latencies(settings, clients, orders, 20 if args.quick else 200)
             print("  reads at this size, creation paused:")
             for what, values in (("staff list, awaiting_payment", lists), ("order detail", details)):
                 p50, p99 = percentile(values, 0.5) * 1000, percentile(values, 0.99) * 1000
