@@ -350,6 +350,57 @@ async def deadline_lateness(settings: Any, due: dict[str, datetime]) -> tuple[li
     return fired, seen
 
 
+async def where_the_lateness_went(settings: Any, due: dict[str, datetime]) -> dict[str, list[float]]:
+    """Each fired deadline's lateness in its parts, from the order's Temporal history.
+
+    ``server``: the due time to the ``TimerFired`` event (the history service's timer queue);
+    ``pickup``: from there to the worker starting the workflow task it scheduled (matching and the
+    worker's backlog; the order's ``workflow.now()`` in that task is this start time); ``task``: the
+    task itself, start to completion, which for an order out of the worker's cache includes fetching
+    and replaying its history.
+    """
+    from temporalio.api.enums.v1 import EventType
+    from temporalio.client import Client
+
+    from workflows import workflow_id
+
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    parts: dict[str, list[float]] = {"server": [], "pickup": [], "task": []}
+    for order_id, when in due.items():
+        history = await client.get_workflow_handle(workflow_id(order_id)).fetch_history()
+        events = list(history.events)
+        fired = next(
+            (
+                n
+                for n, e in enumerate(events)
+                if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED
+                and e.event_time.ToDatetime(tzinfo=UTC) >= when - timedelta(seconds=1)
+            ),
+            None,
+        )
+        if fired is None:
+            continue
+        after = events[fired:]
+        started = next(e for e in after if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
+        completed = next(e for e in after if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+        at = [e.event_time.ToDatetime(tzinfo=UTC) for e in (events[fired], started, completed)]
+        parts["server"].append((at[0] - when).total_seconds())
+        parts["pickup"].append((at[1] - at[0]).total_seconds())
+        parts["task"].append((at[2] - at[1]).total_seconds())
+    return parts
+
+
+async def report_lateness(title: str, settings: Any, due: dict[str, datetime], lateness: Any) -> None:
+    """The lateness of one sample, and where it went."""
+    fired, seen = lateness
+    print_lateness(title, fired, seen)
+    parts = await where_the_lateness_went(settings, due)
+    for what, values in parts.items():
+        if values:
+            p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
+            print(f"    of it {what:<27} p50 {p50:6.2f} s  p99 {p99:6.2f} s  max {max(values):6.2f} s")
+
+
 def print_lateness(title: str, fired: list[float], seen: list[float]) -> None:
     print(title)
     for what, values in (("fired after due (order history)", fired), ("visible to staff after due", seen)):
@@ -459,6 +510,7 @@ async def main() -> None:
     table: list[str] = []
     moved: set[str] = set()
     under_load: asyncio.Task[tuple[list[float], list[float]]] | None = None
+    under_load_due: dict[str, datetime] = {}
     try:
         rss_before, sizes_before = worker_rss(), await database_sizes(settings)
         print(
@@ -474,7 +526,8 @@ async def main() -> None:
             creating += elapsed
             cpu_after = cpu_snapshot(pids)
             if under_load is not None:
-                print_lateness(f"moved deadlines that fell due during that segment ({args.sample}):", *await under_load)
+                title = f"moved deadlines that fell due during that segment ({len(under_load_due)}):"
+                await report_lateness(title, settings, under_load_due, await under_load)
                 under_load = None
             await asyncio.sleep(3)  # the last transitions are recorded, the timers started
             rss_after, sizes_after = worker_rss(), await database_sizes(settings)
@@ -511,12 +564,11 @@ async def main() -> None:
             )
             due = await move_deadlines(settings, clients, await sample_of(settings, args.sample, moved), lead)
             if size < args.orders:
-                under_load = asyncio.create_task(deadline_lateness(settings, due))
+                under_load, under_load_due = asyncio.create_task(deadline_lateness(settings, due)), due
             else:
                 print(f"  {len(due)} payment deadlines moved to {lead.total_seconds():.0f} s ahead, stack idle …")
-                print_lateness(
-                    f"moved deadlines at {n:,} open orders ({len(due)}):", *await deadline_lateness(settings, due)
-                )
+                title = f"moved deadlines at {n:,} open orders ({len(due)}):"
+                await report_lateness(title, settings, due, await deadline_lateness(settings, due))
         n = len(orders)
         rate = n / creating
         print(
