@@ -64,6 +64,8 @@ DUE_SPREAD = 1 / 12
 """The sampled deadlines fall due one after another over this share of ``--lead`` (10 s of the default 120 s),
 as real ones do, not all in one instant."""
 DEFAULT_CHECKPOINTS = (2_000, 10_000, 30_000, 100_000, 300_000, 1_000_000)
+ATTEMPTS = 10
+"""Tries of one creating call that answers 503 (Temporal's answer late under saturation) before the run gives up."""
 FIRE_WAIT = timedelta(seconds=120)
 """How long after the last due time a moved deadline may take before the run says it did not fire."""
 
@@ -210,7 +212,7 @@ async def create_open_orders(
         application = forward_application("one_time") if forward else purchase_application("two_time")
         client = clients.any()
         key = str(uuid.uuid4())
-        for _ in range(5):  # a 503 (no answer in time) or a lost connection is retried with the same Idempotency-Key
+        for _ in range(ATTEMPTS):  # a 503 (no answer in time) or a lost connection: again, same Idempotency-Key
             try:
                 applied = await client.post(
                     "/v1/orders", json=application, headers={**customer, "Idempotency-Key": key}
@@ -222,7 +224,7 @@ async def create_open_orders(
                 break
             retried["apply"] += 1
         else:
-            raise RuntimeError(f"apply for {customer_id}: no answer after 5 tries")
+            raise RuntimeError(f"apply for {customer_id}: no answer after {ATTEMPTS} tries")
         order = await _ok(_answered(applied), 200, 201)
         order_id = order["order_id"]
         operation, body = (
@@ -230,7 +232,7 @@ async def create_open_orders(
             if forward
             else ("estimate", {"service_fee": 500})
         )
-        for _ in range(5):  # after a 503 or a lost connection staff look at the order before trying again
+        for _ in range(ATTEMPTS):  # after a 503 or a lost connection staff look at the order, then try again
             try:
                 answer = await client.post(f"/v1/staff/orders/{order_id}/{operation}", json=body, headers=staff)
             except httpx.TransportError as lost:
@@ -246,7 +248,7 @@ async def create_open_orders(
             if await _shows(client, staff, order_id, "awaiting_payment", 30):
                 break
         else:
-            raise RuntimeError(f"{operation} {order_id}: no answer after 5 tries")
+            raise RuntimeError(f"{operation} {order_id}: no answer after {ATTEMPTS} tries")
         created.append((order_id, customer_id))
 
     async def slot() -> None:
