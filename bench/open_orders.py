@@ -3,7 +3,7 @@
     .venv/bin/python bench/open_orders.py N [--concurrency 32] [--checkpoints 2000,10000,…]
         [--sample 50] [--lead 120] [--keep] [--quick]
 
-``--quick`` (N = 40 with a checkpoint at 20, 10 bare workflows, 3 moved deadlines due 3 s ahead)
+``--quick`` (N = 24 with a checkpoint at 12, 10 bare workflows, 3 moved deadlines due 3 s ahead)
 only proves the script still runs and prints its ratios (``tests/bench/test_benchmarks_run.py``); its
 figures are too small to quote. The long run (100,000 and more) is meant for ``nohup`` with
 ``--keep`` (cancelling 100,000 orders afterwards takes as long as creating them), see docs/capacity.md.
@@ -64,6 +64,8 @@ DUE_SPREAD = 1 / 12
 """The sampled deadlines fall due one after another over this share of ``--lead`` (10 s of the default 120 s),
 as real ones do, not all in one instant."""
 DEFAULT_CHECKPOINTS = (2_000, 10_000, 30_000, 100_000, 300_000, 1_000_000)
+ATTEMPTS = 10
+"""Tries of one creating call that answers 503 (Temporal's answer late under saturation) before the run gives up."""
 FIRE_WAIT = timedelta(seconds=120)
 """How long after the last due time a moved deadline may take before the run says it did not fire."""
 
@@ -210,7 +212,7 @@ async def create_open_orders(
         application = forward_application("one_time") if forward else purchase_application("two_time")
         client = clients.any()
         key = str(uuid.uuid4())
-        for _ in range(5):  # a 503 (no answer in time) or a lost connection is retried with the same Idempotency-Key
+        for _ in range(ATTEMPTS):  # a 503 (no answer in time) or a lost connection: again, same Idempotency-Key
             try:
                 applied = await client.post(
                     "/v1/orders", json=application, headers={**customer, "Idempotency-Key": key}
@@ -222,7 +224,7 @@ async def create_open_orders(
                 break
             retried["apply"] += 1
         else:
-            raise RuntimeError(f"apply for {customer_id}: no answer after 5 tries")
+            raise RuntimeError(f"apply for {customer_id}: no answer after {ATTEMPTS} tries")
         order = await _ok(_answered(applied), 200, 201)
         order_id = order["order_id"]
         operation, body = (
@@ -230,7 +232,7 @@ async def create_open_orders(
             if forward
             else ("estimate", {"service_fee": 500})
         )
-        for _ in range(5):  # after a 503 or a lost connection staff look at the order before trying again
+        for _ in range(ATTEMPTS):  # after a 503 or a lost connection staff look at the order, then try again
             try:
                 answer = await client.post(f"/v1/staff/orders/{order_id}/{operation}", json=body, headers=staff)
             except httpx.TransportError as lost:
@@ -246,7 +248,7 @@ async def create_open_orders(
             if await _shows(client, staff, order_id, "awaiting_payment", 30):
                 break
         else:
-            raise RuntimeError(f"{operation} {order_id}: no answer after 5 tries")
+            raise RuntimeError(f"{operation} {order_id}: no answer after {ATTEMPTS} tries")
         created.append((order_id, customer_id))
 
     async def slot() -> None:
@@ -350,6 +352,57 @@ async def deadline_lateness(settings: Any, due: dict[str, datetime]) -> tuple[li
     return fired, seen
 
 
+async def where_the_lateness_went(settings: Any, due: dict[str, datetime]) -> dict[str, list[float]]:
+    """Each fired deadline's lateness in its parts, from the order's Temporal history.
+
+    ``server``: the due time to the ``TimerFired`` event (the history service's timer queue);
+    ``pickup``: from there to the worker starting the workflow task it scheduled (matching and the
+    worker's backlog; the order's ``workflow.now()`` in that task is this start time); ``task``: the
+    task itself, start to completion, which for an order out of the worker's cache includes fetching
+    and replaying its history.
+    """
+    from temporalio.api.enums.v1 import EventType
+    from temporalio.client import Client
+
+    from workflows import workflow_id
+
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    parts: dict[str, list[float]] = {"server": [], "pickup": [], "task": []}
+    for order_id, when in due.items():
+        history = await client.get_workflow_handle(workflow_id(order_id)).fetch_history()
+        events = list(history.events)
+        fired = next(
+            (
+                n
+                for n, e in enumerate(events)
+                if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED
+                and e.event_time.ToDatetime(tzinfo=UTC) >= when - timedelta(seconds=1)
+            ),
+            None,
+        )
+        if fired is None:
+            continue
+        after = events[fired:]
+        started = next(e for e in after if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
+        completed = next(e for e in after if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+        at = [e.event_time.ToDatetime(tzinfo=UTC) for e in (events[fired], started, completed)]
+        parts["server"].append((at[0] - when).total_seconds())
+        parts["pickup"].append((at[1] - at[0]).total_seconds())
+        parts["task"].append((at[2] - at[1]).total_seconds())
+    return parts
+
+
+async def report_lateness(title: str, settings: Any, due: dict[str, datetime], lateness: Any) -> None:
+    """The lateness of one sample, and where it went."""
+    fired, seen = lateness
+    print_lateness(title, fired, seen)
+    parts = await where_the_lateness_went(settings, due)
+    for what, values in parts.items():
+        if values:
+            p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
+            print(f"    of it {what:<27} p50 {p50:6.2f} s  p99 {p99:6.2f} s  max {max(values):6.2f} s")
+
+
 def print_lateness(title: str, fired: list[float], seen: list[float]) -> None:
     print(title)
     for what, values in (("fired after due (order history)", fired), ("visible to staff after due", seen)):
@@ -445,10 +498,10 @@ async def main() -> None:
     parser.add_argument("--sample", type=int, default=50, help="orders whose payment deadline is moved")
     parser.add_argument("--lead", type=float, default=120.0, help="seconds ahead the sampled deadlines are moved")
     parser.add_argument("--keep", action="store_true", help="leave the open orders open")
-    parser.add_argument("--quick", action="store_true", help="40 orders: proves the script runs")
+    parser.add_argument("--quick", action="store_true", help="24 orders: proves the script runs")
     args = parser.parse_args()
     if args.quick:
-        args.orders, args.sample, args.concurrency, args.lead, args.checkpoints = 40, 3, 8, 3.0, "20"
+        args.orders, args.sample, args.concurrency, args.lead, args.checkpoints = 24, 3, 8, 3.0, "12"
     from tests.conftest import StackSettings
 
     settings = StackSettings()
@@ -459,6 +512,7 @@ async def main() -> None:
     table: list[str] = []
     moved: set[str] = set()
     under_load: asyncio.Task[tuple[list[float], list[float]]] | None = None
+    under_load_due: dict[str, datetime] = {}
     try:
         rss_before, sizes_before = worker_rss(), await database_sizes(settings)
         print(
@@ -474,7 +528,8 @@ async def main() -> None:
             creating += elapsed
             cpu_after = cpu_snapshot(pids)
             if under_load is not None:
-                print_lateness(f"moved deadlines that fell due during that segment ({args.sample}):", *await under_load)
+                title = f"moved deadlines that fell due during that segment ({len(under_load_due)}):"
+                await report_lateness(title, settings, under_load_due, await under_load)
                 under_load = None
             await asyncio.sleep(3)  # the last transitions are recorded, the timers started
             rss_after, sizes_after = worker_rss(), await database_sizes(settings)
@@ -498,7 +553,7 @@ async def main() -> None:
             per_database = {name: (sizes_after[name] - sizes_before[name]) / n for name in sizes_after}
             for name, grown in per_database.items():
                 print(f"    database {name:<20} {kib(grown):>12}  (now {sizes_after[name] / 2**20:,.0f} MiB)")
-            lists, details = await read_latencies(settings, clients, orders, 40 if args.quick else 200)
+            lists, details = await read_latencies(settings, clients, orders, 20 if args.quick else 200)
             print("  reads at this size, creation paused:")
             for what, values in (("staff list, awaiting_payment", lists), ("order detail", details)):
                 p50, p99 = percentile(values, 0.5) * 1000, percentile(values, 0.99) * 1000
@@ -511,12 +566,11 @@ async def main() -> None:
             )
             due = await move_deadlines(settings, clients, await sample_of(settings, args.sample, moved), lead)
             if size < args.orders:
-                under_load = asyncio.create_task(deadline_lateness(settings, due))
+                under_load, under_load_due = asyncio.create_task(deadline_lateness(settings, due)), due
             else:
                 print(f"  {len(due)} payment deadlines moved to {lead.total_seconds():.0f} s ahead, stack idle …")
-                print_lateness(
-                    f"moved deadlines at {n:,} open orders ({len(due)}):", *await deadline_lateness(settings, due)
-                )
+                title = f"moved deadlines at {n:,} open orders ({len(due)}):"
+                await report_lateness(title, settings, due, await deadline_lateness(settings, due))
         n = len(orders)
         rate = n / creating
         print(

@@ -70,6 +70,11 @@ class DaikoSettings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_ui_port: int = 8233
     temporal_task_queue: str = "daiko-orders"
+    # Workflow tasks one order worker process runs at once (services/orders/worker.py). A task that has
+    # started must finish within its 10 s timeout or Temporal hands it out again; a Python worker given
+    # more tasks than its share of CPU finishes none in time and redoes them (docs/operations.md, "Worker
+    # tuning"). The rest wait in Temporal's task queue, where waiting costs nothing.
+    worker_workflow_task_slots: int = Field(default=8, ge=1, le=1000)
     # TLS to the Temporal frontend (a cluster with TLS on, Temporal Cloud). A client certificate and key
     # make it mutual TLS (Temporal Cloud requires it); a CA file replaces the system trust store for a
     # private CA. Setting the certificate turns TLS on by itself.

@@ -52,6 +52,7 @@ async def run_worker(settings: OrdersSettings, stop: asyncio.Event) -> None:
         task_queue=settings.temporal_task_queue,
         workflows=[OrderWorkflow],
         workflow_runner=SANDBOX,
+        max_concurrent_workflow_tasks=settings.worker_workflow_task_slots,
         activities=[activities.record_transition, ledger.verify_ledger_attestation],
         graceful_shutdown_timeout=SHUTDOWN_GRACE,
         interceptors=[CallerContext()],  # each transition carries its cause's trace (workflows/trace_context.py)
