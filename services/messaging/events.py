@@ -85,7 +85,12 @@ async def handle_order_event(
         stale_keys = await settle_pending(session, thread, settings=settings)
 
     try:
-        notice = notice_of(order_event, window_days=settings.message_window_days, service_type=thread.service_type)
+        notice = notice_of(
+            order_event,
+            window_days=settings.message_window_days,
+            service_type=thread.service_type,
+            at=facts.event_time,
+        )
     except Exception:  # a wording bug must not stall every order behind this event: state is still applied
         log.exception("could not word a notice; none shown", extra={"event_id": event.id, "type": event.type})
         notice = None
