@@ -113,7 +113,13 @@ async def handle_order_event(
 
 
 async def settle_pending(session: AsyncSession, thread: Thread, *, settings: MessagingSettings) -> list[str]:
-    """The owner just became known: pending messages are posted or rejected (see services.messaging.service)."""
+    """The owner just became known: messages left pending by earlier versions are posted or rejected.
+
+    Messaging no longer stores messages on orders it has not heard of (a 404,
+    see services.messaging.service), but a database written by an earlier
+    version may still hold some: the owner's are posted if R3's window was open
+    when they were written, anyone else's rejected.
+    """
     keys: list[str] = []
     for message in await repo.pending_messages(session, order_id=thread.order_id):
         if message.author_id != thread.customer_id:
@@ -145,7 +151,7 @@ async def expire_pending(
     *,
     now: datetime | None = None,
 ) -> int:
-    """Reject pending messages whose order never appeared; returns how many were rejected."""
+    """Reject messages left pending (by earlier versions) whose order never appeared; returns how many."""
     now = now or datetime.now(UTC)
     cutoff = now - settings.pending_message_ttl
     async with sessions() as session:
