@@ -58,7 +58,8 @@ async def test_a_message_to_an_order_messaging_has_never_heard_of_is_a_404_probl
     me = as_customer(customer)
     order_id = new_order_id()
 
-    posted = await me.post(order_id, "Is my order there?")
+    url, keyed = f"/v1/orders/{order_id}/messages", {**me.headers, "Idempotency-Key": str(uuid.uuid4())}
+    posted = await me.api.post(url, json={"body": "Is my order there?"}, headers=keyed)
     assert_order_not_known(posted.status_code, dict(posted.headers), posted.json())
     read = await me.thread(order_id)
     assert_order_not_known(read.status_code, dict(read.headers), read.json())
@@ -68,10 +69,14 @@ async def test_a_message_to_an_order_messaging_has_never_heard_of_is_a_404_probl
     assert_order_not_known(staff_post.status_code, dict(staff_post.headers), staff_post.json())
     assert await messages_stored(db_sessions["messaging"], order_id) == 0
 
-    # The order appearing later shows nothing of the refused message: the customer was told to retry.
+    # The order appearing later shows nothing of the refused message: the customer was told to retry, and the
+    # retry (same key: the 404 was not stored as the key's answer) posts it.
     await order_events.publish("order.applied", order_id, customer, status="applied")
     thread = await me.status_when(order_id, "applied")
     assert thread["messages"] == []
+    retried = await me.api.post(url, json={"body": "Is my order there?"}, headers=keyed)
+    assert retried.status_code == 201, retried.text
+    assert "idempotent-replayed" not in retried.headers
 
 
 async def test_someone_elses_order_answers_exactly_like_an_unknown_one(
