@@ -11,8 +11,9 @@ A purchase and a forward order are told different things (the agency buys
 one's items, only receives the other's): the service is the one
 ``order.applied`` named, kept on the thread (``domain.service_shown_by`` infers
 it from later events for orders applied before the event named it), and where
-it is still unknown the notice says what is true of both. The payment plan shows in the events themselves (the
-billing's kind, the 2nd billing, the abandonment date). Amounts are yen with
+it is still unknown the notice says what is true of both. The payment plan
+shows in the events themselves (the billing's kind, the 2nd billing, the
+abandonment date). Amounts are yen with
 thousands separators (``yen``), dates Japan time with the zone (``domain.when``).
 
 What staff deliberately said to the customer with an operation (the event's
@@ -402,7 +403,10 @@ def _deadline_moved(event: events.OrderDeadlineMoved, service: str | None) -> No
                 f"{due}{before}.",
                 "told you",
             ),
-        }.get(service or "", (f"We need more time to reply to your application: we will by {due}{before}.", "replied"))
+        }.get(
+            service or "",
+            (f"We need more time to reply to your application: we will do so by {due}{before}.", "replied"),
+        )
         body = _join(wait, f"If we have not {unless} by then, the order will be canceled automatically.")
     elif event.deadline == "payment":
         body = _join(
