@@ -74,9 +74,8 @@ async def post_message(
 
         async def op(session: AsyncSession) -> Answer:
             posted: Posted = await add(session, written)
-            code = status.HTTP_202_ACCEPTED if posted.pending else status.HTTP_201_CREATED
             out = posted_out(posted, staff=who.is_staff)
-            return Answer(code, out.model_dump(mode="json"), {"Location": location})
+            return Answer(status.HTTP_201_CREATED, out.model_dump(mode="json"), {"Location": location})
 
         return await idempotent(
             state.sessions, request=request, principal=who, key=key, body=new.identity(), operation=op
@@ -103,13 +102,13 @@ async def customer_messages(
     status_code=status.HTTP_201_CREATED,
     summary="Send a message (with photos for a problem report)",
     description=(
-        "201 when posted. 202 with state 'pending' when the order is not yet known to messaging (its first event "
-        "has not arrived): the message is kept and shown once the order's event confirms you are its customer. "
+        "201 when posted. 404 (`order-not-known`, with `Retry-After`) when messaging has not heard of the order: "
+        "right after applying, the request first waits a few seconds for the order's first event, so a 404 means "
+        "it did not arrive in time (or the order is not yours); nothing is stored, so retry. "
         "409 when the order was completed or canceled too long ago (R3). With an `Idempotency-Key`, a retry "
         "gets the first answer and posts nothing twice."
     ),
     openapi_extra=NEW_MESSAGE_BODY,
-    responses={202: {"model": MessageOut, "description": "Accepted, pending the order's first event"}},
 )
 async def customer_post(
     order_id: OrderId,
@@ -119,6 +118,7 @@ async def customer_post(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     new = await read_new_message(request, state.settings)
+    await service.wait_for_order(state.sessions, order_id, wait_seconds=state.settings.unknown_order_wait_seconds)
 
     async def add(session: AsyncSession, written: list[str]) -> Posted:
         return await service.add_customer_message(

@@ -21,15 +21,19 @@ from services.messaging import api, staff_api
 from services.messaging.db import DeadLetter, Outbox, ProcessedEvent
 from services.messaging.deps import MessagingState
 from services.messaging.events import order_event_check, order_event_handler, pending_sweep_task
-from services.messaging.service import AttachmentGone, CustomerCapReached, MessageWindowClosed
+from services.messaging.service import AttachmentGone, CustomerCapReached, MessageWindowClosed, OrderNotKnown
 from services.messaging.settings import MessagingSettings
 from services.messaging.storage import AttachmentStore, make_store
+
+ORDER_RETRY_AFTER_SECONDS = 2
 
 PROBLEMS: ProblemTable = {
     MessageWindowClosed: ProblemType(409, "Operation refused"),
     AttachmentGone: ProblemType(410, "Attachment gone"),
-    # Pending messages settle within a sweep; the upload window slides: look again in a minute.
+    # The upload window slides: look again in a minute.
     CustomerCapReached: ProblemType(429, "Too many requests", {"Retry-After": "60"}),
+    # Right after applying, the order's first event may still be on its way to messaging: try again shortly.
+    OrderNotKnown: ProblemType(404, "Not found", {"Retry-After": str(ORDER_RETRY_AFTER_SECONDS)}),
 }
 """The messaging service's domain exceptions over HTTP (the plumbing's own are in ``daiko.problems``)."""
 

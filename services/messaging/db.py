@@ -4,8 +4,9 @@
 messaging knows of the order (owner, status, closing time — learnt only from
 ``daiko.orders.events.v1``) and the summary staff sort by (awaiting a reply)
 plus each side's read cursor. ``messages`` holds customer and staff messages
-and system notices, ordered by ``seq``; a customer message written before the
-order's first event sits there as ``pending`` with no thread row yet.
+and system notices; ``seq`` is arrival order (read cursors count by it) and a
+thread reads by ``created_at`` then ``seq`` (a notice's time is its event's).
+Only earlier versions wrote ``pending`` messages (on orders not yet announced).
 """
 
 from __future__ import annotations

@@ -128,14 +128,17 @@ PURCHASE, FORWARD = "purchase", "forward"  # the agency's two services (``workfl
 def service_shown_by(event: OrderEvent) -> str | None:
     """The service (purchase or forward) an event shows, or ``None`` when it could be either.
 
-    No order event names its service, not even ``order.applied``, yet some can
-    only happen to one service: a purchase billing always has item lines and a
+    ``order.applied`` names it (``service_type``). Events raised before it did
+    are still on the topic, and for those the service is inferred, as some
+    events can only happen to one service: a purchase billing always has item lines and a
     forward one never has (the customer bought the items, R12); only purchase
     orders are ``purchasing`` and only forward orders ``awaiting_arrival``; only
     the agency buys items. Messaging keeps what it learns on the thread, so a
     later event that could be either (a cancellation) is still worded for its
     service.
     """
+    if isinstance(event, events.OrderApplied):
+        return event.service_type
     if isinstance(event, events.OrderEstimated):
         if event.contact == "handling_availability":
             return FORWARD
@@ -153,8 +156,8 @@ def order_facts(event: OrderEvent, time: datetime) -> OrderFacts:
     """What one order event says about its order (read with its contract, so every field is usable).
 
     Order events do not say when an order closed: a closing event closes it at
-    the event's time, which is when the workflow closed it. Nor do they name
-    the service: it is known once an event shows it (:func:`service_shown_by`).
+    the event's time, which is when the workflow closed it. The service is
+    named by ``order.applied`` or shown by a later event (:func:`service_shown_by`).
     """
     closed_at = time if is_closed(event.status) else None
     return OrderFacts(

@@ -85,7 +85,12 @@ async def handle_order_event(
         stale_keys = await settle_pending(session, thread, settings=settings)
 
     try:
-        notice = notice_of(order_event, window_days=settings.message_window_days, service_type=thread.service_type)
+        notice = notice_of(
+            order_event,
+            window_days=settings.message_window_days,
+            service_type=thread.service_type,
+            at=facts.event_time,
+        )
     except Exception:  # a wording bug must not stall every order behind this event: state is still applied
         log.exception("could not word a notice; none shown", extra={"event_id": event.id, "type": event.type})
         notice = None
@@ -108,7 +113,13 @@ async def handle_order_event(
 
 
 async def settle_pending(session: AsyncSession, thread: Thread, *, settings: MessagingSettings) -> list[str]:
-    """The owner just became known: pending messages are posted or rejected (see services.messaging.service)."""
+    """The owner just became known: messages left pending by earlier versions are posted or rejected.
+
+    Messaging no longer stores messages on orders it has not heard of (a 404,
+    see services.messaging.service), but a database written by an earlier
+    version may still hold some: the owner's are posted if R3's window was open
+    when they were written, anyone else's rejected.
+    """
     keys: list[str] = []
     for message in await repo.pending_messages(session, order_id=thread.order_id):
         if message.author_id != thread.customer_id:
@@ -140,7 +151,7 @@ async def expire_pending(
     *,
     now: datetime | None = None,
 ) -> int:
-    """Reject pending messages whose order never appeared; returns how many were rejected."""
+    """Reject messages left pending (by earlier versions) whose order never appeared; returns how many."""
     now = now or datetime.now(UTC)
     cutoff = now - settings.pending_message_ttl
     async with sessions() as session:

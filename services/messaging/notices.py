@@ -7,19 +7,27 @@ sentence needs is there and typed: an optional one left out (a reminder with no
 billing) only leaves its sentence out. An event type that tells the customer
 nothing (``order.applied``, ``order.payment_requested``) gives no notice.
 
-No event names the order's service, yet a purchase and a forward order are
-told different things (the agency buys one's items, only receives the
-other's): the service comes from what messaging learnt from earlier events
-(``domain.service_shown_by``), and where it is still unknown the notice says
-what is true of both. The payment plan shows in the events themselves (the
-billing's kind, the 2nd billing, the abandonment date). Amounts are yen with
+A purchase and a forward order are told different things (the agency buys
+one's items, only receives the other's): the service is the one
+``order.applied`` named, kept on the thread (``domain.service_shown_by`` infers
+it from later events for orders applied before the event named it), and where
+it is still unknown the notice says what is true of both. The payment plan
+shows in the events themselves (the billing's kind, the 2nd billing, the
+abandonment date). Amounts are yen with
 thousands separators (``yen``), dates Japan time with the zone (``domain.when``).
+
+What staff deliberately said to the customer with an operation (the event's
+``staff_message``) ends the notice, after "Message from our staff:", and is in
+``data.staff_message``. A notice of an event that closes the order (completed,
+canceled, abandoned) has ``data.closed_at``: the event's time, when the
+workflow closed it, from which R3's message window counts. ``order.staff_alert``
+is for staff and the systems that page them: it never gives a notice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -167,6 +175,8 @@ def _item_updated(event: events.OrderItemUpdated, service: str | None) -> Notice
         body = _first_up(f"{name} has arrived at our warehouse.")
     elif status == "canceled":
         body = _join(f"As agreed, we have removed {name} from your order.", _after_amendment(event.status))
+    elif status == "discarded":  # only abandonment discards (R11); order.abandoned says why and what was unpaid
+        body = _first_up(f"{name} has been discarded at our warehouse, as your order was abandoned.")
     else:  # requested again: staff amended the item
         notice_type = "item_amended"
         quantity = f": the quantity is now {event.quantity}" if event.quantity is not None else ""
@@ -182,7 +192,7 @@ def _unavailable_item(name: str, service: str | None) -> str:
     if service == PURCHASE:
         return f"Unfortunately we could not buy {name}: it is sold out or no longer available."
     if service == FORWARD:
-        return f"Unfortunately {name} did not arrive at our warehouse and will not be forwarded."
+        return f"Unfortunately we cannot forward {name}: it will not be part of your shipment."
     return f"Unfortunately we cannot handle {name}: it will not be part of your order."
 
 
@@ -283,6 +293,12 @@ def _cancel_reason(event: events.OrderCanceled, service: str | None) -> str:
         return "Your order has been canceled automatically because payment was not received by the deadline."
     if event.reason == "arrival_timeout":
         return "Your order has been canceled automatically because your items did not arrive at our warehouse in time."
+    if event.reason == "estimate_timeout":
+        late = {
+            PURCHASE: "we could not send you its estimate in time",
+            FORWARD: "we could not confirm in time whether we can forward your items",
+        }.get(service or "", "we could not reply to your application in time")
+        return f"We are sorry: your order has been canceled automatically because {late}."
     if event.reason == "unavailable":
         unable = {
             PURCHASE: "We are sorry: we are unable to purchase your items, so your order has been canceled.",
@@ -328,14 +344,20 @@ def _disputed(event: events.OrderDisputed) -> Notice:
 # ---------------------------------------------------------------- R13: reminders
 
 
-def _reminder(event: events.OrderDeadlineReminder) -> Notice:
+def _reminder(event: events.OrderDeadlineReminder) -> Notice | None:
     """R13: what happens at the deadline, when, and what prevents it.
+
+    The estimate deadline is staff's to meet, not the customer's: nothing the
+    customer does prevents it, so its reminder gives no notice (staff are told
+    by ``order.staff_alert``; the customer by the cancellation if it fires).
 
     The payment reminder's words are held exactly by ``tests/system/test_event_contract.py``
     (outside messaging's tests), so the amount to pay is added to the 2nd
     billing's reminder only; the estimate notice and the order's pending
     operation name billing 1's amount.
     """
+    if event.deadline == "estimate":
+        return None
     due = when(event.due_at)
     if event.deadline == "payment":
         billing = "the 2nd billing" if event.billing_seq == 2 else "your billing"
@@ -364,7 +386,56 @@ def _reminder(event: events.OrderDeadlineReminder) -> Notice:
     return Notice("deadline_reminder", body, data)
 
 
-NOTICES: dict[type[events.OrderEvent], Callable[[Any], Notice]] = {
+def _deadline_moved(event: events.OrderDeadlineMoved, service: str | None) -> Notice:
+    """Staff moved a deadline: the new date as the one that now holds, what happens then, and for which billing.
+
+    The notice that announced the old date stays in the history as it was
+    said; this one names the old date only as "previously", so the thread's
+    latest word on the deadline is the new date (as the order view's is).
+    """
+    due = when(event.due_at)
+    before = f" (previously {when(event.previous_due_at)})" if event.previous_due_at else ""
+    if event.deadline == "estimate":
+        wait, unless = {
+            PURCHASE: (f"We need more time to prepare your estimate: we will send it by {due}{before}.", "sent it"),
+            FORWARD: (
+                "We need more time to check your items: we will tell you whether we can forward them by "
+                f"{due}{before}.",
+                "told you",
+            ),
+        }.get(
+            service or "",
+            (f"We need more time to reply to your application: we will do so by {due}{before}.", "replied"),
+        )
+        body = _join(wait, f"If we have not {unless} by then, the order will be canceled automatically.")
+    elif event.deadline == "payment":
+        body = _join(
+            f"We have moved the payment deadline of your billing to {due}{before}.",
+            "If it is not paid by then, the order will be canceled automatically.",
+        )
+    elif event.deadline == "abandonment":
+        body = _join(
+            f"We have moved the payment deadline of the 2nd billing to {due}{before}.",
+            "If it is not paid by then, your items will be abandoned (discarded) and amounts already paid will not "
+            "be refunded.",
+        )
+    elif event.deadline == "arrival":
+        body = _join(
+            f"We have moved the deadline for your items to arrive at our warehouse to {due}{before}.",
+            "If they have not arrived by then, the order will be canceled automatically and anything paid will be "
+            "refunded to your deposit.",
+        )
+    else:
+        body = _join(
+            f"We have moved the date your order completes automatically to {due}{before}.",
+            "Please send us a Reception Report before then once your items arrive.",
+        )
+    data = event.to_data()
+    deadline = {"kind": event.deadline, "due_at": data["due_at"], "previous_due_at": data["previous_due_at"]}
+    return Notice("deadline_moved", body, {"deadline": deadline, "billing_seq": event.billing_seq})
+
+
+NOTICES: dict[type[events.OrderEvent], Callable[[Any], Notice | None]] = {
     events.OrderEstimated: _estimated,
     # order.payment_requested gives no notice: the customer has just pressed "pay" themselves, and the
     # deposit's answer follows at once (order.paid -> "payment received").
@@ -376,34 +447,75 @@ NOTICES: dict[type[events.OrderEvent], Callable[[Any], Notice]] = {
     events.OrderAbandoned: _abandoned,
     events.OrderDisputed: _disputed,
     events.OrderDeadlineReminder: _reminder,
+    # order.staff_alert gives no notice: it is for staff and paging systems, never for the customer.
 }
 
+CLOSING = (events.OrderCompleted, events.OrderCanceled, events.OrderAbandoned)
 
-def notice_of(event: events.OrderEvent, *, window_days: int = 90, service_type: str | None = None) -> Notice | None:
+
+def notice_of(
+    event: events.OrderEvent,
+    *,
+    window_days: int = 90,
+    service_type: str | None = None,
+    at: datetime | None = None,
+) -> Notice | None:
     """The notice an order event gives, or ``None`` for events with nothing to tell the customer.
 
-    ``service_type`` is what messaging has learnt of the order's service from
-    its earlier events (``domain.service_shown_by``): no event names it, and a
-    cancellation or an unavailable item is worded differently for a purchase
-    and a forward order. Unknown (``None``), the notice says what is true of
-    both.
+    ``service_type`` is what messaging knows of the order's service (named by
+    ``order.applied``, or inferred by ``domain.service_shown_by`` for older
+    orders): a cancellation, an unavailable item or a moved deadline is worded
+    differently for a purchase and a forward order. Unknown (``None``), the
+    notice says what is true of both. ``at`` is the event's time: a closing
+    notice names it as ``data.closed_at``.
     """
+    if isinstance(event, events.OrderStaffAlert):
+        return None
     service = service_type or service_shown_by(event)
+    notice: Notice | None
     if isinstance(event, events.OrderCompleted):
-        return _completed(event, window_days)
-    if isinstance(event, events.OrderCanceled):
-        return _canceled(event, service)
-    if isinstance(event, events.OrderItemUpdated):
-        return _item_updated(event, service)
-    compose = NOTICES.get(type(event))
-    return None if compose is None else compose(event)
+        notice = _completed(event, window_days)
+    elif isinstance(event, events.OrderCanceled):
+        notice = _canceled(event, service)
+    elif isinstance(event, events.OrderItemUpdated):
+        notice = _item_updated(event, service)
+    elif isinstance(event, events.OrderDeadlineMoved):
+        notice = _deadline_moved(event, service)
+    else:
+        compose = NOTICES.get(type(event))
+        notice = None if compose is None else compose(event)
+    if notice is None:
+        return None
+    return _with_staff_words(_with_closing_time(notice, event, at), event.staff_message)
+
+
+def _with_closing_time(notice: Notice, event: events.OrderEvent, at: datetime | None) -> Notice:
+    """A closing notice says when the order closed (R3's window counts from then); other notices do not."""
+    if not isinstance(event, CLOSING):
+        return notice
+    return replace(notice, data={**notice.data, "closed_at": at.isoformat() if at is not None else None})
+
+
+def _with_staff_words(notice: Notice, staff_message: str | None) -> Notice:
+    """Staff's deliberate words to the customer end the notice of the operation they came with."""
+    said = _sentence(staff_message)
+    if staff_message is None or said is None:
+        return notice
+    body = _join(notice.body, f"Message from our staff: {said}")
+    return replace(notice, body=body, data={**notice.data, "staff_message": staff_message})
 
 
 def notice_for(
-    event_type: str, data: Mapping[str, Any], *, window_days: int = 90, service_type: str | None = None
+    event_type: str,
+    data: Mapping[str, Any],
+    *,
+    window_days: int = 90,
+    service_type: str | None = None,
+    at: datetime | None = None,
 ) -> Notice | None:
     """The notice of an event as it travels; raises ``contracts.ContractViolation`` if it breaks its contract."""
-    return notice_of(read_order_event(event_type, data), window_days=window_days, service_type=service_type)
+    event = read_order_event(event_type, data)
+    return notice_of(event, window_days=window_days, service_type=service_type, at=at)
 
 
 def read_order_event(event_type: str, data: Mapping[str, Any]) -> events.OrderEvent:

@@ -1,8 +1,8 @@
 """Database operations of the message history; every function runs inside the caller's transaction.
 
 Posting, the consumer and the pending sweep all take :func:`lock_order` first:
-it serialises everything that touches one order, which is what makes the race
-"customer posts while the order's first event is being applied" safe (see
+it serialises everything that touches one order, so a post and the order's
+first event being applied always see each other's committed rows (see
 :mod:`services.messaging.service`).
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.messaging import MessagePosted, MessagesRead
@@ -57,12 +57,6 @@ async def lock_customer(session: AsyncSession, customer_id: str) -> None:
         text("SELECT pg_advisory_xact_lock(:ns, hashtext(:customer_id))"),
         {"ns": CUSTOMER_LOCK_NAMESPACE, "customer_id": customer_id},
     )
-
-
-async def pending_count(session: AsyncSession, *, author_id: str) -> int:
-    """The customer's messages still waiting for their order to appear (on any order)."""
-    query = select(func.count()).where(Message.state == MessageState.PENDING.value, Message.author_id == author_id)
-    return int((await session.scalar(query)) or 0)
 
 
 async def uploaded_bytes_since(session: AsyncSession, *, author_id: str, since: datetime) -> int:
@@ -183,7 +177,9 @@ def record_read(session: AsyncSession, *, order_id: str, side: AuthorRole, up_to
 def record_posted(session: AsyncSession, thread: Thread, message: Message, *, attachment_count: int) -> None:
     """A message became visible: move the thread summary and tell other systems, in the same transaction."""
     thread.last_message_seq = max(thread.last_message_seq or 0, message.seq)
-    thread.last_message_at = message.created_at
+    # A notice placed at its event's time can be older than the last message: the summary never moves back.
+    if thread.last_message_at is None or message.created_at > thread.last_message_at:
+        thread.last_message_at = message.created_at
     if message.author_role == AuthorRole.CUSTOMER:
         if not thread.awaiting_reply:
             thread.awaiting_since = message.created_at
@@ -209,12 +205,31 @@ async def messages_of(
     after_seq: int = 0,
     limit: int = 200,
 ) -> list[Message]:
+    """The thread in the order things happened: by ``created_at`` (a notice's is its event's time), then ``seq``.
+
+    A notice can be consumed after a message the customer wrote later (the
+    "please send photos" notice after the photos): ``seq`` is arrival order,
+    so it would read out of order. ``after_seq`` names the last message of the
+    previous page; the next page is what comes after it in this order.
+    """
     query = (
         select(Message)
-        .where(Message.order_id == order_id, Message.state.in_([s.value for s in states]), Message.seq > after_seq)
-        .order_by(Message.seq)
+        .where(Message.order_id == order_id, Message.state.in_([s.value for s in states]))
+        .order_by(Message.created_at, Message.seq)
         .limit(limit)
     )
+    if after_seq:
+        anchor = (
+            await session.execute(
+                select(Message.created_at, Message.seq).where(Message.order_id == order_id, Message.seq == after_seq)
+            )
+        ).first()
+        # A cursor that names no message of this thread pages by arrival, as cursors did before.
+        query = query.where(
+            tuple_(Message.created_at, Message.seq) > tuple_(anchor[0], anchor[1])
+            if anchor is not None
+            else Message.seq > after_seq
+        )
     if author_id is not None:
         query = query.where(Message.author_id == author_id, Message.author_role == AuthorRole.CUSTOMER.value)
     return list((await session.scalars(query)).all())
@@ -230,13 +245,6 @@ async def attachments_of(session: AsyncSession, message_ids: Sequence[str]) -> d
     for row in rows:
         out.setdefault(row.message_id, []).append(row)
     return out
-
-
-async def has_pending(session: AsyncSession, *, order_id: str, author_id: str | None = None) -> bool:
-    query = select(Message.id).where(Message.order_id == order_id, Message.state == MessageState.PENDING.value)
-    if author_id is not None:
-        query = query.where(Message.author_id == author_id)
-    return (await session.scalars(query.limit(1))).first() is not None
 
 
 async def pending_messages(session: AsyncSession, *, order_id: str) -> list[Message]:

@@ -75,7 +75,7 @@ class MessageOut(BaseModel):
     notice_type: str | None
     body: str
     data: dict[str, Any]
-    state: MessageState = Field(description="'pending' until the order's first event confirms the poster")
+    state: MessageState = Field(description="Always 'posted' in a thread (messages are shown once posted)")
     created_at: datetime
     attachments: list[AttachmentOut]
     read_by_customer: bool = Field(description="The customer wrote it or has marked it read")

@@ -1,32 +1,34 @@
 """Use cases of the message history: post, read, mark read, list threads, download a photo.
 
-Messages that arrive before their order (the ordering race)
-------------------------------------------------------------
+Messages on an order messaging has not heard of (the race right after applying)
+--------------------------------------------------------------------------------
 Messaging learns who owns an order, and its status, only from
-``daiko.orders.events.v1``. A customer can open the order-details page and
-write as soon as the orders service has answered, possibly before the order's
-first event has been consumed here. Such a message is never refused: it is
-stored **pending** with the poster's customer id and the API answers
-``202 Accepted`` with ``state: "pending"``. Until the order's first event (one
-that names its customer) arrives, a pending message is visible only to its
-poster and to staff, and no ``message.posted`` event leaves.
+``daiko.orders.events.v1`` (``order.applied`` first). An order it has never
+heard of has no thread: posting to it or reading it is a 404 problem
+(``order-not-known``, with ``Retry-After``), the same answer whether the order
+does not exist or is someone else's, so ids cannot be probed.
 
-When that event is applied (:func:`services.messaging.events.handle_order_event`),
-each pending message is settled, in the consumer's transaction:
-
-* poster is the order's customer and R3's window was open **at the time the
-  message was written** → ``posted`` (thread summary moves, ``message.posted``
-  is emitted);
-* poster is someone else → ``rejected`` (it was never theirs to write on);
-* window already shut when it was written → ``rejected``.
-
-Rejected messages stay in the table for audit but are never shown; their
-photos are deleted. A pending message whose order never shows up is rejected
-by a sweep after ``DAIKO_PENDING_MESSAGE_TTL_HOURS``.
+A customer can open the order-details page and write as soon as the orders
+service has answered the application, possibly before ``order.applied`` has
+been consumed here (usually well under a second). So a customer's POST on an
+unknown order first waits, up to ``DAIKO_UNKNOWN_ORDER_WAIT_SECONDS`` (5 s),
+for the order to appear (:func:`wait_for_order`, polling the thread row), and
+only then answers 404; the problem's detail and ``Retry-After`` tell the
+client to try again. Reads do not wait: the page that reads the thread
+refetches on its own. Nothing is stored for an unknown order, so a 404 never
+leaves a message behind (earlier versions kept it "pending"; those left
+in a database are still settled when their order's first event arrives,
+:func:`services.messaging.events.settle_pending`, or rejected by the sweep).
 
 Posting and applying an event both take the order's advisory lock first, so
-one always sees the other's committed rows: a message cannot slip in between
-"first event applied" and "pending messages settled" and stay pending forever.
+one always sees the other's committed rows.
+
+The thread reads in the order things happened
+---------------------------------------------
+A notice is placed at its event's time (the workflow's moment), not when
+messaging consumed it: the "please send photos" notice of a dispute sits
+before the photos the customer sent right after opening it, even when the
+event was consumed later (:func:`services.messaging.repository.messages_of`).
 
 Reading and unread
 ------------------
@@ -38,6 +40,7 @@ notices after their cursor; staff's are customer messages after theirs.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -62,9 +65,23 @@ class MessageWindowClosed(DomainError):
 
 
 class CustomerCapReached(DomainError):
-    """The customer has too many messages pending, or uploaded too many bytes of photos today."""
+    """The customer uploaded too many bytes of photos in the last 24 hours."""
 
     code = "customer-cap-reached"
+
+
+class OrderNotKnown(NotFound):
+    """No event has told messaging of this order: it does not exist, is not the caller's, or was applied so
+    recently that its ``order.applied`` has not arrived yet (the 404 says to retry shortly)."""
+
+    code = "order-not-known"
+
+    def __init__(self, order_id: str) -> None:
+        DomainError.__init__(
+            self,
+            f"order {order_id} is not known to the message history; if you have just applied for it, "
+            "try again in a moment",
+        )
 
 
 class AttachmentGone(DomainError):
@@ -78,15 +95,11 @@ class Posted:
     message: Message
     attachments: list[Attachment]
 
-    @property
-    def pending(self) -> bool:
-        return self.message.state == MessageState.PENDING
-
 
 @dataclass
 class ThreadView:
     order_id: str
-    thread: Thread | None
+    thread: Thread
     messages: list[Message]
     attachments: dict[str, list[Attachment]]
     unread_count: int
@@ -157,6 +170,24 @@ async def _add(
     return Posted(message, attachments)
 
 
+async def wait_for_order(
+    sessions: async_sessionmaker[AsyncSession], order_id: str, *, wait_seconds: float, poll_seconds: float = 0.1
+) -> bool:
+    """Whether the order is known, waiting up to ``wait_seconds`` for its first event (the race after applying).
+
+    Polls outside any transaction, so no lock is held while waiting; the
+    post's own transaction looks again under the order's lock.
+    """
+    deadline = asyncio.get_running_loop().time() + wait_seconds
+    while True:
+        async with sessions() as session:
+            if await repo.get_thread(session, order_id) is not None:
+                return True
+        if asyncio.get_running_loop().time() >= deadline:
+            return False
+        await asyncio.sleep(poll_seconds)
+
+
 async def add_customer_message(
     session: AsyncSession,
     store: AttachmentStore,
@@ -173,19 +204,15 @@ async def add_customer_message(
     appended to ``written``, so a failure or a failed commit deletes those photos again."""
     now = now or datetime.now(UTC)
     if len(customer_id) > ID_MAX:
-        raise NotFound(f"order {order_id}")  # no order can belong to an id that long
+        raise OrderNotKnown(order_id)  # no order can belong to an id that long
     await repo.lock_order(session, order_id)
     thread = await repo.get_thread(session, order_id)
-    if thread is not None and thread.customer_id is not None:
-        if thread.customer_id != customer_id:
-            raise NotFound(f"order {order_id}")
-        decision = message_window(thread.status, thread.closed_at, now, settings.message_window)
-        if not decision.open:
-            raise window_closed(decision, thread, settings)
-        state = MessageState.POSTED
-    else:
-        state = MessageState.PENDING  # the order's first event has not arrived yet: see the module docstring
-    await _within_caps(session, settings, customer_id, state, photos, now)
+    if thread is None or thread.customer_id != customer_id:
+        raise OrderNotKnown(order_id)  # never heard of, or someone else's: the same answer (module docstring)
+    decision = message_window(thread.status, thread.closed_at, now, settings.message_window)
+    if not decision.open:
+        raise window_closed(decision, thread, settings)
+    await _within_caps(session, settings, customer_id, photos, now)
     return await _add(
         session,
         store,
@@ -195,7 +222,7 @@ async def add_customer_message(
         role=AuthorRole.CUSTOMER,
         author_id=customer_id,
         body=body,
-        state=state,
+        state=MessageState.POSTED,
         now=now,
         photos=photos,
     )
@@ -205,31 +232,21 @@ async def _within_caps(
     session: AsyncSession,
     settings: MessagingSettings,
     customer_id: str,
-    state: MessageState,
     photos: Sequence[repo.NewPhoto],
     now: datetime,
 ) -> None:
-    """The customer's caps: a flood of pending messages (orders that may never exist) or of photos is refused."""
-    if state is not MessageState.PENDING and not photos:
+    """The customer's cap: a flood of photos is refused."""
+    if not photos:
         return
     await repo.lock_customer(session, customer_id)
-    if state is MessageState.PENDING:
-        pending = await repo.pending_count(session, author_id=customer_id)
-        if pending >= settings.pending_messages_max_per_customer:
-            raise CustomerCapReached(
-                f"{pending} of your messages already wait for their order to appear; "
-                f"at most {settings.pending_messages_max_per_customer} may",
-                pending=pending,
-            )
-    if photos:
-        uploaded = await repo.uploaded_bytes_since(session, author_id=customer_id, since=now - timedelta(days=1))
-        adding = sum(len(photo.content) for photo in photos)
-        if uploaded + adding > settings.upload_bytes_max_per_customer_day:
-            raise CustomerCapReached(
-                f"these photos would bring your uploads in the last 24 hours to {uploaded + adding} bytes; "
-                f"at most {settings.upload_bytes_max_per_customer_day} are taken",
-                uploaded_bytes=uploaded,
-            )
+    uploaded = await repo.uploaded_bytes_since(session, author_id=customer_id, since=now - timedelta(days=1))
+    adding = sum(len(photo.content) for photo in photos)
+    if uploaded + adding > settings.upload_bytes_max_per_customer_day:
+        raise CustomerCapReached(
+            f"these photos would bring your uploads in the last 24 hours to {uploaded + adding} bytes; "
+            f"at most {settings.upload_bytes_max_per_customer_day} are taken",
+            uploaded_bytes=uploaded,
+        )
 
 
 async def add_staff_message(
@@ -248,7 +265,7 @@ async def add_staff_message(
     await repo.lock_order(session, order_id)
     thread = await repo.get_thread(session, order_id)
     if thread is None:
-        raise NotFound(f"order {order_id}")
+        raise OrderNotKnown(order_id)
     return await _add(
         session,
         store,
@@ -277,37 +294,25 @@ async def read_thread(
     """What the viewer may see of one order's history; someone else's order is a 404, never a 403."""
     now = now or datetime.now(UTC)
     thread = await repo.get_thread(session, order_id)
+    if thread is None or (not viewer.is_staff and thread.customer_id != viewer.subject):
+        raise OrderNotKnown(order_id)
     side = AuthorRole.STAFF if viewer.is_staff else AuthorRole.CUSTOMER
-    owner_known = thread is not None and thread.customer_id is not None
-    if viewer.is_staff:
-        if thread is None and not await repo.has_pending(session, order_id=order_id):
-            raise NotFound(f"order {order_id}")
-        states, author = [MessageState.POSTED, MessageState.PENDING], None
-    elif owner_known:
-        assert thread is not None
-        if thread.customer_id != viewer.subject:
-            raise NotFound(f"order {order_id}")
-        states, author = [MessageState.POSTED], None
-    else:
-        if not await repo.has_pending(session, order_id=order_id, author_id=viewer.subject):
-            raise NotFound(f"order {order_id}")
-        states, author = [MessageState.PENDING], viewer.subject
     messages = await repo.messages_of(
-        session, order_id=order_id, states=states, author_id=author, after_seq=after_seq, limit=limit + 1
+        session, order_id=order_id, states=[MessageState.POSTED], after_seq=after_seq, limit=limit + 1
     )
     has_more = len(messages) > limit
     messages = messages[:limit]
     can_post, reason = True, None
-    if thread is not None and not viewer.is_staff and owner_known:
+    if not viewer.is_staff:
         decision = message_window(thread.status, thread.closed_at, now, settings.message_window)
         can_post, reason = decision.open, decision.reason or None
     return ThreadView(
         order_id=order_id,
-        thread=thread if (owner_known or viewer.is_staff) else None,
+        thread=thread,
         messages=messages,
         attachments=await repo.attachments_of(session, [m.id for m in messages]),
-        unread_count=await repo.unread_count(session, thread, side=side) if thread is not None and owner_known else 0,
-        can_post=can_post if not viewer.is_staff else thread is not None,
+        unread_count=await repo.unread_count(session, thread, side=side),
+        can_post=can_post,
         post_refused_reason=reason,
         has_more=has_more,
         side=side,
@@ -326,8 +331,6 @@ async def mark_read(
     async with transaction(sessions) as session:
         view = await read_thread(session, settings, order_id=order_id, viewer=viewer, limit=0)
         thread = view.thread
-        if thread is None:
-            return 0  # only pending messages: nothing the other side wrote yet
         seq = thread.last_message_seq
         if up_to is not None:
             target = await session.get(Message, up_to)
@@ -336,7 +339,7 @@ async def mark_read(
             seq = target.seq
         await repo.move_read_cursor(session, order_id=order_id, side=view.side, up_to_seq=seq)
         thread = await repo.get_thread(session, order_id)
-        assert thread is not None
+        assert thread is not None  # read_thread found it, under this transaction
         cursor = thread.customer_read_seq if view.side == AuthorRole.CUSTOMER else thread.staff_read_seq
         repo.record_read(session, order_id=order_id, side=view.side, up_to_seq=cursor, now=datetime.now(UTC))
         return await repo.unread_count(session, thread, side=view.side)
@@ -352,18 +355,16 @@ async def open_attachment(
     attachment_id: str,
     viewer: Principal,
 ) -> tuple[Attachment, bytes]:
-    """Only the order's customer (or the poster of a pending message) and staff may download a photo."""
+    """Only the order's customer and staff may download a photo of a posted message."""
     found = await repo.find_attachment(session, order_id=order_id, message_id=message_id, attachment_id=attachment_id)
     if found is None:
         raise NotFound(f"attachment {attachment_id}")
     message, attachment = found
-    if message.state == MessageState.REJECTED:
+    if message.state != MessageState.POSTED:
         raise NotFound(f"attachment {attachment_id}")
     if not viewer.is_staff:
         thread = await repo.get_thread(session, order_id)
-        owner = thread.customer_id if thread is not None else None
-        mine = owner == viewer.subject if owner is not None else message.author_id == viewer.subject
-        if not mine or (message.state == MessageState.PENDING and message.author_id != viewer.subject):
+        if thread is None or thread.customer_id != viewer.subject:
             raise NotFound(f"attachment {attachment_id}")
     try:
         content = await store.get(attachment.storage_key)

@@ -43,12 +43,14 @@ class MessagingSettings(ServiceSettings):
     s3_access_key_id: str = ""
     s3_secret_access_key: SecretStr = SecretStr("")
 
-    # Caps per customer, so nobody fills the storage: messages still pending (posted on an order that no
-    # event has announced yet, see below) and bytes of photos uploaded in any 24 hours. Past either: 429.
-    pending_messages_max_per_customer: int = Field(default=10, ge=0)
+    # Cap per customer, so nobody fills the storage: bytes of photos uploaded in any 24 hours. Past it: 429.
     upload_bytes_max_per_customer_day: int = Field(default=100 * MiB, ge=0)
 
-    # A customer message on an order that no event has announced yet waits this long for the order to appear.
+    # A customer writing on an order messaging has not heard of yet (its order.applied may still be on its way,
+    # right after applying) is held this long for the order to appear before the 404 (with Retry-After).
+    unknown_order_wait_seconds: float = Field(default=5.0, ge=0, le=30)
+    # Messages left pending by earlier versions (which kept messages on unknown orders) are rejected this long
+    # after they were written if their order never appeared; the sweep runs this often.
     pending_message_ttl_hours: float = Field(default=24.0, gt=0)
     pending_sweep_interval_seconds: float = Field(default=60.0, gt=0)
 

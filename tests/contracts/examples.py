@@ -63,6 +63,17 @@ REQUIRED: dict[str, dict[str, Any]] = {
         "billing_seq": 1,
         "amount": 12800,
     },
+    "order.deadline_moved": {
+        "deadline": "payment",
+        "due_at": _iso(DUE),
+        "previous_due_at": _iso(DUE + timedelta(days=2)),
+        "billing_seq": 1,
+    },
+    "order.staff_alert": {
+        "alert": "estimate_overdue",
+        "due_at": _iso(DUE),
+        "consequence": "the order will be canceled",
+    },
 }
 
 STATUS_AFTER: dict[str, str] = {
@@ -80,6 +91,8 @@ STATUS_AFTER: dict[str, str] = {
     "order.canceled": "canceled",
     "order.abandoned": "abandoned",
     "order.deadline_reminder": "awaiting_payment",
+    "order.deadline_moved": "awaiting_payment",
+    "order.staff_alert": "applied",
 }
 
 

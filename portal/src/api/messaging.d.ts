@@ -67,7 +67,7 @@ export interface paths {
         put?: never;
         /**
          * Send a message (with photos for a problem report)
-         * @description 201 when posted. 202 with state 'pending' when the order is not yet known to messaging (its first event has not arrived): the message is kept and shown once the order's event confirms you are its customer. 409 when the order was completed or canceled too long ago (R3). With an `Idempotency-Key`, a retry gets the first answer and posts nothing twice.
+         * @description 201 when posted. 404 (`order-not-known`, with `Retry-After`) when messaging has not heard of the order: right after applying, the request first waits a few seconds for the order's first event, so a 404 means it did not arrive in time (or the order is not yours); nothing is stored, so retry. 409 when the order was completed or canceled too long ago (R3). With an `Idempotency-Key`, a retry gets the first answer and posts nothing twice.
          */
         post: operations["messaging.customer_post"];
         delete?: never;
@@ -286,7 +286,7 @@ export interface components {
             read_by_staff: boolean;
             /** Seq */
             seq: number;
-            /** @description 'pending' until the order's first event confirms the poster */
+            /** @description Always 'posted' in a thread (messages are shown once posted) */
             state: components["schemas"]["MessageState"];
         };
         /**
@@ -660,15 +660,6 @@ export interface operations {
         responses: {
             /** @description Successful Response */
             201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MessageOut"];
-                };
-            };
-            /** @description Accepted, pending the order's first event */
-            202: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -645,7 +645,7 @@ export interface components {
          * CancelReason
          * @enum {string}
          */
-        CancelReason: "customer_request" | "unavailable" | "payment_timeout" | "arrival_timeout" | "staff";
+        CancelReason: "customer_request" | "unavailable" | "payment_timeout" | "arrival_timeout" | "estimate_timeout" | "staff";
         /** CannotHandleRequest */
         CannotHandleRequest: {
             /**
@@ -750,7 +750,7 @@ export interface components {
          * DeadlineKind
          * @enum {string}
          */
-        DeadlineKind: "payment" | "arrival" | "abandonment" | "completion";
+        DeadlineKind: "estimate" | "payment" | "arrival" | "abandonment" | "completion";
         /** DeliveryAddress */
         DeliveryAddress: {
             /** Address Lines */
@@ -1165,7 +1165,7 @@ export interface components {
          * ItemStatus
          * @enum {string}
          */
-        ItemStatus: "requested" | "purchased" | "unavailable" | "arrived" | "canceled";
+        ItemStatus: "requested" | "purchased" | "unavailable" | "arrived" | "canceled" | "discarded";
         /** ItemUnavailableRequest */
         ItemUnavailableRequest: {
             /**

@@ -164,7 +164,10 @@ async def test_a_photo_over_the_size_limit_is_refused(
 
 
 async def test_a_storage_failure_midway_leaves_no_file_and_no_row(
-    db_sessions: dict[str, async_sessionmaker[AsyncSession]], tmp_path: Path
+    db_sessions: dict[str, async_sessionmaker[AsyncSession]],
+    tmp_path: Path,
+    order_events: OrderEvents,
+    as_customer: Callable[[str], Client],
 ) -> None:
     """The second photo cannot be stored: the first one is removed again and the message is not saved."""
     from daiko.db import transaction
@@ -182,7 +185,9 @@ async def test_a_storage_failure_midway_leaves_no_file_and_no_row(
             await super().put(key, content, content_type)
 
     store = BrokenAfterOne(tmp_path)
-    order_id = new_order_id()
+    order_id, customer = new_order_id(), new_customer_id()
+    await order_events.publish("order.applied", order_id, customer)
+    await as_customer(customer).status_when(order_id, "applied")
     photos = [NewPhoto("a.png", images.png(), ImageKind.PNG), NewPhoto("b.jpg", images.jpeg(), ImageKind.JPEG)]
     with pytest.raises(OSError, match="disk full"):
         async with service.storing(store) as written, transaction(db_sessions["messaging"]) as session:
@@ -192,7 +197,7 @@ async def test_a_storage_failure_midway_leaves_no_file_and_no_row(
                 SETTINGS,
                 written,
                 order_id=order_id,
-                customer_id=new_customer_id(),
+                customer_id=customer,
                 body="two photos",
                 photos=photos,
             )

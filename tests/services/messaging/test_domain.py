@@ -135,7 +135,9 @@ FEES_ONLY = [{"kind": "service_fee", "description": "Service fee", "amount": 150
         ("order.paid", {"status": "purchasing"}, "purchase"),
         ("order.paid", {"status": "awaiting_arrival"}, "forward"),
         ("order.item_updated", {"item_status": "unavailable", "status": "awaiting_arrival"}, "forward"),
-        ("order.applied", {}, None),  # the application does not say
+        ("order.applied", {"service_type": "forward"}, "forward"),  # the application names it
+        ("order.applied", {"service_type": "purchase"}, "purchase"),
+        ("order.applied", {}, None),  # an application from before it named the service
         ("order.canceled", {}, None),
         ("order.item_updated", {"item_status": "requested", "status": "awaiting_payment"}, None),
     ],
@@ -146,6 +148,12 @@ def test_the_service_is_learnt_from_the_events_that_can_only_happen_to_it(
     event = _read(event_type, **fields)
     assert service_shown_by(event) == service
     assert order_facts(event, NOW).service_type == service
+
+
+def test_the_service_named_by_the_application_is_kept_from_the_first_event() -> None:
+    state = next_order_state(None, order_facts(_read("order.applied", service_type="forward"), NOW))
+    state = next_order_state(state, order_facts(_read("order.canceled"), NOW + timedelta(minutes=1)))
+    assert state.service_type == "forward"
 
 
 def test_the_service_once_learnt_is_kept_by_events_that_do_not_show_it() -> None:

@@ -75,7 +75,7 @@ async def test_another_customers_thread_is_a_404_everywhere(
         await stranger.mark_read(order_id),
     ):
         assert response.status_code == 404
-        assert response.json()["type"].endswith("/not-found")
+        assert response.json()["type"].endswith("/order-not-known")  # exactly as for an order nobody has
     assert [m["body"] for m in (await as_customer(owner).thread(order_id)).json()["messages"]] == ["mine"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -140,3 +141,60 @@ def test_events_with_nothing_to_tell_give_no_notice_and_unknown_types_are_refuse
     assert notice_for("order.payment_requested", order_event("order.payment_requested")) is None
     with pytest.raises(ContractViolation, match="not a type"):
         notice_for("order.something_new", {"status": "x"})
+
+
+def test_a_staff_alert_never_reaches_the_customer_not_even_with_staff_words() -> None:
+    alert = order_event("order.staff_alert", staff_message="Please estimate this one today")
+    assert notice_for("order.staff_alert", alert) is None
+
+
+def test_the_estimate_deadline_is_staffs_so_its_reminder_tells_the_customer_nothing() -> None:
+    reminder = order_event(
+        "order.deadline_reminder", status="applied", deadline="estimate", rule="estimate", billing_seq=None, amount=None
+    )
+    assert notice_for("order.deadline_reminder", reminder) is None
+
+
+CLOSED = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("event_type", ["order.completed", "order.canceled", "order.abandoned"])
+def test_a_notice_that_closes_the_order_says_when_it_closed(event_type: str) -> None:
+    notice = notice_for(event_type, order_event(event_type), at=CLOSED)
+    assert notice is not None and notice.data["closed_at"] == "2026-12-05T03:00:00+00:00"
+
+
+@pytest.mark.parametrize("event_type", ["order.estimated", "order.shipped", "order.paid", "order.deadline_moved"])
+def test_a_notice_of_an_open_order_has_no_closing_time(event_type: str) -> None:
+    notice = notice_for(event_type, order_event(event_type), at=CLOSED)
+    assert notice is not None and "closed_at" not in notice.data
+
+
+def test_staffs_words_end_the_notice_and_are_kept_as_typed_in_its_data() -> None:
+    said = "Tracking may take a day to show.\nThank you for waiting!"
+    notice = notice_for("order.shipped", order_event("order.shipped", staff_message=said))
+    assert notice is not None
+    assert notice.body.endswith("Message from our staff: Tracking may take a day to show. Thank you for waiting!")
+    assert notice.data["staff_message"] == said
+
+
+def test_a_moved_deadline_names_the_new_date_as_the_one_that_holds() -> None:
+    moved = order_event(
+        "order.deadline_moved",
+        due_at="2026-12-06T15:00:00Z",
+        previous_due_at="2026-12-08T15:00:00Z",
+    )
+    notice = notice_for("order.deadline_moved", moved)
+    assert notice is not None
+    assert notice.body == (
+        "We have moved the payment deadline of your billing to 07 Dec 2026 00:00 JST (previously 09 Dec 2026 00:00 "
+        "JST). If it is not paid by then, the order will be canceled automatically."
+    )
+    assert notice.data == {
+        "deadline": {
+            "kind": "payment",
+            "due_at": "2026-12-06T15:00:00+00:00",
+            "previous_due_at": "2026-12-08T15:00:00+00:00",
+        },
+        "billing_seq": 1,
+    }

@@ -200,8 +200,8 @@ async def test_the_thread_learns_the_service_so_a_later_cancel_is_worded_for_it(
     estimate: dict[str, Any],
     words: str,
 ) -> None:
-    """No order event names its service: the estimate shows it, and the cannot-handle cancel that follows is
-    worded for that service, with its reason and the refund."""
+    """An order.applied from before the event named the service (still on the topic): the estimate shows it,
+    and the cannot-handle cancel that follows is worded for that service, with its reason and the refund."""
     customer = new_customer_id()
     order_id = new_order_id()
     await order_events.publish("order.applied", order_id, customer, payment_plan="two_time")
@@ -220,3 +220,78 @@ async def test_the_thread_learns_the_service_so_a_later_cancel_is_worded_for_it(
     assert words in notices[-1]["body"]
     assert "Reason: The seller does not ship within Japan." in notices[-1]["body"]
     assert "¥12,800, has been refunded to your deposit" in notices[-1]["body"]
+
+
+@pytest.mark.parametrize(
+    ("service", "words"),
+    [
+        ("forward", "we could not confirm in time whether we can forward your items"),
+        ("purchase", "we could not send you its estimate in time"),
+    ],
+)
+async def test_the_thread_takes_the_service_from_order_applied_and_words_an_estimate_timeout_for_it(
+    order_events: OrderEvents, as_customer: Callable[[str], Client], as_staff: Client, service: str, words: str
+) -> None:
+    """Before, every thread's service_type was null: order.applied now names it, before any estimate shows it."""
+    customer = new_customer_id()
+    me = as_customer(customer)
+    order_id = new_order_id()
+    await order_events.publish("order.applied", order_id, customer, service_type=service)
+    thread = await me.status_when(order_id, "applied")
+    assert thread["service_type"] == service
+    staff_rows = (await as_staff.api.get("/v1/staff/threads?limit=200", headers=as_staff.headers)).json()
+    assert all(row["service_type"] == service for row in staff_rows["threads"] if row["order_id"] == order_id)
+
+    await order_events.publish("order.canceled", order_id, customer, reason="estimate_timeout", detail="R-estimate")
+    notices = await me.notices_when(order_id, 1)
+    assert notices[-1]["body"] == (
+        f"We are sorry: your order has been canceled automatically because {words}. There was no payment to refund."
+    )
+
+
+async def test_a_closing_notice_carries_the_time_the_order_closed_and_others_none(
+    order_events: OrderEvents, as_customer: Callable[[str], Client]
+) -> None:
+    """Before, notices' closed_at was never filled: a notice of the event that closed the order names its time."""
+    customer = new_customer_id()
+    order_id = new_order_id()
+    shipped_at = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    closed_at = shipped_at + timedelta(days=3)
+    await order_events.publish("order.shipped", order_id, customer, time=shipped_at)
+    await order_events.publish(
+        "order.completed", order_id, customer, completed_by="no_reception_report", closed_at=closed_at.isoformat()
+    )
+    notices = await as_customer(customer).notices_when(order_id, 2)
+    assert [n["notice_type"] for n in notices] == ["shipped", "completed"]
+    assert "closed_at" not in notices[0]["data"]
+    assert datetime.fromisoformat(notices[1]["data"]["closed_at"]) == closed_at
+    assert datetime.fromisoformat(notices[1]["created_at"]) == closed_at
+
+
+async def test_a_notice_sits_at_its_events_time_even_when_consumed_after_a_later_message(
+    order_events: OrderEvents, as_customer: Callable[[str], Client], as_staff: Client
+) -> None:
+    """The dispute's "please send photos" notice arrived after the photos it asked for: the thread now reads in
+    the order things happened (the event's time), for the customer and for staff, and pages in that order."""
+    customer = new_customer_id()
+    me = as_customer(customer)
+    order_id = new_order_id()
+    await order_events.publish("order.shipped", order_id, customer)
+    await me.status_when(order_id, "shipped")
+    disputed_at = datetime.now(UTC)
+
+    photos = await me.post(order_id, "Here are the photos of the crushed box.")
+    assert photos.status_code == 201, photos.text
+    # The event was raised before the customer wrote, but reaches messaging only now.
+    await order_events.publish("order.disputed", order_id, customer, time=disputed_at, description="Box crushed")
+
+    expected = ["shipped", "dispute_opened", "message"]
+    for side in (me, as_staff):
+        messages = await side.messages_when(order_id, lambda ms: len(ms) == 3, "the dispute notice")
+        assert [m["notice_type"] or m["kind"] for m in messages] == expected
+        assert datetime.fromisoformat(messages[1]["created_at"]) == disputed_at
+    first_page = (await me.api.get(f"/v1/orders/{order_id}/messages?limit=2", headers=me.headers)).json()
+    assert [m["notice_type"] for m in first_page["messages"]] == ["shipped", "dispute_opened"]
+    after = first_page["next_after"]
+    rest = (await me.api.get(f"/v1/orders/{order_id}/messages?after={after}", headers=me.headers)).json()
+    assert [m["kind"] for m in rest["messages"]] == ["message"] and rest["next_after"] is None
