@@ -118,7 +118,9 @@ async def customer_post(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     new = await read_new_message(request, state.settings)
-    await service.wait_for_order(state.sessions, order_id, wait_seconds=state.settings.unknown_order_wait_seconds)
+    await service.wait_for_order(
+        state.sessions, order_id, who.subject, wait_seconds=state.settings.unknown_order_wait_seconds
+    )
 
     async def add(session: AsyncSession, written: list[str]) -> Posted:
         return await service.add_customer_message(

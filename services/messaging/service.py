@@ -10,11 +10,12 @@ does not exist or is someone else's, so ids cannot be probed.
 
 A customer can open the order-details page and write as soon as the orders
 service has answered the application, possibly before ``order.applied`` has
-been consumed here (usually well under a second). So a customer's POST on an
+been consumed here. So a customer's POST on an
 unknown order first waits, up to ``DAIKO_UNKNOWN_ORDER_WAIT_SECONDS`` (5 s),
-for the order to appear (:func:`wait_for_order`, polling the thread row), and
-only then answers 404; the problem's detail and ``Retry-After`` tell the
-client to try again. Reads do not wait: the page that reads the thread
+for the order to appear (:func:`wait_for_order`, polling the thread row; on
+someone else's order it waits as long, so the answer's timing tells nothing
+either), and only then answers 404; the problem's detail and ``Retry-After``
+tell the client to try again. Reads do not wait: the page that reads the thread
 refetches on its own. Nothing is stored for an unknown order, so a 404 never
 leaves a message behind (earlier versions kept it "pending"; those left
 in a database are still settled when their order's first event arrives,
@@ -171,19 +172,28 @@ async def _add(
 
 
 async def wait_for_order(
-    sessions: async_sessionmaker[AsyncSession], order_id: str, *, wait_seconds: float, poll_seconds: float = 0.1
+    sessions: async_sessionmaker[AsyncSession],
+    order_id: str,
+    customer_id: str,
+    *,
+    wait_seconds: float,
+    poll_seconds: float = 0.1,
 ) -> bool:
-    """Whether the order is known, waiting up to ``wait_seconds`` for its first event (the race after applying).
+    """Whether the order is known as the customer's, waiting up to ``wait_seconds`` for its first event.
 
-    Polls outside any transaction, so no lock is held while waiting; the
-    post's own transaction looks again under the order's lock.
+    Someone else's order waits as long as an unknown one, so the time of the
+    404 does not tell which it was. Polls outside any transaction, so no lock
+    is held while waiting; the post's own transaction looks again under the
+    order's lock.
     """
-    deadline = asyncio.get_running_loop().time() + wait_seconds
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_seconds
     while True:
         async with sessions() as session:
-            if await repo.get_thread(session, order_id) is not None:
+            thread = await repo.get_thread(session, order_id)
+            if thread is not None and thread.customer_id == customer_id:
                 return True
-        if asyncio.get_running_loop().time() >= deadline:
+        if loop.time() >= deadline:
             return False
         await asyncio.sleep(poll_seconds)
 
