@@ -10,9 +10,10 @@ orders migrations applied. It inserts the orders straight into the read model
 (customer ids ``bench-…``, removed afterwards unless ``--keep``), then serves
 two apps the same way - one uvicorn process each, on loopback, access log off:
 
-* the orders service itself (``services.orders.app:app``; deposit bridge off),
-  doing what a real request does: JWT check, one indexed read of the view,
-  the stored view read into the API's own model and sent (``mapping.view_json``);
+* the orders service itself (``services.orders.app:app``; deposit bridge and thread copy off),
+  doing what a real request does: JWT check, one statement that reads the view
+  with its message thread (each bench order has ``MESSAGES_PER_ORDER`` messages
+  in the orders' copy, some unread), and the answer sent (``services/orders/details.py``);
 * a bare FastAPI endpoint answering the same JSON from memory (no auth, no DB).
 
 Both are driven by the same client at the same concurrency, alternating
@@ -40,6 +41,8 @@ from fastapi import FastAPI, Response
 
 ROOT = Path(__file__).resolve().parent.parent
 CUSTOMER_PREFIX = "bench-"
+ORDER_PREFIX = "BENCH-"
+MESSAGES_PER_ORDER = 8
 SAMPLE_VIEW_FILE = "DAIKO_BENCH_SAMPLE_VIEW"
 
 # ----------------------------------------------------------------------------- the bare app (its own process)
@@ -106,14 +109,16 @@ async def seed(count: int) -> tuple[list[tuple[str, str]], bytes]:
     from sqlalchemy.dialects.postgresql import insert
 
     from daiko.db import make_engine
-    from services.orders.db import OrderRecord
+    from services.orders.db import OrderMessage, OrderMessageReads, OrderRecord
+    from services.orders.details import MESSAGES_SHOWN
     from services.orders.settings import OrdersSettings
 
     settings = OrdersSettings()
     engine = make_engine(settings.database_url(settings.orders_database))
+    messages: list[dict[str, Any]] = []
     template = sample_view("BENCH-0", f"{CUSTOMER_PREFIX}0")
     start = datetime.now(UTC) - timedelta(days=30)
-    pairs = [(f"BENCH-{n:06d}", f"{CUSTOMER_PREFIX}{n // 10:05d}") for n in range(count)]
+    pairs = [(f"{ORDER_PREFIX}{n:06d}", f"{CUSTOMER_PREFIX}{n // 10:05d}") for n in range(count)]
     async with engine.begin() as conn:
         for chunk in range(0, count, 1000):
             rows = []
@@ -137,20 +142,47 @@ async def seed(count: int) -> tuple[list[tuple[str, str]], bytes]:
                     }
                 )
             await conn.execute(insert(OrderRecord).values(rows).on_conflict_do_nothing())
+            messages = [
+                {
+                    "message_id": f"{row['order_id']}-m{seq}",
+                    "order_id": row["order_id"],
+                    "seq": seq,
+                    "author_role": ("system", "customer", "staff")[seq % 3],
+                    "kind": "notice" if seq % 3 == 0 else "message",
+                    "notice_type": "order.estimated" if seq % 3 == 0 else None,
+                    "body": f"message {seq} about the order: " + "lorem ipsum " * 10,
+                    "attachment_count": 0,
+                    "posted_at": row["created_at"] + timedelta(minutes=seq),
+                }
+                for row in rows
+                for seq in range(1, MESSAGES_PER_ORDER + 1)
+            ]
+            for part in range(0, len(messages), 2000):  # a statement binds at most 32,767 values
+                await conn.execute(insert(OrderMessage).values(messages[part : part + 2000]).on_conflict_do_nothing())
+            reads = [{"order_id": row["order_id"], "customer_read_seq": MESSAGES_PER_ORDER // 2} for row in rows]
+            await conn.execute(insert(OrderMessageReads).values(reads).on_conflict_do_nothing())
     await engine.dispose()
-    return pairs, json.dumps(template).encode()
+    # The bare app answers as many bytes as the orders service does: the view with its thread section.
+    latest = [
+        {**message, "posted_at": message["posted_at"].isoformat()}
+        for message in reversed(messages[-MESSAGES_SHOWN:])
+    ]
+    thread = {"latest": latest, "count": MESSAGES_PER_ORDER, "unread_count": 3, "href": "/v1/orders/x/messages"}
+    return pairs, json.dumps({**template, "messages": thread}).encode()
 
 
 async def unseed() -> None:
     from sqlalchemy import delete
 
     from daiko.db import make_engine
-    from services.orders.db import OrderRecord
+    from services.orders.db import OrderMessage, OrderMessageReads, OrderRecord
     from services.orders.settings import OrdersSettings
 
     settings = OrdersSettings()
     engine = make_engine(settings.database_url(settings.orders_database))
     async with engine.begin() as conn:
+        await conn.execute(delete(OrderMessage).where(OrderMessage.order_id.startswith(ORDER_PREFIX)))
+        await conn.execute(delete(OrderMessageReads).where(OrderMessageReads.order_id.startswith(ORDER_PREFIX)))
         await conn.execute(delete(OrderRecord).where(OrderRecord.customer_id.startswith(CUSTOMER_PREFIX)))
     await engine.dispose()
 
@@ -171,7 +203,7 @@ def serve(app: str, port: int, env: dict[str, str], app_dir: Path) -> subprocess
     return subprocess.Popen(command, cwd=ROOT, env=env)
 
 
-async def wait_healthy(port: int, timeout: float = 30) -> None:
+async def wait_healthy(port: int, timeout: float = 120) -> None:  # a busy machine imports slowly
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -282,6 +314,7 @@ async def main() -> None:
     env = {
         **os.environ,
         "DAIKO_DEPOSIT_BRIDGE_ENABLED": "false",
+        "DAIKO_THREAD_COPY_ENABLED": "false",  # the bench's threads are seeded; the copy's consumer is not a read
         # The bench's orders have no workflows: the halt sweep would halt each one, which is not a read.
         "DAIKO_HALT_SWEEP_ENABLED": "false",
         "DAIKO_LOG_LEVEL": "WARNING",

@@ -193,22 +193,18 @@ def _subject(sub: object) -> str:
 _bearer = HTTPBearer(auto_error=False)
 
 
-async def _process_settings(request: Request) -> DaikoSettings:
-    """The settings the service was built with (``app.state.settings``): one object per process.
-
-    This and the role checks below are ``async`` because FastAPI runs a plain ``def``
-    dependency in its thread pool: a thread hop each, on every authenticated request.
-    """
-    settings: DaikoSettings = request.app.state.settings
-    return settings
-
-
 async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    settings: Annotated[DaikoSettings, Depends(_process_settings)],
 ) -> Principal:
-    """The caller; every failed authentication counts against the IP's limit (429 past it, not 401)."""
+    """The caller; every failed authentication counts against the IP's limit (429 past it, not 401).
+
+    The settings are the ones the service was built with (``app.state.settings``, one object per
+    process), read here rather than through a dependency of their own: each dependency is a step
+    FastAPI resolves on every authenticated request. This and the role checks below are ``async``
+    because FastAPI runs a plain ``def`` dependency in its thread pool, a thread hop each.
+    """
+    settings: DaikoSettings = request.app.state.settings
     try:
         if credentials is None:
             raise Problem(401, "Unauthorized", "a bearer token is required", code="unauthorized")

@@ -100,7 +100,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The order-details view (R1): progress, open operations, billings, items, shipping, deadlines */
+        /**
+         * The order-details view (R1): progress, open operations, billings, items, shipping, deadlines, the latest messages
+         * @description One read: the stored view and the thread's copy, as PostgreSQL renders them (``details.py``).
+         */
         get: operations["orders.get_my_order"];
         put?: never;
         post?: never;
@@ -225,7 +228,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** All orders, newest first, filtered by status, customer, service, item name or deadline */
+        /**
+         * All orders, newest first, searched by order id, customer, item name, status, service or deadline
+         * @description Each row carries the order's item names and its billed and paid totals. A query parameter not listed here is a 422 naming it and the valid ones, never silently ignored.
+         */
         get: operations["orders.list_orders"];
         put?: never;
         post?: never;
@@ -242,7 +248,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Any order's details view */
+        /** Any order's details view, with the latest messages and what staff have not read */
         get: operations["orders.get_order"];
         put?: never;
         post?: never;
@@ -1187,6 +1193,40 @@ export interface components {
          */
         LineKind: "item" | "domestic_shipping" | "service_fee" | "international_shipping" | "extra";
         /**
+         * MessagePreview
+         * @description One message of the order's thread as the order-details view shows it (the whole thread: ``href``).
+         */
+        MessagePreview: {
+            /** Attachment Count */
+            attachment_count: number;
+            /**
+             * Author Role
+             * @description customer, staff or system
+             */
+            author_role: string;
+            /** Body */
+            body: string;
+            /**
+             * Kind
+             * @description message, or notice (a system notice about an order event)
+             */
+            kind: string;
+            /** Message Id */
+            message_id: string;
+            /** Notice Type */
+            notice_type?: string | null;
+            /**
+             * Posted At
+             * Format: date-time
+             */
+            posted_at: string;
+            /**
+             * Seq
+             * @description Its place in the thread (1, 2, ...); read cursors count in it
+             */
+            seq: number | null;
+        };
+        /**
          * MoveDeadlineRequest
          * @description Move an automatic deadline: to ``due_at``, or by ``shift_by`` (negative moves it earlier).
          */
@@ -1217,6 +1257,89 @@ export interface components {
             /** Order Id */
             order_id: string;
             status: components["schemas"]["OrderStatus"];
+        };
+        /**
+         * OrderDetails
+         * @description The order-details answer (R1): the order view the workflow stored, and its message history.
+         *
+         *     Served as the workflow stored the view: fields the workflow adds appear here as it adds them.
+         */
+        OrderDetails: {
+            /**
+             * Billings
+             * @default []
+             */
+            billings: components["schemas"]["Billing"][];
+            cancel_reason?: components["schemas"]["CancelReason"] | null;
+            /** Closed At */
+            closed_at?: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Customer Id */
+            customer_id: string;
+            /**
+             * Customer Note
+             * @default
+             */
+            customer_note: string;
+            /**
+             * Deadlines
+             * @default []
+             */
+            deadlines: components["schemas"]["Deadline"][];
+            delivery_address: components["schemas"]["DeliveryAddress"];
+            dispute?: components["schemas"]["Dispute"] | null;
+            halted?: components["schemas"]["HaltNotice"] | null;
+            /**
+             * History
+             * @default []
+             */
+            history: components["schemas"]["HistoryEntry"][];
+            /** Items */
+            items: components["schemas"]["Item"][];
+            messages: components["schemas"]["ThreadSummary"];
+            /** Next Deadline */
+            next_deadline?: string | null;
+            /** Order Id */
+            order_id: string;
+            /**
+             * Paid Total
+             * @default 0
+             */
+            paid_total: number;
+            payment_plan: components["schemas"]["PaymentPlan"];
+            /**
+             * Pending Operations
+             * @default []
+             */
+            pending_operations: components["schemas"]["PendingOperation"][];
+            policy: components["schemas"]["OrderPolicy"];
+            /**
+             * Refunded Total
+             * @default 0
+             */
+            refunded_total: number;
+            /**
+             * Refunds
+             * @default []
+             */
+            refunds: components["schemas"]["Refund"][];
+            service_type: components["schemas"]["ServiceType"];
+            shipment?: components["schemas"]["Shipment"] | null;
+            status: components["schemas"]["OrderStatus"];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Version
+             * @default 0
+             */
+            version: number;
         };
         /**
          * OrderPage
@@ -1675,11 +1798,16 @@ export interface components {
          * @example {
          *       "orders": [
          *         {
+         *           "billed_total": 11860,
          *           "created_at": "2026-11-26T10:00:00Z",
          *           "customer_id": "cust-42",
          *           "item_count": 1,
+         *           "item_names": [
+         *             "Gundam RX-78-2 MG"
+         *           ],
          *           "next_deadline": "2026-12-03T10:00:00Z",
          *           "order_id": "P261126-7KQ2M9XA",
+         *           "paid_total": 0,
          *           "payment_plan": "two_time",
          *           "pending_operations": [
          *             {
@@ -1712,6 +1840,11 @@ export interface components {
         /** StaffOrderSummary */
         StaffOrderSummary: {
             /**
+             * Billed Total
+             * @description Every billing not canceled, in yen (each at its current revision)
+             */
+            billed_total: number;
+            /**
              * Created At
              * Format: date-time
              */
@@ -1720,10 +1853,20 @@ export interface components {
             customer_id: string;
             /** Item Count */
             item_count: number;
+            /**
+             * Item Names
+             * @description What the customer asked for, item by item
+             */
+            item_names: string[];
             /** Next Deadline */
             next_deadline: string | null;
             /** Order Id */
             order_id: string;
+            /**
+             * Paid Total
+             * @description What the customer paid for the order, in yen
+             */
+            paid_total: number;
             payment_plan: components["schemas"]["PaymentPlan"];
             /** Pending Operations */
             pending_operations: components["schemas"]["PendingOperation"][];
@@ -1755,6 +1898,32 @@ export interface components {
              * @description The staff member's id: the subject recorded in histories.
              */
             staff_id: string;
+        };
+        /**
+         * ThreadSummary
+         * @description The message history section of the order-details view (R1), from the orders' copy of the thread.
+         */
+        ThreadSummary: {
+            /**
+             * Count
+             * @description Messages in the thread
+             */
+            count: number;
+            /**
+             * Href
+             * @description The whole thread, in the messaging API
+             */
+            href: string;
+            /**
+             * Latest
+             * @description The latest messages, newest first (at most 5)
+             */
+            latest: components["schemas"]["MessagePreview"][];
+            /**
+             * Unread Count
+             * @description Messages the reader has not read: for a customer, staff messages and notices; for staff, the customer's messages
+             */
+            unread_count: number;
         };
     };
     responses: never;
@@ -2130,6 +2299,23 @@ export interface operations {
                      *           "unit_price": 5280
                      *         }
                      *       ],
+                     *       "messages": {
+                     *         "count": 2,
+                     *         "href": "/v1/orders/P261126-7KQ2M9XA/messages",
+                     *         "latest": [
+                     *           {
+                     *             "attachment_count": 0,
+                     *             "author_role": "system",
+                     *             "body": "Your estimate is ready: 11,860 yen to pay by 3 Dec.",
+                     *             "kind": "notice",
+                     *             "message_id": "0b6c1f9e-3c1d-4a8e-9a51-2f1f3f8c9d10",
+                     *             "notice_type": "order.estimated",
+                     *             "posted_at": "2026-11-26T10:05:00.000000Z",
+                     *             "seq": 2
+                     *           }
+                     *         ],
+                     *         "unread_count": 1
+                     *       },
                      *       "next_deadline": "2026-12-03T10:00:00Z",
                      *       "order_id": "P261126-7KQ2M9XA",
                      *       "paid_total": 0,
@@ -2165,7 +2351,7 @@ export interface operations {
                      *       "version": 0
                      *     }
                      */
-                    "application/json": components["schemas"]["OrderView"];
+                    "application/json": components["schemas"]["OrderDetails"];
                 };
             };
             /** @description No valid bearer token */
@@ -3063,6 +3249,8 @@ export interface operations {
             query?: {
                 /** @description one or more statuses */
                 status?: components["schemas"]["OrderStatus"][] | null;
+                /** @description part of the order id, any case */
+                order_id?: string | null;
                 /** @description Only this customer's */
                 customer_id?: string | null;
                 service_type?: components["schemas"]["ServiceType"] | null;
@@ -3226,6 +3414,23 @@ export interface operations {
                      *           "unit_price": 5280
                      *         }
                      *       ],
+                     *       "messages": {
+                     *         "count": 2,
+                     *         "href": "/v1/orders/P261126-7KQ2M9XA/messages",
+                     *         "latest": [
+                     *           {
+                     *             "attachment_count": 0,
+                     *             "author_role": "system",
+                     *             "body": "Your estimate is ready: 11,860 yen to pay by 3 Dec.",
+                     *             "kind": "notice",
+                     *             "message_id": "0b6c1f9e-3c1d-4a8e-9a51-2f1f3f8c9d10",
+                     *             "notice_type": "order.estimated",
+                     *             "posted_at": "2026-11-26T10:05:00.000000Z",
+                     *             "seq": 2
+                     *           }
+                     *         ],
+                     *         "unread_count": 1
+                     *       },
                      *       "next_deadline": "2026-12-03T10:00:00Z",
                      *       "order_id": "P261126-7KQ2M9XA",
                      *       "paid_total": 0,
@@ -3261,7 +3466,7 @@ export interface operations {
                      *       "version": 0
                      *     }
                      */
-                    "application/json": components["schemas"]["OrderView"];
+                    "application/json": components["schemas"]["OrderDetails"];
                 };
             };
             /** @description No valid bearer token */

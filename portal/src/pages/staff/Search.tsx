@@ -1,14 +1,16 @@
-// Search orders by id (opens it), customer, item name, status, service and deadline (the staff orders list's filters).
+// Search orders by id (opens it, or part of it as a filter), customer, item name, status, service and deadline
+// (the staff orders list's filters); each row shows the items and the billed and paid totals.
 import { useState, type SyntheticEvent } from "react";
 import { Link, useNavigate } from "react-router-dom";
 import { orders, unwrap, type OrdersSchemas } from "../../api/client";
 import { Show, useResource } from "../../components/ui";
-import { deadline, serviceLabel, statusLabel } from "../../format";
+import { deadline, money, serviceLabel, statusLabel } from "../../format";
 
 type Status = OrdersSchemas["OrderStatus"];
 const STATUSES: Status[] = ["applied", "awaiting_payment", "purchasing", "awaiting_arrival", "at_warehouse", "awaiting_second_payment", "preparing_shipment", "shipped", "disputed", "completed", "canceled", "abandoned", "halted"];
 
 interface Filters {
+  order_id: string;
   customer_id: string;
   item: string;
   status: string;
@@ -16,7 +18,7 @@ interface Filters {
   deadline_before: string;
   deadline_after: string;
 }
-const NONE: Filters = { customer_id: "", item: "", status: "", service_type: "", deadline_before: "", deadline_after: "" };
+const NONE: Filters = { order_id: "", customer_id: "", item: "", status: "", service_type: "", deadline_before: "", deadline_after: "" };
 
 export function StaffSearch() {
   const navigate = useNavigate();
@@ -30,6 +32,7 @@ export function StaffSearch() {
         await orders.GET("/v1/staff/orders", {
           params: {
             query: {
+              order_id: filters.order_id || undefined,
               customer_id: filters.customer_id || undefined,
               item: filters.item || undefined,
               status: filters.status ? [filters.status as Status] : undefined,
@@ -62,6 +65,7 @@ export function StaffSearch() {
         <button type="submit">Open</button>
       </form>
       <form className="filters card" onSubmit={search} role="search" aria-label="Filter orders">
+        <label>Order id contains<input value={draft.order_id} onChange={set("order_id")} maxLength={100} /></label>
         <label>Customer<input value={draft.customer_id} onChange={set("customer_id")} /></label>
         <label>Item name<input value={draft.item} onChange={set("item")} maxLength={100} /></label>
         <label>
@@ -89,7 +93,7 @@ export function StaffSearch() {
             {page.orders.length === 0 ? <p>No orders match.</p> : (
               <table className="list">
                 <caption className="visually-hidden">Matching orders</caption>
-                <thead><tr><th scope="col">Order</th><th scope="col">Customer</th><th scope="col">Service</th><th scope="col">Status</th><th scope="col">Next deadline</th><th scope="col" className="num">Items</th></tr></thead>
+                <thead><tr><th scope="col">Order</th><th scope="col">Customer</th><th scope="col">Service</th><th scope="col">Status</th><th scope="col">Next deadline</th><th scope="col">Items</th><th scope="col" className="num">Billed</th><th scope="col" className="num">Paid</th></tr></thead>
                 <tbody>
                   {page.orders.map((row) => (
                     <tr key={row.order_id}>
@@ -98,7 +102,9 @@ export function StaffSearch() {
                       <td data-label="Service">{serviceLabel(row.service_type)}</td>
                       <td data-label="Status">{statusLabel(row.status)}</td>
                       <td data-label="Next deadline">{deadline(row.next_deadline)}</td>
-                      <td data-label="Items" className="num">{row.item_count}</td>
+                      <td data-label="Items">{row.item_names.join(", ")}</td>
+                      <td data-label="Billed" className="num">{money(row.billed_total)}</td>
+                      <td data-label="Paid" className="num">{money(row.paid_total)}</td>
                     </tr>
                   ))}
                 </tbody>
