@@ -49,6 +49,8 @@ from daiko.partitions import PartitionedConsumption, Record
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+BatchEffect = Callable[[AsyncSession, list[Envelope]], Awaitable[None]]
+"""The effects of a batch's new events (in order, each once), in the caller's transaction; as ``Handler`` on each."""
 Check = Callable[[Envelope], object]
 """Reads an envelope against the service's contract of its topic; raises ``ValueError`` saying why it breaks it.
 
@@ -124,6 +126,32 @@ async def _claim_and_apply(
     return True
 
 
+async def _claim_all(
+    session: AsyncSession, model: type[ProcessedEventMixin], consumer: str, events: list[Envelope]
+) -> list[bool]:
+    """Claims a batch's event ids in one statement; ``True`` for each event to apply.
+
+    ``False`` for one applied before and for a second copy inside the batch: only the first
+    copy of an id claimed here is applied.
+    """
+    ids = list(dict.fromkeys(event.id for event in events))
+    claimed = set(
+        (
+            await session.scalars(
+                insert(model)  # type: ignore[arg-type]
+                .values([{"consumer": consumer, "event_id": event_id} for event_id in ids])
+                .on_conflict_do_nothing()
+                .returning(model.event_id)
+            )
+        ).all()
+    )
+    applied = []
+    for event in events:
+        applied.append(event.id in claimed)
+        claimed.discard(event.id)
+    return applied
+
+
 def _count(consumer: str, event: Envelope, applied: bool) -> None:
     """Counted once committed (a batch that rolls back and is re-run one at a time counts once)."""
     if applied:
@@ -158,7 +186,9 @@ class IdempotentConsumer:
         max_body_bytes: int = MAX_BODY_BYTES,
         replay_poll_interval: float = 1.0,
         batch: bool = False,
+        batch_handler: BatchEffect | None = None,
     ) -> None:
+        """``batch_handler`` (with ``batch``): a batch's new events in one call instead of ``handler`` on each."""
         self.name = name
         self._consumer = consumer
         self._sessions = session_factory
@@ -172,6 +202,7 @@ class IdempotentConsumer:
         self._max_body_bytes = max_body_bytes
         self._replay_poll_interval = replay_poll_interval
         self._batch = batch
+        self._batch_handler = batch_handler
 
     def read(self, raw: bytes, topic: str) -> Envelope:
         """The envelope, or :class:`Unreadable` if neither the plumbing nor the service's contract accepts it."""
@@ -248,9 +279,14 @@ class IdempotentConsumer:
             return False  # parked one at a time, in its place in the partition
         try:
             async with self._sessions() as session, session.begin():
-                applied = [
-                    await _claim_and_apply(session, self._model, self.name, event, self._handler) for event in events
-                ]
+                if self._batch_handler is None:
+                    applied = [
+                        await _claim_and_apply(session, self._model, self.name, event, self._handler)
+                        for event in events
+                    ]
+                else:  # one claim for all the ids, one call for all the new events
+                    applied = await _claim_all(session, self._model, self.name, events)
+                    await self._batch_handler(session, [e for e, new in zip(events, applied, strict=True) if new])
         except Exception as exc:
             log.warning(
                 "batch failed; applying its records one at a time",
@@ -401,13 +437,16 @@ def consumer_task(
     handler: Handler,
     check: Check | None = None,
     batch: bool = False,
+    batch_handler: BatchEffect | None = None,
 ) -> Callable[[asyncio.Event], Awaitable[None]]:
     """A background task for :func:`daiko.service.create_service_app`; ``name`` is the group id.
 
     The group is made known to :mod:`daiko.metrics`, whose scrape-time probe reports its lag per partition.
     ``batch`` applies each fetched partition batch in one transaction
     (:meth:`IdempotentConsumer.apply_batch`): only for a handler whose effects are all in the
-    database, since a rolled-back batch runs its records again one at a time.
+    database, since a rolled-back batch runs its records again one at a time. ``batch_handler``
+    then takes the batch's new events in one call (set-based writes), ``handler`` still each
+    record that goes one at a time.
     """
     watch_consumer_group(ConsumerGroup(name, topics, connection))
 
@@ -424,6 +463,7 @@ def consumer_task(
             handler=handler,
             check=check,
             batch=batch,
+            batch_handler=batch_handler,
         )
         await consumer.run(stop)
 
