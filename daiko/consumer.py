@@ -29,7 +29,7 @@ from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer
 from prometheus_client import Counter
-from sqlalchemy import DateTime, String, func
+from sqlalchemy import DateTime, String, func, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -135,13 +135,16 @@ async def _claim_all(
     copy of an id claimed here is applied.
     """
     ids = list(dict.fromkeys(event.id for event in events))
+    table = model.__table__  # type: ignore[attr-defined]
+    # One statement of one text for any number of ids (an array), so nothing is compiled per batch size.
     claimed = set(
         (
             await session.scalars(
-                insert(model)  # type: ignore[arg-type]
-                .values([{"consumer": consumer, "event_id": event_id} for event_id in ids])
-                .on_conflict_do_nothing()
-                .returning(model.event_id)
+                text(
+                    f"INSERT INTO {table.name} (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS text[])) "
+                    "ON CONFLICT DO NOTHING RETURNING event_id"
+                ),
+                {"consumer": consumer, "ids": ids},
             )
         ).all()
     )

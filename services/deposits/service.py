@@ -57,7 +57,7 @@ from services.deposits.ledger.repository import (
     post,
     post_many,
 )
-from services.deposits.messages import balances, emit
+from services.deposits.messages import balances, emit, emit_all
 from services.deposits.sealing import seal
 
 
@@ -437,7 +437,9 @@ async def charge(*, session: AsyncSession, command: ChargeRequested, signing_key
         outcome = await post(session, _charge_movement(command))
     except (InsufficientFunds, IdempotencyConflict) as exc:
         outcome = Refused(exc, await deposit_of(session, command.customer_id))
-    return _answer_charge(session, command, outcome, signing_key)
+    answer = _charge_answer(command, outcome, signing_key)
+    emit(session, answer)
+    return answer.type
 
 
 async def charges(*, session: AsyncSession, commands: Sequence[ChargeRequested], signing_key: str) -> list[str]:
@@ -451,14 +453,15 @@ async def charges(*, session: AsyncSession, commands: Sequence[ChargeRequested],
     for outcome in outcomes:
         if isinstance(outcome, Refused) and not isinstance(outcome.error, InsufficientFunds | IdempotencyConflict):
             raise outcome.error  # as charge() would: the batch rolls back and goes one command at a time
-    return [
-        _answer_charge(session, command, outcome, signing_key)
-        for command, outcome in zip(commands, outcomes, strict=True)
+    answers = [
+        _charge_answer(command, outcome, signing_key) for command, outcome in zip(commands, outcomes, strict=True)
     ]
+    await emit_all(session, answers)
+    return [answer.type for answer in answers]
 
 
-def _answer_charge(session: AsyncSession, command: ChargeRequested, outcome: Posted | Refused, signing_key: str) -> str:
-    """Emits the answer to a charge the ledger posted or refused; returns its type."""
+def _charge_answer(command: ChargeRequested, outcome: Posted | Refused, signing_key: str) -> Charged | ChargeRejected:
+    """The answer to a charge the ledger posted or refused."""
     key = str(command.idempotency_key)
     echo = {
         "customer_id": command.customer_id,
@@ -470,40 +473,28 @@ def _answer_charge(session: AsyncSession, command: ChargeRequested, outcome: Pos
     }
     if isinstance(outcome, Refused):
         if isinstance(outcome.error, InsufficientFunds):
-            emit(
-                session,
-                ChargeRejected(
-                    **echo,
-                    rejection="insufficient-funds",
-                    shortfall=outcome.error.shortfall,
-                    **balances(outcome.deposit),
-                ),
-            )
-            return ChargeRejected.type
-        log.error("charge key reused for a different charge", extra={"idempotency_key": key})
-        emit(
-            session,
-            ChargeRejected(
+            return ChargeRejected(
                 **echo,
-                rejection="idempotency-key-conflict",
-                detail=str(outcome.error),
-                shortfall=0,
+                rejection="insufficient-funds",
+                shortfall=outcome.error.shortfall,
                 **balances(outcome.deposit),
-            ),
-        )
-        return ChargeRejected.type
-    emit(
-        session,
-        Charged(
+            )
+        log.error("charge key reused for a different charge", extra={"idempotency_key": key})
+        return ChargeRejected(
             **echo,
-            transfer_id=outcome.transfer.id,
-            attestation=_attest_posted(signing_key, "deposit.charged", command, outcome),
-            replayed=outcome.replayed,
-            charged_at=outcome.transfer.created_at,
+            rejection="idempotency-key-conflict",
+            detail=str(outcome.error),
+            shortfall=0,
             **balances(outcome.deposit),
-        ),
+        )
+    return Charged(
+        **echo,
+        transfer_id=outcome.transfer.id,
+        attestation=_attest_posted(signing_key, "deposit.charged", command, outcome),
+        replayed=outcome.replayed,
+        charged_at=outcome.transfer.created_at,
+        **balances(outcome.deposit),
     )
-    return Charged.type
 
 
 async def refund(*, session: AsyncSession, command: RefundRequested, signing_key: str) -> str:

@@ -175,25 +175,55 @@ _STORE_SUMS = text(
 )
 
 
+# Any number of accounts' new sums in one round trip, one statement text (arrays, not a VALUES list per size).
+_STORE_MANY_SUMS = text(
+    "UPDATE accounts SET debits_posted = v.dp, credits_posted = v.cp, debits_pending = v.dq, credits_pending = v.cq "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:dp AS bigint[]), CAST(:cp AS bigint[]), CAST(:dq AS bigint[]), "
+    "CAST(:cq AS bigint[])) AS v(id, dp, cp, dq, cq) WHERE accounts.id = v.id"
+)
+
+
+_MANY_TRANSFER_COLUMNS = {
+    "idempotency_key": "text",
+    "phase": "text",
+    "kind": "text",
+    "debit_account_id": "bigint",
+    "credit_account_id": "bigint",
+    "amount": "bigint",
+    "pending_id": "bigint",
+    "customer_id": "text",
+    "balance_after": "bigint",
+    "held_after": "bigint",
+    "order_id": "text",
+    "billing_seq": "integer",
+    "revision": "integer",
+    "reference": "text",
+    "note": "text",
+}
+# A batch's new transfers in one statement of one text: a column per array, matched back by their unique keys.
+_INSERT_MANY_TRANSFERS = text(
+    f"INSERT INTO transfers ({', '.join(_MANY_TRANSFER_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{column} AS {sql}[])" for column, sql in _MANY_TRANSFER_COLUMNS.items())
+    + ") RETURNING idempotency_key, id, created_at"
+)
+
+
 async def lock_accounts(session: AsyncSession, refs: Sequence[AccountRef]) -> dict[str, LockedAccount]:
     """Open the accounts if new, then lock them in id order for the rest of the transaction."""
     new = sorted({r.code: r for r in refs if r.code not in AGENCY_ACCOUNTS}.values(), key=lambda r: r.code)
-    if new:
+    if new:  # executemany form: one cached statement whatever the number of accounts
         await session.execute(
-            insert(Account)
-            .values(
-                [
-                    {
-                        "code": r.code,
-                        "kind": r.kind.value,
-                        "customer_id": r.customer_id,
-                        "order_id": r.order_id,
-                        "debits_must_not_exceed_credits": r.kind in GUARDED_KINDS,
-                    }
-                    for r in new
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=[Account.code])
+            insert(Account).on_conflict_do_nothing(index_elements=[Account.code]),
+            [
+                {
+                    "code": r.code,
+                    "kind": r.kind.value,
+                    "customer_id": r.customer_id,
+                    "order_id": r.order_id,
+                    "debits_must_not_exceed_credits": r.kind in GUARDED_KINDS,
+                }
+                for r in new
+            ],
         )
     codes = sorted({r.code for r in refs})
     rows = (
@@ -432,12 +462,11 @@ async def post_many(session: AsyncSession, movements: Sequence[Movement]) -> lis
     fresh: set[str] = set()
     if new:
         stored = await session.execute(
-            insert(TransferRow).returning(
-                TransferRow.idempotency_key, TransferRow.id, TransferRow.created_at, sort_by_parameter_order=True
-            ),
-            new,
+            _INSERT_MANY_TRANSFERS, {column: [values[column] for values in new] for column in _MANY_TRANSFER_COLUMNS}
         )
-        for values, row in zip(new, stored.all(), strict=True):
+        by_key = {row.idempotency_key: row for row in stored.all()}
+        for values in new:
+            row = by_key[str(values["idempotency_key"])]
             known[row.idempotency_key] = _stored(values, row.id, row.created_at)
             fresh.add(row.idempotency_key)
         await _store_sums(session, {a.id: sums[a.id] for a in accounts.values() if sums[a.id] != a.balances})
@@ -482,24 +511,14 @@ async def _store_sums(session: AsyncSession, changed: dict[int, Balances]) -> No
     """Every changed account's new sums in one UPDATE."""
     if not changed:
         return
-    rows = ", ".join(
-        f"(CAST(:a{n} AS bigint), CAST(:dp{n} AS bigint), CAST(:cp{n} AS bigint), CAST(:dq{n} AS bigint), "
-        f"CAST(:cq{n} AS bigint))"
-        for n in range(len(changed))
-    )
-    params: dict[str, int] = {}
-    for n, (account_id, b) in enumerate(sorted(changed.items())):
-        params |= {
-            f"a{n}": account_id,
-            f"dp{n}": b.debits_posted,
-            f"cp{n}": b.credits_posted,
-            f"dq{n}": b.debits_pending,
-            f"cq{n}": b.credits_pending,
-        }
+    ids = sorted(changed)
     await session.execute(
-        text(
-            "UPDATE accounts SET debits_posted = v.dp, credits_posted = v.cp, debits_pending = v.dq, "
-            f"credits_pending = v.cq FROM (VALUES {rows}) AS v(id, dp, cp, dq, cq) WHERE accounts.id = v.id"
-        ),
-        params,
+        _STORE_MANY_SUMS,
+        {
+            "ids": ids,
+            "dp": [changed[i].debits_posted for i in ids],
+            "cp": [changed[i].credits_posted for i in ids],
+            "dq": [changed[i].debits_pending for i in ids],
+            "cq": [changed[i].credits_pending for i in ids],
+        },
     )
