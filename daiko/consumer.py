@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 BatchEffect = Callable[[AsyncSession, list[Envelope]], Awaitable[None]]
 """The effects of a batch's new events (in order, each once), in the caller's transaction; as ``Handler`` on each."""
+OrderKey = Callable[[Envelope], str | None]
+"""What must stay in order within a partition (e.g. the order an event is about); ``None``: keep it in line."""
 Check = Callable[[Envelope], object]
 """Reads an envelope against the service's contract of its topic; raises ``ValueError`` saying why it breaks it.
 
@@ -190,8 +192,15 @@ class IdempotentConsumer:
         replay_poll_interval: float = 1.0,
         batch: bool = False,
         batch_handler: BatchEffect | None = None,
+        concurrent_by: OrderKey | None = None,
+        max_concurrent: int = 8,
     ) -> None:
-        """``batch_handler`` (with ``batch``): a batch's new events in one call instead of ``handler`` on each."""
+        """``batch_handler`` (with ``batch``): a batch's new events in one call instead of ``handler`` on each.
+
+        ``concurrent_by`` (without ``batch``): a partition batch's records with different keys are
+        applied concurrently, each key's in order (:meth:`apply_concurrently`), at most
+        ``max_concurrent`` at once across all partitions (each holds a database connection).
+        """
         self.name = name
         self._consumer = consumer
         self._sessions = session_factory
@@ -206,6 +215,8 @@ class IdempotentConsumer:
         self._replay_poll_interval = replay_poll_interval
         self._batch = batch
         self._batch_handler = batch_handler
+        self._concurrent_by = concurrent_by
+        self._slots = asyncio.Semaphore(max_concurrent)
 
     def read(self, raw: bytes, topic: str) -> Envelope:
         """The envelope, or :class:`Unreadable` if neither the plumbing nor the service's contract accepts it."""
@@ -300,6 +311,41 @@ class IdempotentConsumer:
         for event, was_applied in zip(events, applied, strict=True):
             _count(self.name, event, was_applied)
         return True
+
+    async def apply_concurrently(self, records: list[Record], stop: asyncio.Event | None = None) -> bool:
+        """Applies a partition's batch with each key's records in order and different keys side by side.
+
+        For a handler whose effect leaves the database (the orders bridge signals a workflow, one
+        RPC per event): each record is still its own transaction, applied or parked as
+        :meth:`handle_record` does, but the orders on one partition no longer queue behind each
+        other. The offsets are committed after the whole batch, as ever. ``False`` (the caller goes
+        on one record at a time, where what was applied here is found applied) only if ``stop``
+        was set before every record was done.
+        """
+        if len(records) < 2 or self._concurrent_by is None:
+            return False
+        lines: dict[str | None, list[Record]] = {}
+        for record in records:
+            lines.setdefault(self._key_of(record), []).append(record)
+        if len(lines) < 2:
+            return False
+
+        async def line(queue: list[Record]) -> bool:
+            for record in queue:
+                async with self._slots:
+                    if not await self.handle_record(record, stop):
+                        return False
+            return True
+
+        return all(await asyncio.gather(*(line(queue) for queue in lines.values())))
+
+    def _key_of(self, record: Record) -> str | None:
+        """The record's ordering key; one that cannot be read stays in the line of the unkeyed."""
+        assert self._concurrent_by is not None
+        try:
+            return self._concurrent_by(self.read(record.value or b"", record.topic))
+        except Unreadable:
+            return None
 
     async def _park(
         self,
@@ -404,12 +450,8 @@ class IdempotentConsumer:
         rebalance takes the partition away.
         """
         stop = stop or asyncio.Event()
-        partitions = PartitionedConsumption(
-            self._consumer,
-            self.handle_record,
-            lambda _tp, _position: None,
-            self.apply_batch if self._batch else None,
-        )
+        batches = self.apply_batch if self._batch else self.apply_concurrently if self._concurrent_by else None
+        partitions = PartitionedConsumption(self._consumer, self.handle_record, lambda _tp, _position: None, batches)
         self._consumer.subscribe(sorted(self._consumer.subscription()), listener=partitions)
         await self._consumer.start()
         replays = asyncio.create_task(self._replay_loop(stop), name=f"{self.name}-replays")
@@ -441,6 +483,7 @@ def consumer_task(
     check: Check | None = None,
     batch: bool = False,
     batch_handler: BatchEffect | None = None,
+    concurrent_by: OrderKey | None = None,
 ) -> Callable[[asyncio.Event], Awaitable[None]]:
     """A background task for :func:`daiko.service.create_service_app`; ``name`` is the group id.
 
@@ -449,7 +492,8 @@ def consumer_task(
     (:meth:`IdempotentConsumer.apply_batch`): only for a handler whose effects are all in the
     database, since a rolled-back batch runs its records again one at a time. ``batch_handler``
     then takes the batch's new events in one call (set-based writes), ``handler`` still each
-    record that goes one at a time.
+    record that goes one at a time. ``concurrent_by`` instead applies a batch's records of
+    different keys concurrently, each its own transaction (:meth:`IdempotentConsumer.apply_concurrently`).
     """
     watch_consumer_group(ConsumerGroup(name, topics, connection))
 
@@ -467,6 +511,7 @@ def consumer_task(
             check=check,
             batch=batch,
             batch_handler=batch_handler,
+            concurrent_by=concurrent_by,
         )
         await consumer.run(stop)
 
