@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/pay_to_paid.py [--sequential 40] [--concurrent 20] [--rounds 3] [--quick]
 
-``--quick`` (5 one at a time, one round of 20 at once) only proves the script still runs and
+``--quick`` (3 one at a time, one round of 10 at once) only proves the script still runs and
 prints its ratios (``tests/bench/test_benchmarks_run.py``); its figures are too small a sample
 to quote.
 
@@ -405,10 +405,10 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--concurrent", type=int, default=20, help="payments sent at once")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of --concurrent payments")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds one payment may take")
-    parser.add_argument("--quick", action="store_true", help="5 one at a time, one round of 20: does it still run?")
+    parser.add_argument("--quick", action="store_true", help="3 one at a time, one round of 10: does it still run?")
     args = parser.parse_args()
     if args.quick:
-        args.sequential, args.concurrent, args.rounds = 6, 20, 1
+        args.sequential, args.concurrent, args.rounds = 4, 10, 1
     return args
 
 
