@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 
+@functools.lru_cache(maxsize=8)
 def _private(seed_hex: str) -> Ed25519PrivateKey:
+    """Loaded once per seed: the ledger signs every charge answer with the same key."""
     return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(seed_hex))
 
 

@@ -29,7 +29,7 @@ from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer
 from prometheus_client import Counter
-from sqlalchemy import DateTime, String, func
+from sqlalchemy import DateTime, String, func, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -49,6 +49,10 @@ from daiko.partitions import PartitionedConsumption, Record
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+BatchEffect = Callable[[AsyncSession, list[Envelope]], Awaitable[None]]
+"""The effects of a batch's new events (in order, each once), in the caller's transaction; as ``Handler`` on each."""
+OrderKey = Callable[[Envelope], str | None]
+"""What must stay in order within a partition (e.g. the order an event is about); ``None``: keep it in line."""
 Check = Callable[[Envelope], object]
 """Reads an envelope against the service's contract of its topic; raises ``ValueError`` saying why it breaks it.
 
@@ -124,6 +128,35 @@ async def _claim_and_apply(
     return True
 
 
+async def _claim_all(
+    session: AsyncSession, model: type[ProcessedEventMixin], consumer: str, events: list[Envelope]
+) -> list[bool]:
+    """Claims a batch's event ids in one statement; ``True`` for each event to apply.
+
+    ``False`` for one applied before and for a second copy inside the batch: only the first
+    copy of an id claimed here is applied.
+    """
+    ids = list(dict.fromkeys(event.id for event in events))
+    table = model.__table__  # type: ignore[attr-defined]
+    # One statement of one text for any number of ids (an array), so nothing is compiled per batch size.
+    claimed = set(
+        (
+            await session.scalars(
+                text(
+                    f"INSERT INTO {table.name} (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS text[])) "
+                    "ON CONFLICT DO NOTHING RETURNING event_id"
+                ),
+                {"consumer": consumer, "ids": ids},
+            )
+        ).all()
+    )
+    applied = []
+    for event in events:
+        applied.append(event.id in claimed)
+        claimed.discard(event.id)
+    return applied
+
+
 def _count(consumer: str, event: Envelope, applied: bool) -> None:
     """Counted once committed (a batch that rolls back and is re-run one at a time counts once)."""
     if applied:
@@ -158,7 +191,16 @@ class IdempotentConsumer:
         max_body_bytes: int = MAX_BODY_BYTES,
         replay_poll_interval: float = 1.0,
         batch: bool = False,
+        batch_handler: BatchEffect | None = None,
+        concurrent_by: OrderKey | None = None,
+        max_concurrent: int = 8,
     ) -> None:
+        """``batch_handler`` (with ``batch``): a batch's new events in one call instead of ``handler`` on each.
+
+        ``concurrent_by`` (without ``batch``): a partition batch's records with different keys are
+        applied concurrently, each key's in order (:meth:`apply_concurrently`), at most
+        ``max_concurrent`` at once across all partitions (each holds a database connection).
+        """
         self.name = name
         self._consumer = consumer
         self._sessions = session_factory
@@ -172,6 +214,9 @@ class IdempotentConsumer:
         self._max_body_bytes = max_body_bytes
         self._replay_poll_interval = replay_poll_interval
         self._batch = batch
+        self._batch_handler = batch_handler
+        self._concurrent_by = concurrent_by
+        self._slots = asyncio.Semaphore(max_concurrent)
 
     def read(self, raw: bytes, topic: str) -> Envelope:
         """The envelope, or :class:`Unreadable` if neither the plumbing nor the service's contract accepts it."""
@@ -248,9 +293,14 @@ class IdempotentConsumer:
             return False  # parked one at a time, in its place in the partition
         try:
             async with self._sessions() as session, session.begin():
-                applied = [
-                    await _claim_and_apply(session, self._model, self.name, event, self._handler) for event in events
-                ]
+                if self._batch_handler is None:
+                    applied = [
+                        await _claim_and_apply(session, self._model, self.name, event, self._handler)
+                        for event in events
+                    ]
+                else:  # one claim for all the ids, one call for all the new events
+                    applied = await _claim_all(session, self._model, self.name, events)
+                    await self._batch_handler(session, [e for e, new in zip(events, applied, strict=True) if new])
         except Exception as exc:
             log.warning(
                 "batch failed; applying its records one at a time",
@@ -261,6 +311,41 @@ class IdempotentConsumer:
         for event, was_applied in zip(events, applied, strict=True):
             _count(self.name, event, was_applied)
         return True
+
+    async def apply_concurrently(self, records: list[Record], stop: asyncio.Event | None = None) -> bool:
+        """Applies a partition's batch with each key's records in order and different keys side by side.
+
+        For a handler whose effect leaves the database (the orders bridge signals a workflow, one
+        RPC per event): each record is still its own transaction, applied or parked as
+        :meth:`handle_record` does, but the orders on one partition no longer queue behind each
+        other. The offsets are committed after the whole batch, as ever. ``False`` (the caller goes
+        on one record at a time, where what was applied here is found applied) only if ``stop``
+        was set before every record was done.
+        """
+        if len(records) < 2 or self._concurrent_by is None:
+            return False
+        lines: dict[str | None, list[Record]] = {}
+        for record in records:
+            lines.setdefault(self._key_of(record), []).append(record)
+        if len(lines) < 2:
+            return False
+
+        async def line(queue: list[Record]) -> bool:
+            for record in queue:
+                async with self._slots:
+                    if not await self.handle_record(record, stop):
+                        return False
+            return True
+
+        return all(await asyncio.gather(*(line(queue) for queue in lines.values())))
+
+    def _key_of(self, record: Record) -> str | None:
+        """The record's ordering key; one that cannot be read stays in the line of the unkeyed."""
+        assert self._concurrent_by is not None
+        try:
+            return self._concurrent_by(self.read(record.value or b"", record.topic))
+        except Unreadable:
+            return None
 
     async def _park(
         self,
@@ -365,12 +450,8 @@ class IdempotentConsumer:
         rebalance takes the partition away.
         """
         stop = stop or asyncio.Event()
-        partitions = PartitionedConsumption(
-            self._consumer,
-            self.handle_record,
-            lambda _tp, _position: None,
-            self.apply_batch if self._batch else None,
-        )
+        batches = self.apply_batch if self._batch else self.apply_concurrently if self._concurrent_by else None
+        partitions = PartitionedConsumption(self._consumer, self.handle_record, lambda _tp, _position: None, batches)
         self._consumer.subscribe(sorted(self._consumer.subscription()), listener=partitions)
         await self._consumer.start()
         replays = asyncio.create_task(self._replay_loop(stop), name=f"{self.name}-replays")
@@ -401,13 +482,18 @@ def consumer_task(
     handler: Handler,
     check: Check | None = None,
     batch: bool = False,
+    batch_handler: BatchEffect | None = None,
+    concurrent_by: OrderKey | None = None,
 ) -> Callable[[asyncio.Event], Awaitable[None]]:
     """A background task for :func:`daiko.service.create_service_app`; ``name`` is the group id.
 
     The group is made known to :mod:`daiko.metrics`, whose scrape-time probe reports its lag per partition.
     ``batch`` applies each fetched partition batch in one transaction
     (:meth:`IdempotentConsumer.apply_batch`): only for a handler whose effects are all in the
-    database, since a rolled-back batch runs its records again one at a time.
+    database, since a rolled-back batch runs its records again one at a time. ``batch_handler``
+    then takes the batch's new events in one call (set-based writes), ``handler`` still each
+    record that goes one at a time. ``concurrent_by`` instead applies a batch's records of
+    different keys concurrently, each its own transaction (:meth:`IdempotentConsumer.apply_concurrently`).
     """
     watch_consumer_group(ConsumerGroup(name, topics, connection))
 
@@ -424,6 +510,8 @@ def consumer_task(
             handler=handler,
             check=check,
             batch=batch,
+            batch_handler=batch_handler,
+            concurrent_by=concurrent_by,
         )
         await consumer.run(stop)
 

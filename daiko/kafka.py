@@ -71,13 +71,16 @@ def idempotent_producer(kafka: KafkaConnection, **extra: object) -> AIOKafkaProd
 
     Idempotence needs no ``IDEMPOTENT_WRITE`` on the cluster: since Kafka 3.0
     (KIP-679) ``WRITE`` on any topic allows it, and that is all a service gets.
+
+    No linger: the outbox relay already hands the producer a whole batch of rows at once, and
+    what it sends while a request is in flight is batched anyway; a linger only made every event
+    on the money path wait (5 ms a hop, three hops from payment to paid).
     """
     return AIOKafkaProducer(
         **client_options(kafka),
         enable_idempotence=True,
         acks="all",
-        linger_ms=5,
-        **extra,  # type: ignore[arg-type]
+        **{"linger_ms": 0, **extra},  # type: ignore[arg-type]
     )
 
 

@@ -2,13 +2,18 @@
 
 Order only matters within a partition (the key is the order or the customer),
 so partitions need not wait for each other. One fetch loop hands each
-partition's batches to that partition's worker and pauses the partition while
-a batch waits, so at most two batches per partition are held (the one being
-applied and the next). The worker applies its records one after another (or,
-given a batch handler, the whole batch in one go, falling back to one after
-another) and commits its own offsets after them; a rebalance stops the workers of the
-revoked partitions after the record in hand and commits what they finished,
-before the partitions move to another consumer.
+partition's batches to that partition's worker, and pauses the partition only
+while the worker is busy with an earlier batch, so at most two batches per
+partition are held (the one being applied and the next). An idle worker's
+partition is never paused: aiokafka keeps one fetch in flight per broker, and
+a partition paused when that fetch left is not asked for again until it
+returns (up to ``fetch_max_wait_ms``, 500 ms, on a quiet topic), so pausing on
+every hand-over made each next message on the partition wait for it. The
+worker applies its records one after another (or, given a batch handler, the
+whole batch in one go, falling back to one after another) and commits its
+own offsets after them; a rebalance stops the workers of the revoked
+partitions after the record in hand and commits what they finished, before
+the partitions move to another consumer.
 """
 
 from __future__ import annotations
@@ -23,6 +28,10 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord
 from aiokafka.errors import IllegalStateError, KafkaError
 
 log = logging.getLogger(__name__)
+
+FETCH_MAX_RECORDS = 1000
+"""Records one fetch hands over, all partitions together: a partition's batch is one transaction for a
+batching consumer, so a busy partition should not be cut into many small ones."""
 
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 RecordHandler = Callable[[Record, asyncio.Event], Awaitable[bool]]
@@ -82,6 +91,11 @@ class _PartitionWorker:
         except (KafkaError, IllegalStateError) as exc:  # rebalanced away: the next owner re-reads, de-duplicated
             log.warning("offset commit failed", extra={"partition": str(self.tp), "offset": done, "error": repr(exc)})
 
+    @property
+    def idle(self) -> bool:
+        """Waiting for its next batch, none queued: a batch handed over now is taken at once."""
+        return not self._busy and self.batches.empty()
+
     async def stop(self) -> None:
         """Finishes the record in hand (a retry wait ends at once), commits, and ends."""
         self.stopping.set()
@@ -112,7 +126,7 @@ class PartitionedConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
         """Until ``stop`` is set; the consumer must be subscribed (with this object as listener) and started."""
         try:
             while not stop.is_set():
-                batches = await self._consumer.getmany(timeout_ms=200, max_records=100)
+                batches = await self._consumer.getmany(timeout_ms=200, max_records=FETCH_MAX_RECORDS)
                 for tp, records in batches.items():
                     if tp in self._revoking:  # on its way to another consumer, which reads it from the commit
                         continue
@@ -121,8 +135,10 @@ class PartitionedConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
                         worker = self._workers[tp] = _PartitionWorker(
                             tp, self._consumer, self._handle, self._progress, self._handle_batch
                         )
+                    taken_at_once = worker.idle  # then the partition keeps being fetched
                     worker.batches.put_nowait(records)
-                    self._consumer.pause(tp)  # the worker resumes it when it takes the batch
+                    if not taken_at_once:
+                        self._consumer.pause(tp)  # the worker resumes it when it takes the batch
                 self._raise_if_a_worker_died()
                 on_poll()
         finally:

@@ -22,7 +22,7 @@ from services.deposits.domain import (
     PayPalOrderTaken,
     PayPalRefused,
 )
-from services.deposits.events import DEPOSITS_LIVE, command_handler, command_type_known
+from services.deposits.events import DEPOSITS_LIVE, command_batch_handler, command_handler, command_type_known
 from services.deposits.ledger.domain import InsufficientFunds, LedgerError, PendingAlreadyResolved
 from services.deposits.paypal.client import PayPalClient
 from services.deposits.settings import DepositsSettings
@@ -79,6 +79,7 @@ def build_app(settings: DepositsSettings | None = None) -> FastAPI:
             handler=command_handler(settings.ledger_signing_key.get_secret_value()),
             check=command_type_known,
             batch=True,  # a charge's effects are all in this database: one transaction per partition batch
+            batch_handler=command_batch_handler(settings.ledger_signing_key.get_secret_value()),
         )
     state = DepositsState(
         settings=settings,

@@ -22,12 +22,12 @@ from contracts import ContractViolation
 from contracts.deposits import ChargeRejected, ChargeRequested, RefundRejected, RefundRequested
 from contracts.ids import CustomerId
 from daiko import tracing
-from daiko.consumer import Handler
+from daiko.consumer import BatchEffect, Handler
 from daiko.events import DEPOSITS_EVENTS, Envelope
 from daiko.live import LiveFeed
 from services.deposits.ledger.repository import deposit_of
 from services.deposits.messages import COMMANDS, balances, emit
-from services.deposits.service import charge, refund
+from services.deposits.service import charge, charges, refund
 
 DEPOSITS_LIVE = LiveFeed(
     DEPOSITS_EVENTS,
@@ -53,6 +53,42 @@ def command_handler(signing_key: str) -> Handler:
 
     async def handle(session: AsyncSession, event: Envelope) -> None:
         await handle_command(session, event, signing_key=signing_key)
+
+    return handle
+
+
+def command_batch_handler(signing_key: str) -> BatchEffect:
+    """The consumer's handler of a partition batch (one transaction): its charges posted together.
+
+    Consecutive charge commands go to the ledger at once (:func:`services.deposits.service.charges`);
+    anything else - a refund, an invalid command - runs as :func:`handle_command` in its place,
+    after the charges before it, so every command is decided on what the ones before it left.
+    """
+
+    async def handle(session: AsyncSession, events: list[Envelope]) -> None:
+        run: list[tuple[Envelope, ChargeRequested]] = []
+
+        async def charge_run() -> None:
+            if not run:
+                return
+            with tracing.tracer().start_as_current_span(
+                f"ledger {ChargeRequested.type} x{len(run)}",
+                attributes={"daiko.order_ids": [command.order_id for _, command in run]},
+            ):
+                await charges(session=session, commands=[command for _, command in run], signing_key=signing_key)
+            run.clear()
+
+        for event in events:
+            try:
+                command = COMMANDS.parse(event.type, event.data)
+            except ContractViolation:
+                command = None  # handle_command answers or raises, as for a single command
+            if isinstance(command, ChargeRequested):
+                run.append((event, command))
+                continue
+            await charge_run()
+            await handle_command(session, event, signing_key=signing_key)
+        await charge_run()
 
     return handle
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import TypeVar
 
@@ -57,8 +57,17 @@ from services.deposits.ledger.domain import (
     Phase,
     revenue_account,
 )
-from services.deposits.ledger.repository import AccountRef, Deposit, Movement, Posted, deposit_of, post
-from services.deposits.messages import balances, emit
+from services.deposits.ledger.repository import (
+    AccountRef,
+    Deposit,
+    Movement,
+    Posted,
+    Refused,
+    deposit_of,
+    post,
+    post_many,
+)
+from services.deposits.messages import balances, emit, emit_all
 from services.deposits.sealing import seal, unseal
 
 Payout = Callable[[Withdrawal], Awaitable[str]]
@@ -491,8 +500,52 @@ def _attest_posted(
     )
 
 
+def _charge_movement(command: ChargeRequested) -> Movement:
+    return Movement(
+        key=str(command.idempotency_key),
+        kind=TransferKind.CHARGE,
+        customer_id=command.customer_id,
+        debit=AccountRef.deposit(command.customer_id),
+        credit=AccountRef.revenue(command.order_id, command.customer_id),
+        amount=command.amount,
+        order_id=command.order_id,
+        billing_seq=command.billing_seq,
+        revision=command.revision,
+    )
+
+
 async def charge(*, session: AsyncSession, command: ChargeRequested, signing_key: str) -> str:
     """Charge a billing to the deposit; returns the type of the answer it emitted."""
+    outcome: Posted | Refused
+    try:
+        outcome = await post(session, _charge_movement(command))
+    except (InsufficientFunds, IdempotencyConflict) as exc:
+        outcome = Refused(exc, await deposit_of(session, command.customer_id))
+    answer = _charge_answer(command, outcome, signing_key)
+    emit(session, answer)
+    return answer.type
+
+
+async def charges(*, session: AsyncSession, commands: Sequence[ChargeRequested], signing_key: str) -> list[str]:
+    """Charge several billings, in order, as :func:`charge` one after another would, in a few statements.
+
+    For the commands consumer's batch (one transaction per partition batch): the ledger posts
+    them together (:func:`~services.deposits.ledger.repository.post_many`), each decided on what
+    the ones before it left, and each gets the answer :func:`charge` would have given it.
+    """
+    outcomes = await post_many(session, [_charge_movement(command) for command in commands])
+    for outcome in outcomes:
+        if isinstance(outcome, Refused) and not isinstance(outcome.error, InsufficientFunds | IdempotencyConflict):
+            raise outcome.error  # as charge() would: the batch rolls back and goes one command at a time
+    answers = [
+        _charge_answer(command, outcome, signing_key) for command, outcome in zip(commands, outcomes, strict=True)
+    ]
+    await emit_all(session, answers)
+    return [answer.type for answer in answers]
+
+
+def _charge_answer(command: ChargeRequested, outcome: Posted | Refused, signing_key: str) -> Charged | ChargeRejected:
+    """The answer to a charge the ledger posted or refused."""
     key = str(command.idempotency_key)
     echo = {
         "customer_id": command.customer_id,
@@ -502,54 +555,30 @@ async def charge(*, session: AsyncSession, command: ChargeRequested, signing_key
         "amount": command.amount,
         "idempotency_key": command.idempotency_key,
     }
-    try:
-        posted = await post(
-            session,
-            Movement(
-                key=key,
-                kind=TransferKind.CHARGE,
-                customer_id=command.customer_id,
-                debit=AccountRef.deposit(command.customer_id),
-                credit=AccountRef.revenue(command.order_id, command.customer_id),
-                amount=command.amount,
-                order_id=command.order_id,
-                billing_seq=command.billing_seq,
-                revision=command.revision,
-            ),
-        )
-    except InsufficientFunds as exc:
-        deposit = await deposit_of(session, command.customer_id)
-        emit(
-            session,
-            ChargeRejected(**echo, rejection="insufficient-funds", shortfall=exc.shortfall, **balances(deposit)),
-        )
-        return ChargeRejected.type
-    except IdempotencyConflict as exc:
-        log.error("charge key reused for a different charge", extra={"idempotency_key": key})
-        deposit = await deposit_of(session, command.customer_id)
-        emit(
-            session,
-            ChargeRejected(
+    if isinstance(outcome, Refused):
+        if isinstance(outcome.error, InsufficientFunds):
+            return ChargeRejected(
                 **echo,
-                rejection="idempotency-key-conflict",
-                detail=str(exc),
-                shortfall=0,
-                **balances(deposit),
-            ),
-        )
-        return ChargeRejected.type
-    emit(
-        session,
-        Charged(
+                rejection="insufficient-funds",
+                shortfall=outcome.error.shortfall,
+                **balances(outcome.deposit),
+            )
+        log.error("charge key reused for a different charge", extra={"idempotency_key": key})
+        return ChargeRejected(
             **echo,
-            transfer_id=posted.transfer.id,
-            attestation=_attest_posted(signing_key, "deposit.charged", command, posted),
-            replayed=posted.replayed,
-            charged_at=posted.transfer.created_at,
-            **balances(posted.deposit),
-        ),
+            rejection="idempotency-key-conflict",
+            detail=str(outcome.error),
+            shortfall=0,
+            **balances(outcome.deposit),
+        )
+    return Charged(
+        **echo,
+        transfer_id=outcome.transfer.id,
+        attestation=_attest_posted(signing_key, "deposit.charged", command, outcome),
+        replayed=outcome.replayed,
+        charged_at=outcome.transfer.created_at,
+        **balances(outcome.deposit),
     )
-    return Charged.type
 
 
 async def refund(*, session: AsyncSession, command: RefundRequested, signing_key: str) -> str:

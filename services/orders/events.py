@@ -7,6 +7,11 @@ the processed-event record commits: if the process dies in between, the event
 is delivered again and signalled again, and the workflow ignores an event id
 it has already seen. Nothing is lost and nothing is applied twice.
 
+Answers for different orders on one partition (one customer's orders share it) are
+applied side by side, each order's in the order they came (``concurrent_by=order_of``,
+:meth:`daiko.consumer.IdempotentConsumer.apply_concurrently`): twenty payments at once no
+longer queue behind each other's signal RPCs, and a workflow still sees its answers in order.
+
 A halted order has no workflow to signal (services/orders/halts/service.py): its
 answers are recorded in its read model instead, in the same transaction as
 the processed-event record, so they too are applied exactly once.
@@ -132,4 +137,11 @@ def deposit_bridge_task(
         dead_letter_model=DeadLetter,
         handler=deposit_bridge_handler(workflows, ledger_keys),
         check=deposit_event_check,
+        concurrent_by=order_of,  # one customer's orders share a partition: each order's answers in order
     )
+
+
+def order_of(envelope: Envelope) -> str | None:
+    """The order a deposit answer is about (its workflow's signals must keep their order); ``None`` if none."""
+    order_id = envelope.data.get("order_id")
+    return order_id if isinstance(order_id, str) else None

@@ -26,6 +26,7 @@ from services.deposits.ledger.domain import (
     AccountKind,
     Balances,
     IdempotencyConflict,
+    LedgerError,
     PendingNotFound,
     Phase,
     SameAccount,
@@ -174,25 +175,55 @@ _STORE_SUMS = text(
 )
 
 
+# Any number of accounts' new sums in one round trip, one statement text (arrays, not a VALUES list per size).
+_STORE_MANY_SUMS = text(
+    "UPDATE accounts SET debits_posted = v.dp, credits_posted = v.cp, debits_pending = v.dq, credits_pending = v.cq "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:dp AS bigint[]), CAST(:cp AS bigint[]), CAST(:dq AS bigint[]), "
+    "CAST(:cq AS bigint[])) AS v(id, dp, cp, dq, cq) WHERE accounts.id = v.id"
+)
+
+
+_MANY_TRANSFER_COLUMNS = {
+    "idempotency_key": "text",
+    "phase": "text",
+    "kind": "text",
+    "debit_account_id": "bigint",
+    "credit_account_id": "bigint",
+    "amount": "bigint",
+    "pending_id": "bigint",
+    "customer_id": "text",
+    "balance_after": "bigint",
+    "held_after": "bigint",
+    "order_id": "text",
+    "billing_seq": "integer",
+    "revision": "integer",
+    "reference": "text",
+    "note": "text",
+}
+# A batch's new transfers in one statement of one text: a column per array, matched back by their unique keys.
+_INSERT_MANY_TRANSFERS = text(
+    f"INSERT INTO transfers ({', '.join(_MANY_TRANSFER_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{column} AS {sql}[])" for column, sql in _MANY_TRANSFER_COLUMNS.items())
+    + ") RETURNING idempotency_key, id, created_at"
+)
+
+
 async def lock_accounts(session: AsyncSession, refs: Sequence[AccountRef]) -> dict[str, LockedAccount]:
     """Open the accounts if new, then lock them in id order for the rest of the transaction."""
     new = sorted({r.code: r for r in refs if r.code not in AGENCY_ACCOUNTS}.values(), key=lambda r: r.code)
-    if new:
+    if new:  # executemany form: one cached statement whatever the number of accounts
         await session.execute(
-            insert(Account)
-            .values(
-                [
-                    {
-                        "code": r.code,
-                        "kind": r.kind.value,
-                        "customer_id": r.customer_id,
-                        "order_id": r.order_id,
-                        "debits_must_not_exceed_credits": r.kind in GUARDED_KINDS,
-                    }
-                    for r in new
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=[Account.code])
+            insert(Account).on_conflict_do_nothing(index_elements=[Account.code]),
+            [
+                {
+                    "code": r.code,
+                    "kind": r.kind.value,
+                    "customer_id": r.customer_id,
+                    "order_id": r.order_id,
+                    "debits_must_not_exceed_credits": r.kind in GUARDED_KINDS,
+                }
+                for r in new
+            ],
         )
     codes = sorted({r.code for r in refs})
     rows = (
@@ -349,3 +380,145 @@ async def deposit_of(session: AsyncSession, customer_id: str) -> Deposit:
         guarded=row.debits_must_not_exceed_credits,
     )
     return Deposit(customer_id, b.balance, b.held)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A movement of :func:`post_many` the ledger refused, and the deposit as the movements before it left it."""
+
+    error: LedgerError
+    deposit: Deposit
+
+
+async def post_many(session: AsyncSession, movements: Sequence[Movement]) -> list[Posted | Refused]:
+    """Post several transfers, in order, as :func:`post` would one after another, in a few statements.
+
+    For a consumer's batch in one transaction: every account of the batch is opened and
+    locked at once, in id order (the order :func:`post` locks in, so a batch and a single
+    transfer never deadlock), the keys are looked up at once, and each movement is decided on
+    what the ones before it left (the same :func:`~services.deposits.ledger.domain.apply`
+    under the same locks, so a deposit still never goes below zero). The new transfers and
+    the accounts' new sums are then written in one statement each. A refused movement gets a
+    :class:`Refused` in its place and changes nothing. The accounts' rows hold their old sums
+    until the end, so a caller reads the deposit from the answers, never from the table.
+    Holds and their resolutions (``pending_key``) go through :func:`post`.
+    """
+    if any(m.pending_key is not None for m in movements):
+        raise ValueError("post_many does not resolve holds; use post")
+    if not movements:
+        return []
+    accounts = await lock_accounts(session, [ref for m in movements for ref in (m.debit, m.credit)])
+    keys = sorted({m.key for m in movements})
+    rows = (await session.execute(select(*_TRANSFER_COLUMNS).where(TransferRow.idempotency_key.in_(keys)))).all()
+    known: dict[str, StoredTransfer | dict[str, object]] = {
+        row.idempotency_key: StoredTransfer(**{**row._asdict(), "phase": Phase(row.phase)}) for row in rows
+    }
+    sums = {a.id: a.balances for a in accounts.values()}
+    decided: list[str | Refused] = []  # the key whose transfer answers the movement, or its refusal
+    new: list[dict[str, object]] = []
+    for m in movements:
+        debit, credit = accounts[m.debit.code], accounts[m.credit.code]
+        try:
+            check_amount(m.amount)
+            if m.debit.code == m.credit.code:
+                raise SameAccount("a transfer needs two different accounts")
+            requested = Transfer(m.key, m.debit.code, m.credit.code, m.amount, m.phase, None)
+            existing = known.get(m.key)
+            if existing is not None:
+                earlier = _stored_or_pending(existing)
+                pending_key = None if earlier.pending_id is None else f"#{earlier.pending_id}"
+                if not _as_transfer(earlier, accounts, pending_key).same_request(requested):
+                    raise IdempotencyConflict(f"idempotency key {m.key} was already used for a different transfer")
+                decided.append(m.key)
+                continue
+            new_debit, new_credit = apply(m.phase, m.amount, sums[debit.id], sums[credit.id])
+        except LedgerError as refused:
+            side = debit if debit.kind == AccountKind.CUSTOMER_DEPOSIT else credit
+            now = sums[side.id]
+            decided.append(Refused(refused, Deposit(m.customer_id, now.balance, now.held)))
+            continue
+        sums[debit.id], sums[credit.id] = new_debit, new_credit
+        customer = new_debit if debit.kind == AccountKind.CUSTOMER_DEPOSIT else new_credit
+        values: dict[str, object] = {
+            "idempotency_key": m.key,
+            "phase": m.phase.value,
+            "kind": m.kind.value,
+            "debit_account_id": debit.id,
+            "credit_account_id": credit.id,
+            "amount": m.amount,
+            "pending_id": None,
+            "customer_id": m.customer_id,
+            "balance_after": customer.balance,
+            "held_after": customer.held,
+            "order_id": m.order_id,
+            "billing_seq": m.billing_seq,
+            "revision": m.revision,
+            "reference": m.reference,
+            "note": m.note,
+        }
+        new.append(values)
+        known[m.key] = values
+        decided.append(m.key)
+    fresh: set[str] = set()
+    if new:
+        stored = await session.execute(
+            _INSERT_MANY_TRANSFERS, {column: [values[column] for values in new] for column in _MANY_TRANSFER_COLUMNS}
+        )
+        by_key = {row.idempotency_key: row for row in stored.all()}
+        for values in new:
+            row = by_key[str(values["idempotency_key"])]
+            known[row.idempotency_key] = _stored(values, row.id, row.created_at)
+            fresh.add(row.idempotency_key)
+        await _store_sums(session, {a.id: sums[a.id] for a in accounts.values() if sums[a.id] != a.balances})
+    answers: list[Posted | Refused] = []
+    first_use: set[str] = set()
+    for outcome in decided:
+        if isinstance(outcome, Refused):
+            answers.append(outcome)
+            continue
+        transfer = known[outcome]
+        assert isinstance(transfer, StoredTransfer)
+        replayed = outcome not in fresh or outcome in first_use  # a second use of a key posted in this batch
+        first_use.add(outcome)
+        answers.append(Posted(transfer, replayed=replayed))
+    return answers
+
+
+def _stored(values: dict[str, object], transfer_id: int, created_at: datetime) -> StoredTransfer:
+    return StoredTransfer(
+        id=transfer_id,
+        idempotency_key=str(values["idempotency_key"]),
+        phase=Phase(str(values["phase"])),
+        debit_account_id=int(str(values["debit_account_id"])),
+        credit_account_id=int(str(values["credit_account_id"])),
+        amount=int(str(values["amount"])),
+        pending_id=None,
+        customer_id=str(values["customer_id"]),
+        balance_after=int(str(values["balance_after"])),
+        held_after=int(str(values["held_after"])),
+        created_at=created_at,
+    )
+
+
+def _stored_or_pending(found: StoredTransfer | dict[str, object]) -> StoredTransfer:
+    """A transfer of the batch not inserted yet, as the stored one it will be (for the replay check)."""
+    if isinstance(found, StoredTransfer):
+        return found
+    return _stored(found, -1, datetime.min)
+
+
+async def _store_sums(session: AsyncSession, changed: dict[int, Balances]) -> None:
+    """Every changed account's new sums in one UPDATE."""
+    if not changed:
+        return
+    ids = sorted(changed)
+    await session.execute(
+        _STORE_MANY_SUMS,
+        {
+            "ids": ids,
+            "dp": [changed[i].debits_posted for i in ids],
+            "cp": [changed[i].credits_posted for i in ids],
+            "dq": [changed[i].debits_pending for i in ids],
+            "cq": [changed[i].credits_pending for i in ids],
+        },
+    )

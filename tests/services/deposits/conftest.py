@@ -38,7 +38,7 @@ from daiko.kafka import admin_client, client_options, service_connection
 from daiko.settings import DaikoSettings
 from services.deposits.app import build_app
 from services.deposits.db import DeadLetter, Outbox, ProcessedEvent, TransferRow
-from services.deposits.events import command_handler
+from services.deposits.events import command_batch_handler, command_handler, command_type_known
 from services.deposits.ledger.queries import audit, ledger_totals
 from services.deposits.ledger.repository import deposit_of
 from services.deposits.paypal_sandbox import create_app as create_sandbox
@@ -278,6 +278,9 @@ async def commands_consumer(
         processed_model=ProcessedEvent,
         dead_letter_model=DeadLetter,
         handler=command_handler(DEV_SIGNING_KEY),
+        check=command_type_known,
+        batch=True,  # as the service's own consumer (services/deposits/app.py)
+        batch_handler=command_batch_handler(DEV_SIGNING_KEY),
     )
 
     async def consume() -> None:
