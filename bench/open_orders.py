@@ -3,7 +3,7 @@
     .venv/bin/python bench/open_orders.py N [--concurrency 32] [--checkpoints 2000,10000,…]
         [--sample 50] [--lead 120] [--keep] [--quick]
 
-``--quick`` (N = 24 with a checkpoint at 12, 10 bare workflows, 3 moved deadlines due 3 s ahead)
+``--quick`` (N = 16 with a checkpoint at 8, 10 bare workflows, 3 moved deadlines due 3 s ahead)
 only proves the script still runs and prints its ratios (``tests/bench/test_benchmarks_run.py``); its
 figures are too small to quote. The long run (100,000 and more) is meant for ``nohup`` with
 ``--keep`` (cancelling 100,000 orders afterwards takes as long as creating them), see docs/capacity.md.
@@ -498,10 +498,10 @@ async def main() -> None:
     parser.add_argument("--sample", type=int, default=50, help="orders whose payment deadline is moved")
     parser.add_argument("--lead", type=float, default=120.0, help="seconds ahead the sampled deadlines are moved")
     parser.add_argument("--keep", action="store_true", help="leave the open orders open")
-    parser.add_argument("--quick", action="store_true", help="24 orders: proves the script runs")
+    parser.add_argument("--quick", action="store_true", help="16 orders: proves the script runs")
     args = parser.parse_args()
     if args.quick:
-        args.orders, args.sample, args.concurrency, args.lead, args.checkpoints = 24, 3, 8, 3.0, "12"
+        args.orders, args.sample, args.concurrency, args.lead, args.checkpoints = 16, 3, 8, 3.0, "8"
     from tests.conftest import StackSettings
 
     settings = StackSettings()
@@ -553,7 +553,7 @@ async def main() -> None:
             per_database = {name: (sizes_after[name] - sizes_before[name]) / n for name in sizes_after}
             for name, grown in per_database.items():
                 print(f"    database {name:<20} {kib(grown):>12}  (now {sizes_after[name] / 2**20:,.0f} MiB)")
-            lists, details = await read_latencies(settings, clients, orders, 20 if args.quick else 200)
+            lists, details = await read_latencies(settings, clients, orders, 10 if args.quick else 200)
             print("  reads at this size, creation paused:")
             for what, values in (("staff list, awaiting_payment", lists), ("order detail", details)):
                 p50, p99 = percentile(values, 0.5) * 1000, percentile(values, 0.99) * 1000
@@ -569,7 +569,7 @@ async def main() -> None:
                 under_load, under_load_due = asyncio.create_task(deadline_lateness(settings, due)), due
             else:
                 print(f"  {len(due)} payment deadlines moved to {lead.total_seconds():.0f} s ahead, stack idle …")
-                title = f"moved deadlines at {n:,} open orders ({len(due)}):"
+                title = f"moved deadlines at {await open_in_stack(settings) + len(due):,} open orders ({len(due)}):"
                 await report_lateness(title, settings, due, await deadline_lateness(settings, due))
         n = len(orders)
         rate = n / creating
