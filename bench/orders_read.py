@@ -164,8 +164,7 @@ async def seed(count: int) -> tuple[list[tuple[str, str]], bytes]:
     await engine.dispose()
     # The bare app answers as many bytes as the orders service does: the view with its thread section.
     latest = [
-        {**message, "posted_at": message["posted_at"].isoformat()}
-        for message in reversed(messages[-MESSAGES_SHOWN:])
+        {**message, "posted_at": message["posted_at"].isoformat()} for message in reversed(messages[-MESSAGES_SHOWN:])
     ]
     thread = {"latest": latest, "count": MESSAGES_PER_ORDER, "unread_count": 3, "href": "/v1/orders/x/messages"}
     return pairs, json.dumps({**template, "messages": thread}).encode()

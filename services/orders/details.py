@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from daiko.errors import Unavailable
+from daiko.problems import RETRY_AFTER_SECONDS, Problem
 
 _UNAVAILABLE_SQLSTATE_CLASSES = {"08", "53", "57"}
 """As :mod:`daiko.db`: connection exception, insufficient resources, operator intervention (an outage, a 503)."""
@@ -72,6 +72,17 @@ CROSS JOIN LATERAL (
 WHERE o.order_id = $1 AND ($2::text IS NULL OR o.customer_id = $2::text)
 """
 """The view with its ``messages`` section; ``$2`` the customer (NULL: staff), ``$4`` true for the staff's side."""
+
+
+def database_unavailable() -> Problem:
+    """The 503 every route answers when PostgreSQL is down (``daiko.problems``), for asyncpg's own errors."""
+    return Problem(
+        503,
+        "Service unavailable",
+        "a part this service needs cannot be reached; retry shortly",
+        code="database-unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def thread_href(order_id: str, *, staff: bool) -> str:
@@ -135,10 +146,10 @@ class OrderDetails:
                 _DETAILS, order_id, customer_id, thread_href(order_id, staff=staff), staff, MESSAGES_SHOWN
             )
         except (OSError, asyncpg.InterfaceError) as exc:  # refused, reset, or the pool's connection lost
-            raise Unavailable("the orders database cannot be reached; retry shortly") from exc
+            raise database_unavailable() from exc
         except asyncpg.PostgresError as exc:
             if str(exc.sqlstate or "")[:2] in _UNAVAILABLE_SQLSTATE_CLASSES:  # starting up, shutting down, ...
-                raise Unavailable("the orders database cannot serve now; retry shortly") from exc
+                raise database_unavailable() from exc
             raise
         return text.encode() if text is not None else None
 

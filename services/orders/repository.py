@@ -176,9 +176,9 @@ def _staff_columns(o: type[OrderRecord]) -> tuple[Any, ...]:
     item = func.jsonb_array_elements(o.view["items"]).table_valued(column("value", JSONB)).alias("named_item")
     names = select(func.coalesce(func.array_agg(item.c.value["name"].astext), literal([], ARRAY(Text))))
     billing = func.jsonb_array_elements(o.view["billings"]).table_valued(column("value", JSONB)).alias("billing")
-    billed = select(func.coalesce(func.sum(billing.c.value["total"].astext.cast(BigInteger)), 0).cast(BigInteger)).where(
-        billing.c.value["status"].astext != BillingStatus.CANCELED.value
-    )
+    billed = select(
+        func.coalesce(func.sum(billing.c.value["total"].astext.cast(BigInteger)), 0).cast(BigInteger)
+    ).where(billing.c.value["status"].astext != BillingStatus.CANCELED.value)
     return (
         names.select_from(item).scalar_subquery().label("item_names"),
         billed.select_from(billing).scalar_subquery().label("billed_total"),

@@ -361,4 +361,7 @@ async def test_openapi_documents_every_operation_with_its_examples_and_problems(
     assert {"201", "409", "422", "503"} <= set(apply["responses"])
     assert spec["components"]["schemas"]["ApplicationIn"]["examples"]
     assert "409" in paths["/v1/orders/{order_id}/cancel"]["post"]["responses"]
-    assert "OrderView" in str(paths["/v1/orders/{order_id}"]["get"]["responses"]["200"])
+    details = paths["/v1/orders/{order_id}"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert details["schema"]["$ref"].endswith("/OrderDetails")  # the R1 view and its message history
+    assert "messages" in spec["components"]["schemas"]["OrderDetails"]["properties"]
+    assert details["example"]["messages"]["href"].endswith("/messages")

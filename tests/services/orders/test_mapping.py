@@ -9,7 +9,6 @@ API decides to show it.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -88,7 +87,6 @@ def test_the_http_view_is_the_workflows_view_to_the_byte(view: wf.OrderView) -> 
     shown = mapping.view(view)
     assert type(shown) is schemas.OrderView
     assert shown.model_dump_json() == view.model_dump_json()
-    assert mapping.view_json(view.model_dump_json()) == view.model_dump_json()
 
 
 def test_a_field_the_workflow_adds_to_its_view_stays_out_of_the_api() -> None:
@@ -102,16 +100,6 @@ def test_a_field_the_workflow_adds_to_its_view_stays_out_of_the_api() -> None:
     assert "workflow_internal_counter" not in schemas.OrderView.model_json_schema()["properties"]
 
 
-def test_fields_the_workflow_adds_anywhere_in_its_stored_view_are_dropped_from_the_answer() -> None:
-    today = _example_view().model_dump_json()
-    stored = json.loads(today)
-    stored["routing_hint"] = "eu-2"
-    stored["policy"]["customs_after"] = "P3D"
-    stored["delivery_address"]["geo"] = [48.86, 2.37]
-    stored["billings"][0]["lines"][0]["tax_code"] = "JP10"
-    assert mapping.view_json(json.dumps(stored)) == today
-
-
 def test_a_list_row_shows_the_green_buttons_of_the_stored_view() -> None:
     view = _example_view()
     row = {
@@ -122,7 +110,11 @@ def test_a_list_row_shows_the_green_buttons_of_the_stored_view() -> None:
         "pending_operations": [p.model_dump(mode="json") for p in view.pending_operations],
         "customer_id": view.customer_id,
         "version": view.version,
+        "item_names": [item.name for item in view.items],
+        "billed_total": sum(b.total for b in view.billings),
+        "paid_total": view.paid_total,
     }
     summary = mapping.staff_summary(row)
     assert [p.operation for p in summary.pending_operations] == [p.operation for p in view.pending_operations]
     assert summary.pending_operations and summary.customer_id == view.customer_id
+    assert summary.item_names == [item.name for item in view.items]

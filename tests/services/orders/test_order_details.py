@@ -17,11 +17,13 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.messaging import MessagePosted
 from contracts.topics import source_of
 from daiko.events import MESSAGING_EVENTS, Envelope
 from daiko.kafka import idempotent_producer
+from services.orders.db import OrderRecord
 from services.orders.details import MESSAGES_SHOWN
 from tests.conftest import StackSettings, bearer, customer_token, kafka_as
 from tests.services.orders.driver import Driver, purchase_application
@@ -46,9 +48,7 @@ async def as_messaging(stack: StackSettings) -> AsyncIterator[AIOKafkaProducer]:
     await kafka.stop()
 
 
-async def details_until(
-    read: Callable[[], Any], check: Callable[[View], bool], what: str, timeout: float = 60
-) -> View:
+async def details_until(read: Callable[[], Any], check: Callable[[View], bool], what: str, timeout: float = 60) -> View:
     """Read the order details until ``check`` holds: the copy follows messaging's events, a moment behind."""
     deadline = time.monotonic() + timeout
     while True:
@@ -189,3 +189,23 @@ async def test_r1_another_customers_order_details_stay_not_found(driver: Driver,
     assert response.headers["content-type"].startswith("application/problem+json")
     unauthenticated = await driver.http.get(f"/v1/orders/{order_id}")
     assert unauthenticated.status_code == 401
+
+
+async def test_r1_the_details_serve_the_view_as_the_workflow_stored_it_fields_it_adds_included(
+    driver: Driver, db_sessions: dict[str, async_sessionmaker[AsyncSession]]
+) -> None:
+    order_id = await driver.apply(purchase_application())
+    estimated = await driver.staff_op(order_id, "estimate", {"domestic_shipping": 800})
+    await driver.wait_for(order_id, lambda v: v["version"] >= estimated["version"], "the estimate in the read model")
+    async with db_sessions["orders"]() as session, session.begin():  # what a newer workflow would store
+        row = await session.get(OrderRecord, order_id)
+        assert row is not None
+        row.view = {**row.view, "notes_for_customer": ["we will gift-wrap it"]}
+
+    view = await driver.view(order_id)
+    assert view["notes_for_customer"] == ["we will gift-wrap it"]
+    assert {key: value for key, value in view.items() if key not in ("notes_for_customer", "messages")} == {
+        key: value
+        for key, value in (await driver.staff_view(order_id)).items()
+        if key not in ("notes_for_customer", "messages")
+    }
