@@ -66,6 +66,7 @@ with workflow.unsafe.imports_passed_through():
         CustomerCancelRequest,
         DepositEvent,
         OrderApplication,
+        OrderStatus,
         OrderTransition,
         OrderView,
         OutgoingMessage,
@@ -171,7 +172,8 @@ class OrderWorkflow(StaffHandlers):
         if isinstance(start, CarriedOver):
             workflow.set_current_details(_details(self._order))  # nothing happened: nothing to publish
         else:
-            if workflow.patched(ESTIMATE_DEADLINE_PATCH):
+            # An update that came with the start can have run first: only an order still waiting needs the clock.
+            if workflow.patched(ESTIMATE_DEADLINE_PATCH) and self._order.status is OrderStatus.APPLIED:
                 deadlines.start_estimate_deadline(self._order, workflow.now())
             self._publish()  # order.applied
         while True:

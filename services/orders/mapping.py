@@ -56,6 +56,10 @@ def reception_report(body: http.ReceptionReportIn) -> wf.ReceptionReportRequest:
     return wf.ReceptionReportRequest(outcome=wf.ReceptionOutcome.RECEIVED, comment=body.comment)
 
 
+def add_tracking(item_id: str, body: http.AddTrackingIn) -> wf.AddTrackingRequest:
+    return wf.AddTrackingRequest(item_id=item_id, domestic_tracking_number=body.domestic_tracking_number)
+
+
 def staff_request(operation: StaffOperation, body: http.StaffBody, *, actor: str) -> wf.StaffRequest:
     """The workflow's payload of a staff operation, its ``actor`` the authenticated subject."""
     return operation.request.model_validate({**body.model_dump(), "actor": actor})
@@ -77,6 +81,13 @@ def view_json(stored: str | bytes) -> str:
     either side goes here, as in :func:`view`.
     """
     return http.OrderView.model_validate_json(stored).model_dump_json()
+
+
+def staff_view_json(stored: str | bytes, staff: str | bytes | None) -> str:
+    """The staff's view: the customer's view with the staff part (the read model keeps it in its own column)."""
+    view = http.OrderView.model_validate_json(stored)
+    part = http.StaffPart.model_validate_json(staff) if staff else http.StaffPart()
+    return http.StaffOrderView.model_validate({**view.model_dump(), "staff": part}).model_dump_json()
 
 
 def pending_operations(stored: list[dict[str, Any]] | None) -> list[http.PendingOperation]:

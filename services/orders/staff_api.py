@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from daiko.auth import StaffDep
 from daiko.openapi import problem_responses
 from daiko.params import CustomerFilter
-from services.orders import mapping, repository, service
+from services.orders import mapping, repository, service, staff_part
 from services.orders.api import operated
 from services.orders.deps import (
     CursorDep,
@@ -31,7 +31,7 @@ from services.orders.deps import (
     WorkflowsDep,
 )
 from services.orders.reconciliation import Reconciliation, differences
-from services.orders.schemas import STAFF_BODIES, OrderView, StaffOrderPage
+from services.orders.schemas import STAFF_BODIES, OrderView, StaffOrderPage, StaffOrderView
 from workflows.models import OrderStatus, ServiceType
 from workflows.operations import STAFF, StaffOperation
 
@@ -125,13 +125,15 @@ async def list_orders(
 
 @router.get(
     "/{order_id}",
-    response_model=OrderView,
-    summary="Any order's details view",
+    response_model=StaffOrderView,
+    summary="Any order's details view, with the staff part (internal notes, rejected signals, alerts)",
     responses={**_VIEW, **problem_responses(401, 403, 404, 422, 503)},
 )
 async def get_order(order_id: OrderId, staff: StaffDep, reads: ReadsDep, workflows: WorkflowsDep) -> Response:
     view = await service.order_view_json(reads=reads, workflows=workflows, order_id=order_id, customer_id=None)
-    return Response(content=mapping.view_json(view), media_type="application/json")
+    async with reads.connect() as conn:
+        part = await staff_part.staff_part_json(conn, order_id=order_id)
+    return Response(content=mapping.staff_view_json(view, part), media_type="application/json")
 
 
 def _add_operation(operation: StaffOperation) -> None:
