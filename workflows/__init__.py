@@ -9,6 +9,8 @@ Names callers use (payload models are in ``workflows.models``):
 Query
     ``view`` -> ``OrderView``: the R1 order-details view, with the customer's
     pending operations (amount, deadline).
+``staff_part`` -> ``StaffPart``: what only staff see (internal notes, rejected
+    signals, staff alerts); never inside ``view``, which customers are served.
 
 Customer operations: updates, called by the orders service. Every update returns
 ``OrderView``; a refused one fails with ``ApplicationError`` whose ``type`` is a
@@ -64,6 +66,7 @@ WORKFLOW_NAME = "OrderWorkflow"
 RECORD_TRANSITION = "record_transition"  # read model + outbox in one transaction
 VERIFY_LEDGER_ATTESTATION = "verify_ledger_attestation"  # local activity: is this money fact signed by the ledger?
 VIEW_QUERY = "view"
+STAFF_PART_QUERY = "staff_part"  # what only staff see: internal notes, rejected signals, staff alerts
 DEPOSIT_EVENT_SIGNAL = "deposit_event"
 CUSTOMER_UPDATES: tuple[str, ...] = ("pay_billing", "cancel", "report_reception", "add_tracking")
 STAFF_OPERATIONS: tuple[str, ...] = (

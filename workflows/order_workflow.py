@@ -56,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         DEPOSIT_EVENT_SIGNAL,
         RECORD_TRANSITION,
         STAFF_OPERATIONS,
+        STAFF_PART_QUERY,
         VERIFY_LEDGER_ATTESTATION,
         VIEW_QUERY,
         WORKFLOW_NAME,
@@ -72,6 +73,7 @@ with workflow.unsafe.imports_passed_through():
         OutgoingMessage,
         PayBillingRequest,
         ReceptionReportRequest,
+        StaffPart,
         StaffRequest,
     )
     from workflows.operations import (
@@ -195,6 +197,10 @@ class OrderWorkflow(StaffHandlers):
     @workflow.query(name=VIEW_QUERY, description=VIEW_DESCRIPTION)
     def view(self) -> OrderView:
         return self._order.view()
+
+    @workflow.query(name=STAFF_PART_QUERY, description="STAFF: internal notes, rejected signals and staff alerts.")
+    def staff_part(self) -> StaffPart:
+        return self._order.staff_part()
 
     @workflow.update(name="pay_billing", description=CUSTOMER_DESCRIPTIONS["pay_billing"])
     async def pay_billing(self, request: PayBillingRequest) -> OrderView:

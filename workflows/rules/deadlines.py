@@ -77,14 +77,12 @@ def clock_tick(order: Order, _: None, now: datetime, actor: str) -> None:
 
 
 def start_estimate_deadline(order: Order, now: datetime) -> None:
-    """R14: a new order must be estimated (or its handling confirmed) in time; staff are alerted before."""
-    deadline = order.start_deadline(DeadlineKind.ESTIMATE, now, order.policy.estimate_due_after, remind=True)
-    order.record(
-        now,
-        "system",
-        "estimate due",
-        f"staff send the estimate by {iso(deadline.due_at)} or the order is canceled (R14)",
-    )
+    """R14: a new order must be estimated (or its handling confirmed) in time; staff are alerted before.
+
+    No history entry: the deadline is in the view from the first version on, and an order estimated
+    within its first workflow task (before the clock could start) reads the same as any other.
+    """
+    order.start_deadline(DeadlineKind.ESTIMATE, now, order.policy.estimate_due_after, remind=True)
 
 
 def moved(order: Order, deadline: Deadline, previous: datetime) -> None:
