@@ -127,6 +127,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/orders/{order_id}/items/{item_id}/tracking": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Forward service: add (or correct) an item's domestic tracking number, until the item arrives */
+        put: operations["orders.add_tracking"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/orders/{order_id}/payments": {
         parameters: {
             query?: never;
@@ -242,7 +259,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Any order's details view */
+        /** Any order's details view, with the staff part (internal notes, rejected signals, alerts) */
         get: operations["orders.get_order"];
         put?: never;
         post?: never;
@@ -263,7 +280,7 @@ export interface paths {
         put?: never;
         /**
          * Amend items
-         * @description Partial cancellation or quantity change asked by message, before any payment; issues a new estimate (R4). Fees left out keep their amount. Payload: {"changes": [{"item_id": "2", "quantity": 0}, {"item_id": "1", "quantity": 3, "unit_price": 3000}], "actor": "<staff id>", "note": "<optional>"}
+         * @description Partial cancellation or quantity change asked by message, before any payment; issues a new estimate (R4). Fees left out keep their amount. Payload: {"changes": [{"item_id": "2", "quantity": 0}, {"item_id": "1", "quantity": 3, "unit_price": 3000}], "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_amend_items"];
         delete?: never;
@@ -283,7 +300,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel order
-         * @description Cancel the order (staff decision) and refund everything paid (R10). Not after shipment. Payload: {"reason": "customer asked by message", "actor": "<staff id>", "note": "<optional>"}
+         * @description Cancel the order (staff decision) and refund everything paid (R10). Not after shipment. Payload: {"reason": "customer asked by message", "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_cancel_order"];
         delete?: never;
@@ -303,7 +320,7 @@ export interface paths {
         put?: never;
         /**
          * Cannot handle
-         * @description We cannot purchase or forward this order: cancel it as unavailable and refund everything paid (R10). Payload: {"reason": "prohibited item", "actor": "<staff id>", "note": "<optional>"}
+         * @description We cannot purchase or forward this order: cancel it as unavailable and refund everything paid (R10). Payload: {"reason": "prohibited item", "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_cannot_handle"];
         delete?: never;
@@ -323,7 +340,7 @@ export interface paths {
         put?: never;
         /**
          * Confirm handling
-         * @description Forward order: we can handle the items. Issues billing 1 (7 days to pay, R5) and starts the arrival clock (R6). Payload: {"service_fee": 500, "international_shipping": 2400 (one-time plan only), "extras": [], "actor": "<staff id>", "note": "<optional>"}
+         * @description Forward order: we can handle the items. Issues billing 1 (7 days to pay, R5) and starts the arrival clock (R6). Payload: {"service_fee": 500, "international_shipping": 2400 (one-time plan only), "extras": [], "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_confirm_handling"];
         delete?: never;
@@ -343,7 +360,7 @@ export interface paths {
         put?: never;
         /**
          * Estimate
-         * @description Estimate or re-estimate billing 1 (the single billing on the one-time plan); the customer has 7 days to pay (R5), a re-estimate restarts the clock. Payload: {"unit_prices": {"1": 3200}, "domestic_shipping": 800, "service_fee": 500, "international_shipping": 2400 (one-time plan only), "extras": [{"description": "gift wrap", "amount": 300}], "actor": "<staff id>", "note": "<optional>"}
+         * @description Estimate or re-estimate billing 1 (the single billing on the one-time plan); the customer has 7 days to pay (R5), a re-estimate restarts the clock. Payload: {"unit_prices": {"1": 3200}, "domestic_shipping": 800, "service_fee": 500, "international_shipping": 2400 (one-time plan only), "extras": [{"description": "gift wrap", "amount": 300}], "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_estimate"];
         delete?: never;
@@ -363,7 +380,7 @@ export interface paths {
         put?: never;
         /**
          * Issue second billing
-         * @description Two-time plan: bill international shipping and extras after packing (R12); unpaid by the abandonment deadline, the items are abandoned (R11). Payload: {"international_shipping": 2400, "extras": [], "shipping_method": "EMS", "actor": "<staff id>", "note": "<optional>"}
+         * @description Two-time plan: bill international shipping and extras after packing (R12); unpaid by the abandonment deadline, the items are abandoned (R11). Payload: {"international_shipping": 2400, "extras": [], "shipping_method": "EMS", "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_issue_second_billing"];
         delete?: never;
@@ -383,7 +400,7 @@ export interface paths {
         put?: never;
         /**
          * Item arrived
-         * @description An item reached the warehouse; when all have, the order moves on (R6 stops, R11 starts on two-time). Payload: {"item_id": "1", "domestic_tracking_number": "<optional>", "actor": "<staff id>", "note": "<optional>"}
+         * @description An item reached the warehouse; when all have, the order moves on (R6 stops, R11 starts on two-time). Payload: {"item_id": "1", "domestic_tracking_number": "<optional>", "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_item_arrived"];
         delete?: never;
@@ -403,7 +420,7 @@ export interface paths {
         put?: never;
         /**
          * Item purchased
-         * @description Purchase order: an item was bought. Payload: {"item_id": "1", "actor": "<staff id>", "note": "<optional>"}
+         * @description Purchase order: an item was bought. Payload: {"item_id": "1", "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_item_purchased"];
         delete?: never;
@@ -423,7 +440,7 @@ export interface paths {
         put?: never;
         /**
          * Item unavailable
-         * @description An item cannot be bought (or will not arrive): refund its price; no item left cancels the order (R10). Payload: {"item_id": "1", "reason": "sold out", "actor": "<staff id>", "note": "<optional>"}
+         * @description An item cannot be bought (or will not arrive): refund its price; no item left cancels the order (R10). Payload: {"item_id": "1", "reason": "sold out", "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_item_unavailable"];
         delete?: never;
@@ -443,7 +460,7 @@ export interface paths {
         put?: never;
         /**
          * Move deadline
-         * @description Move an automatic deadline (payment R5, arrival R6, abandonment R11, completion R7) to a time or by a shift; its reminder (R13) follows. Payload: {"deadline": "payment", "due_at": "2030-01-31T15:00:00+09:00" or "shift_by": "P3D", "actor": "<staff id>", "note": "<optional>"}
+         * @description Move an automatic deadline (estimate R14, payment R5, arrival R6, abandonment R11, completion R7) to a time or by a shift; its reminder (R13) follows and the customer is told the new date. Payload: {"deadline": "payment", "due_at": "2030-01-31T15:00:00+09:00" or "shift_by": "P3D", "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_move_deadline"];
         delete?: never;
@@ -463,7 +480,7 @@ export interface paths {
         put?: never;
         /**
          * Resolve dispute
-         * @description Settle a problem report: refund any amount up to what was paid (or 0), then the order completes (R8). Payload: {"refund_amount": 1500, "resolution": "one item damaged", "actor": "<staff id>", "note": "<optional>"}
+         * @description Settle a problem report: refund any amount up to what was paid (or 0), then the order completes (R8). Payload: {"refund_amount": 1500, "resolution": "one item damaged", "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_resolve_dispute"];
         delete?: never;
@@ -483,7 +500,7 @@ export interface paths {
         put?: never;
         /**
          * Ship
-         * @description The parcel was shipped; without a reception report the order completes 50 days later (R7). Payload: {"method": "EMS", "carrier": "Japan Post", "tracking_numbers": ["EM123456789JP"], "actor": "<staff id>", "note": "<optional>"}
+         * @description The parcel was shipped; without a reception report the order completes 50 days later (R7). Payload: {"method": "EMS", "carrier": "Japan Post", "tracking_numbers": ["EM123456789JP"], "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_ship"];
         delete?: never;
@@ -514,6 +531,17 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * AddTrackingIn
+         * @description Forward service: the domestic tracking number of an item, given after applying (until it arrives).
+         * @example {
+         *       "domestic_tracking_number": "1234-5678-9012"
+         *     }
+         */
+        AddTrackingIn: {
+            /** Domestic Tracking Number */
+            domestic_tracking_number: string;
+        };
+        /**
          * AmendItemsRequest
          * @description Partial cancellation or quantity change (R4); fees left out keep their previous amount.
          */
@@ -524,10 +552,23 @@ export interface components {
             domestic_shipping?: number | null;
             /** Extras */
             extras?: components["schemas"]["ExtraCharge"][] | null;
+            /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
             /** International Shipping */
             international_shipping?: number | null;
             /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
+            /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -645,11 +686,24 @@ export interface components {
          * CancelReason
          * @enum {string}
          */
-        CancelReason: "customer_request" | "unavailable" | "payment_timeout" | "arrival_timeout" | "staff";
+        CancelReason: "customer_request" | "unavailable" | "payment_timeout" | "arrival_timeout" | "estimate_timeout" | "staff";
         /** CannotHandleRequest */
         CannotHandleRequest: {
             /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
+            /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
+            /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -676,10 +730,23 @@ export interface components {
              * @default []
              */
             extras: components["schemas"]["ExtraCharge"][];
+            /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
             /** International Shipping */
             international_shipping?: number | null;
             /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
+            /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -701,7 +768,7 @@ export interface components {
          * CustomerOperation
          * @enum {string}
          */
-        CustomerOperation: "pay_billing" | "cancel" | "report_reception";
+        CustomerOperation: "pay_billing" | "cancel" | "report_reception" | "payment_processing" | "explain_dispute" | "add_tracking";
         /**
          * CustomerSignIn
          * @example {
@@ -750,7 +817,7 @@ export interface components {
          * DeadlineKind
          * @enum {string}
          */
-        DeadlineKind: "payment" | "arrival" | "abandonment" | "completion";
+        DeadlineKind: "estimate" | "payment" | "arrival" | "abandonment" | "completion";
         /** DeliveryAddress */
         DeliveryAddress: {
             /** Address Lines */
@@ -887,10 +954,23 @@ export interface components {
              * @default []
              */
             extras: components["schemas"]["ExtraCharge"][];
+            /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
             /** International Shipping */
             international_shipping?: number | null;
             /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
+            /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -1060,6 +1140,20 @@ export interface components {
              */
             detail: string;
         };
+        /** InternalNote */
+        InternalNote: {
+            /** Actor */
+            actor: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Note */
+            note: string;
+            /** Operation */
+            operation: string;
+        };
         /** Item */
         Item: {
             /** Domestic Tracking Number */
@@ -1095,12 +1189,25 @@ export interface components {
             /** Domestic Tracking Number */
             domestic_tracking_number?: string | null;
             /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
+            /**
              * Item Id
              * @description An item's number within its order, as text ('1', '2', ...).
              */
             item_id: string;
             /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
+            /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -1151,12 +1258,25 @@ export interface components {
         /** ItemPurchasedRequest */
         ItemPurchasedRequest: {
             /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
+            /**
              * Item Id
              * @description An item's number within its order, as text ('1', '2', ...).
              */
             item_id: string;
             /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
+            /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -1165,16 +1285,29 @@ export interface components {
          * ItemStatus
          * @enum {string}
          */
-        ItemStatus: "requested" | "purchased" | "unavailable" | "arrived" | "canceled";
+        ItemStatus: "requested" | "purchased" | "unavailable" | "arrived" | "canceled" | "discarded";
         /** ItemUnavailableRequest */
         ItemUnavailableRequest: {
+            /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
             /**
              * Item Id
              * @description An item's number within its order, as text ('1', '2', ...).
              */
             item_id: string;
             /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
+            /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -1195,7 +1328,20 @@ export interface components {
             /** Due At */
             due_at?: string | null;
             /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
+            /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
+            /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -1281,6 +1427,18 @@ export interface components {
              * @default P50D
              */
             completion_after: string;
+            /**
+             * Estimate Alert Before
+             * Format: duration
+             * @default P2D
+             */
+            estimate_alert_before: string;
+            /**
+             * Estimate Due After
+             * Format: duration
+             * @default P14D
+             */
+            estimate_due_after: string;
             /**
              * History Events Per Run
              * @default 10000
@@ -1410,6 +1568,8 @@ export interface components {
             refunds: components["schemas"]["Refund"][];
             service_type: components["schemas"]["ServiceType"];
             shipment?: components["schemas"]["Shipment"] | null;
+            /** Shipping Method */
+            shipping_method?: string | null;
             status: components["schemas"]["OrderStatus"];
             /**
              * Updated At
@@ -1446,10 +1606,14 @@ export interface components {
             amount?: number | null;
             /** Billing Seq */
             billing_seq?: number | null;
+            /** Condition */
+            condition?: string | null;
             /** Description */
             description: string;
             /** Due At */
             due_at?: string | null;
+            /** Item Id */
+            item_id?: string | null;
             operation: components["schemas"]["CustomerOperation"];
             /** Revision */
             revision?: number | null;
@@ -1581,10 +1745,39 @@ export interface components {
          * @enum {string}
          */
         RefundStatus: "requested" | "refunded" | "rejected";
+        /** RejectedSignal */
+        RejectedSignal: {
+            /** Actor */
+            actor: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Detail */
+            detail: string;
+            /** Refusal */
+            refusal: string;
+            /** Signal */
+            signal: string;
+        };
         /** ResolveDisputeRequest */
         ResolveDisputeRequest: {
             /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
+            /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
+            /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -1603,10 +1796,23 @@ export interface components {
              * @default []
              */
             extras: components["schemas"]["ExtraCharge"][];
+            /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
             /** International Shipping */
             international_shipping: number;
             /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
+            /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -1636,10 +1842,23 @@ export interface components {
         ShipRequest: {
             /** Carrier */
             carrier: string;
+            /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
+            /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
             /** Method */
             method: string;
             /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -1660,10 +1879,40 @@ export interface components {
             /** Tracking Numbers */
             tracking_numbers: string[];
         };
+        /** StaffAlert */
+        StaffAlert: {
+            /** Alert */
+            alert: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Consequence */
+            consequence: string;
+            /**
+             * Due At
+             * Format: date-time
+             */
+            due_at: string;
+        };
         /** StaffCancelRequest */
         StaffCancelRequest: {
             /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
+            /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
+            /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -1736,6 +1985,123 @@ export interface components {
             updated_at: string;
             /** Version */
             version: number;
+        };
+        /**
+         * StaffOrderView
+         * @description The order-details view as staff see it: the customer's view plus the staff part.
+         */
+        StaffOrderView: {
+            /**
+             * Billings
+             * @default []
+             */
+            billings: components["schemas"]["Billing"][];
+            cancel_reason?: components["schemas"]["CancelReason"] | null;
+            /** Closed At */
+            closed_at?: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Customer Id */
+            customer_id: string;
+            /**
+             * Customer Note
+             * @default
+             */
+            customer_note: string;
+            /**
+             * Deadlines
+             * @default []
+             */
+            deadlines: components["schemas"]["Deadline"][];
+            delivery_address: components["schemas"]["DeliveryAddress"];
+            dispute?: components["schemas"]["Dispute"] | null;
+            halted?: components["schemas"]["HaltNotice"] | null;
+            /**
+             * History
+             * @default []
+             */
+            history: components["schemas"]["HistoryEntry"][];
+            /** Items */
+            items: components["schemas"]["Item"][];
+            /** Next Deadline */
+            next_deadline?: string | null;
+            /** Order Id */
+            order_id: string;
+            /**
+             * Paid Total
+             * @default 0
+             */
+            paid_total: number;
+            payment_plan: components["schemas"]["PaymentPlan"];
+            /**
+             * Pending Operations
+             * @default []
+             */
+            pending_operations: components["schemas"]["PendingOperation"][];
+            policy: components["schemas"]["OrderPolicy"];
+            /**
+             * Refunded Total
+             * @default 0
+             */
+            refunded_total: number;
+            /**
+             * Refunds
+             * @default []
+             */
+            refunds: components["schemas"]["Refund"][];
+            service_type: components["schemas"]["ServiceType"];
+            shipment?: components["schemas"]["Shipment"] | null;
+            /** Shipping Method */
+            shipping_method?: string | null;
+            /**
+             * @default {
+             *       "alerts": [],
+             *       "internal_notes": [],
+             *       "rejected_signals": [],
+             *       "rejected_signals_not_listed": 0
+             *     }
+             */
+            staff: components["schemas"]["StaffPart"];
+            status: components["schemas"]["OrderStatus"];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Version
+             * @default 0
+             */
+            version: number;
+        };
+        /**
+         * StaffPart
+         * @description What only staff see of an order: kept apart from the customer's view, never inside it.
+         */
+        StaffPart: {
+            /**
+             * Alerts
+             * @default []
+             */
+            alerts: components["schemas"]["StaffAlert"][];
+            /**
+             * Internal Notes
+             * @default []
+             */
+            internal_notes: components["schemas"]["InternalNote"][];
+            /**
+             * Rejected Signals
+             * @default []
+             */
+            rejected_signals: components["schemas"]["RejectedSignal"][];
+            /**
+             * Rejected Signals Not Listed
+             * @default 0
+             */
+            rejected_signals_not_listed: number;
         };
         /**
          * StaffSignIn
@@ -2144,7 +2510,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -2152,6 +2520,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -2340,7 +2710,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -2348,6 +2720,219 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
+                     *         "history_events_per_run": 10000,
+                     *         "max_order_total": 10000000,
+                     *         "payment_due_after": "P7D",
+                     *         "reminder_before": "P2D"
+                     *       },
+                     *       "refunded_total": 0,
+                     *       "refunds": [],
+                     *       "service_type": "purchase",
+                     *       "status": "awaiting_payment",
+                     *       "updated_at": "2026-11-26T10:00:00Z",
+                     *       "version": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OrderView"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The order refuses the operation now; `detail` says why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (too many operations, or failed authentications); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part this service needs is down; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "orders.add_tracking": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order's id */
+                order_id: string;
+                /** @description The item's number within its order */
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddTrackingIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "billings": [
+                     *         {
+                     *           "issued_at": "2026-11-26T10:00:00Z",
+                     *           "kind": "first",
+                     *           "lines": [
+                     *             {
+                     *               "amount": 10560,
+                     *               "description": "Gundam RX-78-2 Ver. Ka, MG 1/100 x 2",
+                     *               "item_id": "1",
+                     *               "kind": "item"
+                     *             },
+                     *             {
+                     *               "amount": 800,
+                     *               "description": "Domestic shipping",
+                     *               "kind": "domestic_shipping"
+                     *             },
+                     *             {
+                     *               "amount": 500,
+                     *               "description": "Service fee",
+                     *               "kind": "service_fee"
+                     *             }
+                     *           ],
+                     *           "revision": 1,
+                     *           "seq": 1,
+                     *           "status": "awaiting_payment",
+                     *           "total": 11860
+                     *         }
+                     *       ],
+                     *       "created_at": "2026-11-26T10:00:00Z",
+                     *       "customer_id": "cust-42",
+                     *       "customer_note": "Please combine with my other order if possible.",
+                     *       "deadlines": [
+                     *         {
+                     *           "due_at": "2026-12-03T10:00:00Z",
+                     *           "kind": "payment",
+                     *           "remind_at": "2026-12-01T10:00:00Z",
+                     *           "rule": "R5",
+                     *           "started_at": "2026-11-26T10:00:00Z"
+                     *         }
+                     *       ],
+                     *       "delivery_address": {
+                     *         "address_lines": [
+                     *           "12 rue Oberkampf",
+                     *           "Bâtiment B, 3e étage"
+                     *         ],
+                     *         "country": "FR",
+                     *         "name": "Alex Martin",
+                     *         "phone": "+33 6 12 34 56 78",
+                     *         "postal_code": "75011"
+                     *       },
+                     *       "history": [
+                     *         {
+                     *           "action": "applied",
+                     *           "actor": "customer",
+                     *           "at": "2026-11-26T10:00:00Z",
+                     *           "detail": "1 item(s), two_time payment"
+                     *         },
+                     *         {
+                     *           "action": "estimated",
+                     *           "actor": "staff:s-7",
+                     *           "at": "2026-11-26T10:00:00Z",
+                     *           "detail": "billing 1 revision 1: 11860 yen, pay by 2026-12-03T10:00:00+00:00"
+                     *         }
+                     *       ],
+                     *       "items": [
+                     *         {
+                     *           "item_id": "1",
+                     *           "name": "Gundam RX-78-2 Ver. Ka, MG 1/100",
+                     *           "note": "",
+                     *           "options": "boxed, no shrink wrap damage",
+                     *           "quantity": 2,
+                     *           "shop_or_url": "https://www.amiami.example/item/123456",
+                     *           "status": "requested",
+                     *           "unit_price": 5280
+                     *         }
+                     *       ],
+                     *       "next_deadline": "2026-12-03T10:00:00Z",
+                     *       "order_id": "P261126-7KQ2M9XA",
+                     *       "paid_total": 0,
+                     *       "payment_plan": "two_time",
+                     *       "pending_operations": [
+                     *         {
+                     *           "amount": 11860,
+                     *           "billing_seq": 1,
+                     *           "description": "Pay billing 1 from your deposit",
+                     *           "due_at": "2026-12-03T10:00:00Z",
+                     *           "operation": "pay_billing",
+                     *           "revision": 1
+                     *         },
+                     *         {
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
+                     *           "operation": "cancel"
+                     *         }
+                     *       ],
+                     *       "policy": {
+                     *         "abandon_after": "P30D",
+                     *         "arrival_due_after": "P30D",
+                     *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -2548,7 +3133,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -2556,6 +3143,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -2755,7 +3344,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -2763,6 +3354,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -3240,7 +3833,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -3248,6 +3843,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -3261,7 +3858,7 @@ export interface operations {
                      *       "version": 0
                      *     }
                      */
-                    "application/json": components["schemas"]["OrderView"];
+                    "application/json": components["schemas"]["StaffOrderView"];
                 };
             };
             /** @description No valid bearer token */
@@ -3436,7 +4033,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -3444,6 +4043,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -3641,7 +4242,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -3649,6 +4252,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -3846,7 +4451,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -3854,6 +4461,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -4051,7 +4660,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -4059,6 +4670,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -4256,7 +4869,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -4264,6 +4879,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -4461,7 +5078,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -4469,6 +5088,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -4666,7 +5287,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -4674,6 +5297,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -4871,7 +5496,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -4879,6 +5506,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -5076,7 +5705,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -5084,6 +5715,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -5281,7 +5914,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -5289,6 +5924,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -5486,7 +6123,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -5494,6 +6133,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -5691,7 +6332,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -5699,6 +6342,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
