@@ -38,7 +38,7 @@ const unitPrices = (values: Values, order: OrderView): Record<string, number> =>
 // customer); the message to the customer travels with the operation's events and shows in their history.
 const NOTE: Field = { name: "internal_note", label: "Internal note (staff only)", kind: "optional-text" };
 const MESSAGE: Field = { name: "message_to_customer", label: "Message to the customer (optional)", kind: "optional-text" };
-const words = (v: Values) => ({ internal_note: text(v.internal_note), message_to_customer: text(v.message_to_customer) });
+const words = (v: Values) => ({ internal_note: text(v.internal_note), message_to_customer: text(v.message_to_customer), note: "" });
 const EXTRA: Field = { name: "extra", label: "Extra charge", kind: "extra" };
 
 function form<P extends PostPath>(spec: StaffOperationForm<P>): StaffOperationForm<P> {
