@@ -9,6 +9,8 @@ Names callers use (payload models are in ``workflows.models``):
 Query
     ``view`` -> ``OrderView``: the R1 order-details view, with the customer's
     pending operations (amount, deadline).
+``staff_part`` -> ``StaffPart``: what only staff see (internal notes, rejected
+    signals, staff alerts); never inside ``view``, which customers are served.
 
 Customer operations: updates, called by the orders service. Every update returns
 ``OrderView``; a refused one fails with ``ApplicationError`` whose ``type`` is a
@@ -16,6 +18,7 @@ Customer operations: updates, called by the orders service. Every update returns
     ``pay_billing``       PayBillingRequest        ask the deposit to charge a billing
     ``cancel``            CustomerCancelRequest    R4: before any payment only
     ``report_reception``  ReceptionReportRequest   R7 received fine / R8 problem
+    ``add_tracking``      AddTrackingRequest       forward: an item's domestic tracking number, until it arrives
 
 Deposit results: signal ``deposit_event`` with ``DepositEvent`` (de-duplicated by
 ``event_id``), sent by the orders service's bridge from daiko.deposits.events.v1:
@@ -29,9 +32,11 @@ Activity: ``record_transition(OrderTransition)``, implemented by the orders serv
 the read model (version-guarded) and the outbox in one orders-database transaction.
 
 Staff operations: for each name X below, a signal ``X`` (Temporal Web UI, JSON
-payload; a malformed or refused one is recorded in the order's history and
-changes nothing) and an update ``staff_X`` (staff API; refusals as above). Both
-run the same rule. Payload models:
+payload; a malformed, refused or unknown one is recorded in the order's staff
+part, never the customer's history, and changes nothing) and an update ``staff_X`` (staff API; refusals as above). Both
+run the same rule. Every payload takes ``internal_note`` (staff part only; ``note``
+is its older name) and ``message_to_customer`` (the events' ``staff_message`` and
+the customer's history). Payload models:
     ``estimate``              EstimateRequest         estimate / re-estimate billing 1 (R5)
     ``confirm_handling``      ConfirmHandlingRequest  forward: handling contact + item confirmation (R5, R6)
     ``cannot_handle``         CannotHandleRequest     cancel as unavailable, refund everything (R10)
@@ -61,8 +66,9 @@ WORKFLOW_NAME = "OrderWorkflow"
 RECORD_TRANSITION = "record_transition"  # read model + outbox in one transaction
 VERIFY_LEDGER_ATTESTATION = "verify_ledger_attestation"  # local activity: is this money fact signed by the ledger?
 VIEW_QUERY = "view"
+STAFF_PART_QUERY = "staff_part"  # what only staff see: internal notes, rejected signals, staff alerts
 DEPOSIT_EVENT_SIGNAL = "deposit_event"
-CUSTOMER_UPDATES: tuple[str, ...] = ("pay_billing", "cancel", "report_reception")
+CUSTOMER_UPDATES: tuple[str, ...] = ("pay_billing", "cancel", "report_reception", "add_tracking")
 STAFF_OPERATIONS: tuple[str, ...] = (
     "estimate",
     "confirm_handling",

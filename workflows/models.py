@@ -134,6 +134,12 @@ class CustomerOperation(StrEnum):
     PAY_BILLING = "pay_billing"
     CANCEL = "cancel"
     REPORT_RECEPTION = "report_reception"
+    # Not a button of its own: a charge is travelling, so the customer waits (and sees no pay button) meanwhile.
+    PAYMENT_PROCESSING = "payment_processing"
+    # A dispute is open: staff need the customer's explanation, with photos, by message (R8).
+    EXPLAIN_DISPUTE = "explain_dispute"
+    # Forward service: an item still has no domestic tracking number; the customer adds it (update add_tracking).
+    ADD_TRACKING = "add_tracking"
 
 
 # --------------------------------------------------------------------------- start of an order
@@ -150,6 +156,10 @@ class OrderPolicy(BaseModel):
     completion_after: Duration = timedelta(days=50)  # R7
     abandon_after: Duration = timedelta(days=30)  # R11
     reminder_before: Duration = timedelta(days=2)  # R13
+    # R14: staff send the estimate (purchase) or the handling contact (forward) within this, or the order is
+    # canceled (estimate_timeout); staff are alerted this long before. Orders started before the rule have none.
+    estimate_due_after: Duration = timedelta(days=14)
+    estimate_alert_before: Duration = timedelta(days=2)
     # Everything the order's billings may add up to (orders started before it existed get the default).
     max_order_total: Annotated[int, Field(ge=1, le=YEN_MAX, strict=True)] = MAX_ORDER_TOTAL
     # The workflow continues as new once its run's history has this many events, or earlier when the server
@@ -214,13 +224,29 @@ class OrderApplication(BaseModel):
 # --------------------------------------------------------------------------- staff payloads
 
 
+StaffMessage = Annotated[str, Field(max_length=2000, pattern=TEXT_PATTERN)]
+
+
 class StaffRequest(BaseModel):
-    """Common to every staff operation; unknown fields are refused so a typo in the Web UI is caught."""
+    """Common to every staff operation; unknown fields are refused so a typo in the Web UI is caught.
+
+    What staff write travels one of two ways, never both by accident: ``internal_note`` stays in the
+    staff part of the order (never in the customer's view or any event), ``message_to_customer`` is
+    said to the customer (the events' ``staff_message`` and the customer's history). ``note`` is the
+    older name of the internal note, still accepted from Web UI users' saved payloads.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     actor: Annotated[str, Field(max_length=128)] | None = None  # the staff member's id
-    note: Note = ""
+    note: Note = ""  # deprecated: the internal note's old name
+    internal_note: Note = ""
+    message_to_customer: StaffMessage = ""
+
+    @property
+    def internal_notes(self) -> str:
+        """The internal note, whichever name it was sent under (both joined if both were)."""
+        return "\n".join(part for part in (self.internal_note, self.note) if part)
 
 
 class ExtraCharge(BaseModel):
@@ -340,6 +366,15 @@ class CustomerCancelRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     reason: Note = ""
+
+
+class AddTrackingRequest(BaseModel):
+    """Forward service: the customer gives an item's domestic tracking number after applying."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    item_id: ItemId
+    domestic_tracking_number: TrackingNumber
 
 
 class ReceptionReportRequest(BaseModel):
@@ -476,6 +511,8 @@ class PendingOperation(BaseModel):
     amount: Yen | None = None
     due_at: datetime | None = None
     shortfall: Yen | None = None
+    condition: str | None = None  # under which condition the operation stays possible (cancel: R4)
+    item_id: str | None = None  # add_tracking: which item
 
 
 class HaltNotice(BaseModel):
@@ -505,6 +542,8 @@ class OrderFacts(BaseModel):
     billings: list[Billing] = []
     refunds: list[Refund] = []
     shipment: Shipment | None = None
+    # The shipping method as last chosen (2nd billing, then the shipment itself); None until staff choose one.
+    shipping_method: str | None = None
     dispute: Dispute | None = None
     deadlines: list[Deadline] = []
     history: list[HistoryEntry] = []
@@ -522,6 +561,47 @@ class OrderView(OrderFacts):
     refunded_total: Yen = 0
     next_deadline: datetime | None = None
     halted: HaltNotice | None = None  # only on a halted order (status ``halted``)
+
+
+# --------------------------------------------------------------------------- the staff part (never the customer's)
+
+
+class InternalNote(BaseModel):
+    """What a staff member noted for colleagues with an operation; customers never see it."""
+
+    at: datetime
+    actor: str
+    operation: str
+    note: str
+
+
+class RejectedSignal(BaseModel):
+    """A signal the order did not act on (malformed, refused, too large, unknown, not the ledger's)."""
+
+    at: datetime
+    actor: str
+    signal: str
+    refusal: str
+    detail: str
+
+
+class StaffAlertEntry(BaseModel):
+    """An alert raised for staff before a rule acts on its own (``order.staff_alert``)."""
+
+    at: datetime
+    alert: str
+    due_at: datetime
+    consequence: str
+
+
+class StaffPart(BaseModel):
+    """The part of an order only staff see: kept apart from the R1 view, which is served to the customer
+    as it is stored (the read model's ``staff_view`` column, the staff API's ``staff``)."""
+
+    internal_notes: list[InternalNote] = []
+    rejected_signals: list[RejectedSignal] = []
+    rejected_signals_not_listed: int = 0  # older rejections dropped to keep the list bounded
+    alerts: list[StaffAlertEntry] = []
 
 
 # --------------------------------------------------------------------------- what a transition writes
@@ -545,6 +625,7 @@ class OrderTransition(BaseModel):
     customer_id: str
     version: int
     view: OrderView
+    staff: StaffPart = StaffPart()  # never inside ``view``: the customer is served ``view`` as stored
     messages: list[OutgoingMessage] = []
     # The W3C trace context of what caused it (workflows/trace_context.py): the activity continues that trace.
     trace_context: dict[str, str] = {}

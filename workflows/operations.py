@@ -46,8 +46,27 @@ class StaffOperation:
 
 
 def _staff(name: str, request: type[StaffRequest], rule: Rule, what: str, example: str) -> StaffOperation:
-    common = '"actor": "<staff id>", "note": "<optional>"'
-    return StaffOperation(name, request, rule, f"STAFF: {what} Payload: {{{example}, {common}}}")
+    common = '"actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"'
+    return StaffOperation(
+        name, request, _with_staff_words(name, rule), f"STAFF: {what} Payload: {{{example}, {common}}}"
+    )
+
+
+def _with_staff_words(name: str, rule: Rule) -> Rule:
+    """The rule, then what staff wrote with it: the internal note into the staff part, the message to the
+    customer onto every order event the rule raised and into the customer's history."""
+
+    def run(order: Order, request: StaffRequest, now: datetime, actor: str) -> None:
+        raised_before = len(order.effects)
+        rule(order, request, now, actor)
+        if request.internal_notes:
+            order.note_internally(now, actor, name, request.internal_notes)
+        if request.message_to_customer:
+            order.tell_customer(now, actor, request.message_to_customer, since=raised_before)
+
+    run.__name__ = getattr(rule, "__name__", name)
+    run.__doc__ = rule.__doc__
+    return run
 
 
 _TABLE = (
@@ -137,8 +156,8 @@ _TABLE = (
         "move_deadline",
         MoveDeadlineRequest,
         deadlines.move_deadline,
-        "Move an automatic deadline (payment R5, arrival R6, abandonment R11, completion R7) to a time or by "
-        "a shift; its reminder (R13) follows.",
+        "Move an automatic deadline (estimate R14, payment R5, arrival R6, abandonment R11, completion R7) to a "
+        "time or by a shift; its reminder (R13) follows and the customer is told the new date.",
         '"deadline": "payment", "due_at": "2030-01-31T15:00:00+09:00" or "shift_by": "P3D"',
     ),
 )
@@ -153,6 +172,8 @@ CUSTOMER_DESCRIPTIONS = {
     'Staff use cancel_order. Payload: {"reason": "<optional>"}',
     "report_reception": "CUSTOMER (orders service): reception report, received fine (completes, R7) or "
     'problem (opens a dispute, R8). Payload: {"outcome": "received" | "problem", "comment": ""}',
+    "add_tracking": "CUSTOMER (orders service): forward order, an item's domestic tracking number given after "
+    'applying, until the item arrives. Payload: {"item_id": "1", "domestic_tracking_number": "1234-5678-9012"}',
 }
 DEPOSIT_EVENT_DESCRIPTION = (
     "SYSTEM (orders service bridge): a deposit result, applied once per event_id. Payload: "

@@ -29,6 +29,7 @@ from workflows.models import (
     Deadline,
     DeadlineKind,
     HistoryEntry,
+    InternalNote,
     Item,
     ItemStatus,
     OrderApplication,
@@ -38,10 +39,15 @@ from workflows.models import (
     PendingOperation,
     Refund,
     RefundStatus,
+    RejectedSignal,
+    ServiceType,
+    StaffAlertEntry,
+    StaffPart,
 )
 from workflows.refusals import Refusal, refuse
 
 RULE_OF_DEADLINE = {
+    DeadlineKind.ESTIMATE: "R14",
     DeadlineKind.PAYMENT: "R5",
     DeadlineKind.ARRIVAL: "R6",
     DeadlineKind.COMPLETION: "R7",
@@ -84,9 +90,13 @@ class Order(OrderFacts):
     """One order's state inside the workflow."""
 
     seen_deposit_events: list[str] = []
-    # Rejected signals dropped from ``history`` to keep it bounded (``record_rejected_signal``).
+    # Rejected signals dropped from ``history`` to keep it bounded (orders from before the staff part).
     rejected_signals_not_listed: int = 0
+    # What only staff see (internal notes, rejected signals, alerts): never part of ``view()``.
+    staff: StaffPart = StaffPart()
     effects: list[Effect] = Field(default_factory=list, exclude=True)
+    # Set when the staff part changed: a transition is published for it even if the customer's view did not.
+    staff_changed: bool = Field(default=False, exclude=True)
 
     @classmethod
     def open(cls, application: OrderApplication, now: datetime) -> Order:
@@ -199,22 +209,58 @@ class Order(OrderFacts):
         self.history.append(HistoryEntry(at=now, actor=actor, action=action, detail=detail))
         self.updated_at = now
 
-    def record_rejected_signal(self, now: datetime, actor: str, detail: str, *, keep: int) -> None:
-        """Record a rejected signal, keeping only the latest ``keep`` of them in the history.
+    def record_rejected_signal(
+        self,
+        now: datetime,
+        actor: str,
+        signal: str,
+        refusal: str,
+        detail: str,
+        *,
+        keep: int | None,
+        publish_when_full: bool = True,
+    ) -> None:
+        """Record a rejected signal in the staff part, keeping only the latest ``keep`` of them.
 
+        A rejection is staff's (or a system's) mistake, not something that
+        happened to the customer's order: the customer's history shows nothing.
         Anyone who can reach Temporal can send signals; without a bound, a flood
         of small bad ones would grow the order's state, the workflow's history
         and the read model's row without end. The oldest rejection gives way
-        and is counted; the newest entry says how many are no longer listed.
+        and is counted in ``rejected_signals_not_listed``.
+        ``keep`` None keeps every one (orders from before signals were bounded).
+        ``publish_when_full`` False is how orders from before the staff part
+        ran: a rejection that only replaced the oldest one changed nothing worth
+        a transition, and they must replay with the same transitions.
         """
-        rejected = [index for index, entry in enumerate(self.history) if entry.action == SIGNAL_REJECTED]
-        if len(rejected) >= keep:
-            for index in reversed(rejected[: len(rejected) - keep + 1]):
-                del self.history[index]
-                self.rejected_signals_not_listed += 1
-        if self.rejected_signals_not_listed:
-            detail += f" [{self.rejected_signals_not_listed} earlier rejected signal(s) no longer listed]"
-        self.record(now, actor, SIGNAL_REJECTED, detail)
+        listed = self.staff.rejected_signals
+        dropped = False
+        while keep is not None and len(listed) >= keep:
+            listed.pop(0)
+            self.staff.rejected_signals_not_listed += 1
+            dropped = True
+        listed.append(RejectedSignal(at=now, actor=actor, signal=signal, refusal=refusal, detail=detail))
+        self.staff_changed = self.staff_changed or publish_when_full or not dropped
+
+    def note_internally(self, now: datetime, actor: str, operation: str, note: str) -> None:
+        """Staff's internal note on an operation: in the staff part, with who and when; never in an event."""
+        self.staff.internal_notes.append(InternalNote(at=now, actor=actor, operation=operation, note=note))
+        self.staff_changed = True
+
+    def alert_staff(self, now: datetime, alert: str, due_at: datetime, consequence: str) -> None:
+        """An alert for staff only (``order.staff_alert`` goes out with it)."""
+        self.staff.alerts.append(StaffAlertEntry(at=now, alert=alert, due_at=due_at, consequence=consequence))
+        self.staff_changed = True
+        self.emit(events.OrderStaffAlert(**self.head(), alert=alert, due_at=due_at, consequence=consequence))
+        self.updated_at = now
+
+    def tell_customer(self, now: datetime, actor: str, message: str, *, since: int) -> None:
+        """Staff's deliberate words to the customer: on every order event the operation raised (from effect
+        ``since`` on), and in the customer's history."""
+        for effect in self.effects[since:]:
+            if effect.topic == ORDERS_EVENTS:
+                effect.data["staff_message"] = message
+        self.record(now, actor, "message from staff", message)
 
     def head(self) -> EventHead:
         """What an order event raised now starts with: the order, its customer, its status."""
@@ -238,7 +284,7 @@ class Order(OrderFacts):
             kind=kind,
             rule=RULE_OF_DEADLINE[kind],
             due_at=due,
-            remind_at=due - self.policy.reminder_before if remind else None,
+            remind_at=due - self.lead_time(kind) if remind else None,
             started_at=now,
         )
         self.deadlines.append(deadline)
@@ -249,9 +295,13 @@ class Order(OrderFacts):
         deadline.due_at = due
         deadline.moved_by = actor
         if deadline.remind_at is not None:
-            deadline.remind_at = due - self.policy.reminder_before
+            deadline.remind_at = due - self.lead_time(deadline.kind)
             if deadline.remind_at > now:
                 deadline.reminded_at = None
+
+    def lead_time(self, kind: DeadlineKind) -> timedelta:
+        """How long before a deadline its reminder (R13) or, for the estimate, the staff alert (R14) goes out."""
+        return self.policy.estimate_alert_before if kind is DeadlineKind.ESTIMATE else self.policy.reminder_before
 
     def end_deadline(self, kind: DeadlineKind) -> None:
         self.deadlines = [d for d in self.deadlines if d.kind is not kind]
@@ -313,6 +363,17 @@ class Order(OrderFacts):
             return []
         operations: list[PendingOperation] = []
         for billing in self.billings:
+            if billing.status is BillingStatus.CHARGING:
+                operations.append(
+                    PendingOperation(
+                        operation=CustomerOperation.PAYMENT_PROCESSING,
+                        description=f"Payment being processed: billing {billing.seq}, {billing.total} yen from "
+                        "your deposit; nothing to do until it is confirmed",
+                        billing_seq=billing.seq,
+                        revision=billing.revision,
+                        amount=billing.total,
+                    )
+                )
             if billing.status is BillingStatus.AWAITING_PAYMENT:
                 kind = DeadlineKind.PAYMENT if billing.seq == 1 else DeadlineKind.ABANDONMENT
                 deadline = self.deadline(kind)
@@ -330,9 +391,32 @@ class Order(OrderFacts):
         if self.status in (OrderStatus.APPLIED, OrderStatus.AWAITING_PAYMENT) and not (
             self.has_payment or self.charge_in_flight
         ):
+            payment = self.deadline(DeadlineKind.PAYMENT)
+            condition = "until you pay a billing; after a payment, changes go by message to the agency"
+            until = f" by {payment.due_at:%Y-%m-%d %H:%M} UTC" if payment else ""
             operations.append(
-                PendingOperation(operation=CustomerOperation.CANCEL, description="Cancel the whole order (R4)")
+                PendingOperation(
+                    operation=CustomerOperation.CANCEL,
+                    description=f"Cancel the whole order (R4): possible{until} {condition}",
+                    due_at=payment.due_at if payment else None,
+                    condition=condition,
+                )
             )
+        if self.service_type is ServiceType.FORWARD and self.status in (
+            OrderStatus.APPLIED,
+            OrderStatus.AWAITING_PAYMENT,
+            OrderStatus.AWAITING_ARRIVAL,
+        ):
+            operations += [
+                PendingOperation(
+                    operation=CustomerOperation.ADD_TRACKING,
+                    description=f"Add the domestic tracking number of item {item.item_id} ({item.name}) "
+                    "once the shop has shipped it",
+                    item_id=item.item_id,
+                )
+                for item in self.live_items
+                if item.status is ItemStatus.REQUESTED and not item.domestic_tracking_number
+            ]
         if self.status is OrderStatus.SHIPPED:
             completion = self.deadline(DeadlineKind.COMPLETION)
             operations.append(
@@ -342,10 +426,23 @@ class Order(OrderFacts):
                     due_at=completion.due_at if completion else None,
                 )
             )
+        if self.status is OrderStatus.DISPUTED:
+            operations.append(
+                PendingOperation(
+                    operation=CustomerOperation.EXPLAIN_DISPUTE,
+                    description="Explain the problem to the agency by message, with photos of what is wrong (R8); "
+                    "staff settle the dispute from it",
+                    condition="until staff resolve the dispute",
+                )
+            )
         return operations
 
     def next_deadline(self) -> datetime | None:
         return min((d.due_at for d in self.deadlines), default=None)
+
+    def staff_part(self) -> StaffPart:
+        """What only staff see; shared like ``view()``."""
+        return self.staff
 
     def view(self) -> OrderView:
         """The R1 view; shares (never copies) the state's parts, which are not mutated after commit."""

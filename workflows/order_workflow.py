@@ -40,11 +40,12 @@ this logic go through ``workflow.patched`` (see the package docstring).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import RawValue, RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -54,20 +55,25 @@ with workflow.unsafe.imports_passed_through():
     from workflows import (
         DEPOSIT_EVENT_SIGNAL,
         RECORD_TRANSITION,
+        STAFF_OPERATIONS,
+        STAFF_PART_QUERY,
         VERIFY_LEDGER_ATTESTATION,
         VIEW_QUERY,
         WORKFLOW_NAME,
     )
     from workflows.ledger_claims import LEDGER_ATTESTED_PATCH, ledger_claim
     from workflows.models import (
+        AddTrackingRequest,
         CustomerCancelRequest,
         DepositEvent,
         OrderApplication,
+        OrderStatus,
         OrderTransition,
         OrderView,
         OutgoingMessage,
         PayBillingRequest,
         ReceptionReportRequest,
+        StaffPart,
         StaffRequest,
     )
     from workflows.operations import (
@@ -77,9 +83,9 @@ with workflow.unsafe.imports_passed_through():
         Rule,
         StaffOperation,
     )
-    from workflows.order_state import SIGNAL_REJECTED, CarriedOver, Order
+    from workflows.order_state import CarriedOver, Order
     from workflows.refusals import Refusal, refuse
-    from workflows.rules import cancellation, deadlines, fulfilment, payment
+    from workflows.rules import cancellation, deadlines, fulfilment, payment, tracking
     from workflows.search_attributes import CUSTOMER_ID, NEXT_DEADLINE, ORDER_STATUS, SERVICE_TYPE
     from workflows.staff_handlers import StaffHandlers
     from workflows.trace_context import caller
@@ -107,6 +113,18 @@ transition is recorded by a local activity (its input, the whole view, stays out
 extra workflow task waits for an activity task), and the search attributes are upserted once per workflow
 task, only for values staff filter on that the recorded transitions changed. Orders started before it
 record with a regular activity and upsert on every publish, as they ran."""
+
+ESTIMATE_DEADLINE_PATCH = "estimate-deadline"
+"""``workflow.patched`` id of R14 (docs/rules.md): an order started with it must be estimated (or its handling
+confirmed) within ``OrderPolicy.estimate_due_after``, with a staff alert before. Orders started before it have
+no such deadline, and replay as they ran (no timer where they had none)."""
+STAFF_PART_PATCH = "rejections-in-the-staff-part"
+"""``workflow.patched`` id: every rejected signal publishes a transition (it changes the staff part). Orders from
+before it listed rejections in the customer's history and published none for one that only replaced the oldest
+listed rejection; they replay with those transitions."""
+UNKNOWN_SIGNALS_PATCH = "unknown-signals-recorded"
+"""``workflow.patched`` id of the dynamic signal handler: a signal under a name the order has no handler for
+(``estimat``) is recorded as rejected, with the valid names. Before it, such a signal was dropped."""
 
 SIGNAL_PAYLOAD_CAP = 64 * 1024
 """Bytes of JSON one staff signal or deposit answer may carry; a bigger one is rejected before validation.
@@ -156,6 +174,9 @@ class OrderWorkflow(StaffHandlers):
         if isinstance(start, CarriedOver):
             workflow.set_current_details(_details(self._order))  # nothing happened: nothing to publish
         else:
+            # An update that came with the start can have run first: only an order still waiting needs the clock.
+            if workflow.patched(ESTIMATE_DEADLINE_PATCH) and self._order.status is OrderStatus.APPLIED:
+                deadlines.start_estimate_deadline(self._order, workflow.now())
             self._publish()  # order.applied
         while True:
             await self._record_transitions()
@@ -176,6 +197,10 @@ class OrderWorkflow(StaffHandlers):
     @workflow.query(name=VIEW_QUERY, description=VIEW_DESCRIPTION)
     def view(self) -> OrderView:
         return self._order.view()
+
+    @workflow.query(name=STAFF_PART_QUERY, description="STAFF: internal notes, rejected signals and staff alerts.")
+    def staff_part(self) -> StaffPart:
+        return self._order.staff_part()
 
     @workflow.update(name="pay_billing", description=CUSTOMER_DESCRIPTIONS["pay_billing"])
     async def pay_billing(self, request: PayBillingRequest) -> OrderView:
@@ -200,6 +225,30 @@ class OrderWorkflow(StaffHandlers):
     @report_reception.validator
     def _may_report_reception(self, request: ReceptionReportRequest) -> None:
         self._check(fulfilment.report_reception, request, CUSTOMER)
+
+    @workflow.update(name="add_tracking", description=CUSTOMER_DESCRIPTIONS["add_tracking"])
+    async def add_tracking(self, request: AddTrackingRequest) -> OrderView:
+        return await self._operate(tracking.add_tracking, request, CUSTOMER)
+
+    @add_tracking.validator
+    def _may_add_tracking(self, request: AddTrackingRequest) -> None:
+        self._check(tracking.add_tracking, request, CUSTOMER)
+
+    # ------------------------------------------------------------------ signals under no known name
+
+    @workflow.signal(dynamic=True, description="Any other signal name: recorded as rejected, with the valid names.")
+    async def unknown_signal(self, name: str, payloads: Sequence[RawValue]) -> None:
+        """A mistyped name (``estimat``) must not vanish: the Web UI and the CLI answer "succeeded" regardless."""
+        if name.startswith("__") or not workflow.patched(UNKNOWN_SIGNALS_PATCH):
+            return  # Temporal's own names; or an order from before this handler, where it was dropped
+        valid = ", ".join((*STAFF_OPERATIONS, DEPOSIT_EVENT_SIGNAL))
+        self._record_rejected_signal(
+            name[:100],
+            Refusal.UNKNOWN_SIGNAL.value,
+            f"no signal is named {name[:100]!r}; valid names: {valid}",
+            "staff",
+        )
+        await self._until_recorded()
 
     # ------------------------------------------------------------------ the deposit's answers
 
@@ -260,7 +309,7 @@ class OrderWorkflow(StaffHandlers):
         happened_before = len(draft.history)
         rule(draft, request, workflow.now(), actor)
         self._order = draft
-        if len(draft.history) > happened_before or draft.effects:
+        if len(draft.history) > happened_before or draft.effects or draft.staff_changed:
             self._publish()
 
     async def _operate(self, rule: Rule, request: Any, actor: str) -> OrderView:
@@ -304,14 +353,14 @@ class OrderWorkflow(StaffHandlers):
         return None
 
     def _record_rejected_signal(self, signal: str, refusal: str, message: str, actor: str) -> None:
+        """In the staff part only: the customer's history shows nothing of staff's (or a system's) mistakes."""
         bounded = workflow.patched(BOUNDED_SIGNALS_PATCH)
-        detail = f"{signal}: {refusal}: {message}"
+        detail = _shortened(message) if bounded else message
+        staff_part = workflow.patched(STAFF_PART_PATCH)
 
         def note(order: Order, _: None, now: datetime, who: str) -> None:
-            if bounded:
-                order.record_rejected_signal(now, who, _shortened(detail), keep=REJECTED_SIGNALS_KEPT)
-            else:
-                order.record(now, who, SIGNAL_REJECTED, detail)
+            keep = REJECTED_SIGNALS_KEPT if bounded else None
+            order.record_rejected_signal(now, who, signal, refusal, detail, keep=keep, publish_when_full=staff_part)
 
         self._apply(note, None, actor)
 
@@ -335,12 +384,14 @@ class OrderWorkflow(StaffHandlers):
             for effect in order.effects
         ]
         order.effects = []
+        order.staff_changed = False
         self._unrecorded.append(
             OrderTransition(
                 order_id=order.order_id,
                 customer_id=order.customer_id,
                 version=order.version,
                 view=order.view(),
+                staff=order.staff_part(),
                 messages=messages,
                 trace_context=caller(),
             )
@@ -355,7 +406,9 @@ class OrderWorkflow(StaffHandlers):
             self._upsert_search_attributes()  # once for all the transitions of this workflow task
         while self._unrecorded:
             transition = self._unrecorded[0]
-            what = ", ".join(m.type for m in transition.messages) or transition.view.history[-1].action
+            what = ", ".join(m.type for m in transition.messages) or (
+                transition.view.history[-1].action if transition.view.history else "staff part"
+            )
             if self._lean_transitions:
                 await workflow.execute_local_activity(
                     RECORD_TRANSITION,

@@ -3,7 +3,7 @@
 Update validators raise these before anything is written to the workflow's
 history, so a refused update leaves no trace and changes nothing. The orders
 HTTP service maps every type to 409 Conflict except ``InvalidRequest`` (422).
-A staff signal refused for the same reasons is recorded in the order's history.
+A staff signal refused for the same reasons is recorded in the order's staff part (never the customer's).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class Refusal(StrEnum):
     MALFORMED_PAYLOAD = "MalformedPayload"  # a signal payload that is not the operation's model
     NOT_FROM_THE_LEDGER = "NotFromTheLedger"  # a money fact the ledger's signature does not vouch for
     PAYLOAD_TOO_LARGE = "PayloadTooLarge"  # a signal payload over the cap: rejected before validation (order_workflow)
+    UNKNOWN_SIGNAL = "UnknownSignal"  # a signal under a name the order has no handler for (a typo in the Web UI)
 
 
 def refuse(refusal: Refusal, message: str) -> NoReturn:

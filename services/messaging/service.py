@@ -348,11 +348,11 @@ async def mark_read(
                 raise NotFound(f"message {up_to}")
             seq = target.seq
         await repo.move_read_cursor(session, order_id=order_id, side=view.side, up_to_seq=seq)
-        thread = await repo.get_thread(session, order_id)
-        assert thread is not None  # read_thread found it, under this transaction
-        cursor = thread.customer_read_seq if view.side == AuthorRole.CUSTOMER else thread.staff_read_seq
+        moved = await repo.get_thread(session, order_id)
+        assert moved is not None  # read_thread found it, under this transaction
+        cursor = moved.customer_read_seq if view.side == AuthorRole.CUSTOMER else moved.staff_read_seq
         repo.record_read(session, order_id=order_id, side=view.side, up_to_seq=cursor, now=datetime.now(UTC))
-        return await repo.unread_count(session, thread, side=view.side)
+        return await repo.unread_count(session, moved, side=view.side)
 
 
 async def open_attachment(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Request, Response, status
+from fastapi import APIRouter, Body, Path, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.ids import ItemId
 from daiko.auth import CreatingDep, CustomerDep
 from daiko.idempotency import Answer, IdempotencyKey, idempotent
 from daiko.openapi import IN_FLIGHT, problem_responses
@@ -16,6 +17,7 @@ from services.orders import mapping, repository, service
 from services.orders.deps import CursorDep, Limit, OrderId, OrdersState, ReadsDep, StateDep
 from services.orders.domain import OrderTab, statuses_of
 from services.orders.schemas import (
+    AddTrackingIn,
     ApplicationIn,
     CustomerCancelRequest,
     OrderAccepted,
@@ -27,6 +29,8 @@ from services.orders.schemas import (
 )
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
+
+ItemIdPath = Annotated[ItemId, Path(description="The item's number within its order", examples=["1"])]
 
 _AUTH = problem_responses(401, 403, 422)
 _ONE_ORDER = problem_responses(401, 403, 404, 422, 503)
@@ -207,3 +211,14 @@ async def report_reception(
     state: StateDep,
 ) -> OrderView:
     return await operated(state, order_id, customer.subject, "report_reception", mapping.reception_report(report))
+
+
+@router.put(
+    "/{order_id}/items/{item_id}/tracking",
+    summary="Forward service: add (or correct) an item's domestic tracking number, until the item arrives",
+    responses={**_VIEW, **_OPERATION},
+)
+async def add_tracking(
+    order_id: OrderId, item_id: ItemIdPath, body: AddTrackingIn, customer: CustomerDep, state: StateDep
+) -> OrderView:
+    return await operated(state, order_id, customer.subject, "add_tracking", mapping.add_tracking(item_id, body))

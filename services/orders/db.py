@@ -61,6 +61,9 @@ class OrderRecord(Base):
     # The workflow run that wrote this version: a run reset away (terminated, a new run started from an
     # earlier point) leaves a read model the new run's lower versions can never replace (halts/service.py).
     run_id: Mapped[str | None] = mapped_column(String(64))
+    # The staff part of the same version (internal notes, rejected signals, staff alerts): never inside
+    # ``view``, which the customer is served as stored; only the staff API reads it.
+    staff_view: Mapped[dict[str, object] | None] = mapped_column(JSONB)
 
 
 # The order lists read newest first (per customer, and for staff across all orders): keyset paging by these.

@@ -118,6 +118,7 @@ _REFUSAL_TITLES: dict[Refusal, str] = {
     Refusal.MALFORMED_PAYLOAD: "Invalid request",
     Refusal.NOT_FROM_THE_LEDGER: "Not a money fact of the ledger",
     Refusal.PAYLOAD_TOO_LARGE: "Payload too large",
+    Refusal.UNKNOWN_SIGNAL: "No such signal",
 }
 _UNPROCESSABLE = frozenset({Refusal.INVALID_REQUEST, Refusal.MALFORMED_PAYLOAD})
 

@@ -14,6 +14,7 @@ the function of its model.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -56,6 +57,10 @@ def reception_report(body: http.ReceptionReportIn) -> wf.ReceptionReportRequest:
     return wf.ReceptionReportRequest(outcome=wf.ReceptionOutcome.RECEIVED, comment=body.comment)
 
 
+def add_tracking(item_id: str, body: http.AddTrackingIn) -> wf.AddTrackingRequest:
+    return wf.AddTrackingRequest(item_id=item_id, domestic_tracking_number=body.domestic_tracking_number)
+
+
 def staff_request(operation: StaffOperation, body: http.StaffBody, *, actor: str) -> wf.StaffRequest:
     """The workflow's payload of a staff operation, its ``actor`` the authenticated subject."""
     return operation.request.model_validate({**body.model_dump(), "actor": actor})
@@ -66,6 +71,17 @@ def staff_request(operation: StaffOperation, body: http.StaffBody, *, actor: str
 
 def view(order: wf.OrderView) -> http.OrderView:
     return http.OrderView.model_validate(order.model_dump())
+
+
+def with_staff_part(details: bytes, staff: str | None) -> bytes:
+    """The staff's order details: the details answer with the staff part (the read model keeps it in its own column).
+
+    Off the customer's hot path, so it may parse: the part is validated as the staff API documents it.
+    """
+    part = http.StaffPart.model_validate_json(staff) if staff else http.StaffPart()
+    answer = json.loads(details)
+    answer["staff"] = part.model_dump(mode="json")
+    return json.dumps(answer, separators=(",", ":")).encode()
 
 
 def pending_operations(stored: list[dict[str, Any]] | None) -> list[http.PendingOperation]:

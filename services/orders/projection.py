@@ -40,6 +40,7 @@ async def apply_transition(session: AsyncSession, transition: OrderTransition, r
         "updated_at": view.updated_at,
         "version": transition.version,
         "view": view.model_dump(mode="json"),
+        "staff_view": transition.staff.model_dump(mode="json"),  # staff only, same version, same transaction
         "run_id": run_id,
     }
     insert_row = insert(OrderRecord).values(**row)

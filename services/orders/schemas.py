@@ -154,11 +154,9 @@ class ApplicationIn(BaseModel):
     @field_validator("items")
     @classmethod
     def _tracking_number_fits_service(cls, items: list[ItemIn], info: ValidationInfo) -> list[ItemIn]:
-        """Forward items are already on their way to us; purchase items are not bought yet."""
+        """Purchase items are not bought yet; a forward item's number may come later (``.../tracking``)."""
         service = info.data.get("service_type")
         for number, item in enumerate(items, start=1):
-            if service is ServiceType.FORWARD and not item.domestic_tracking_number:
-                raise ValueError(f"item {number}: a forward item needs its domestic_tracking_number")
             if service is ServiceType.PURCHASE and item.domestic_tracking_number:
                 raise ValueError(f"item {number}: a purchase item has no domestic_tracking_number yet")
         return items
@@ -240,7 +238,18 @@ class StaffBody(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    note: Note = ""
+    internal_note: Annotated[
+        Note, Field(description="for staff only: kept in the staff part of the order, never shown to the customer")
+    ] = ""
+    message_to_customer: Annotated[
+        str,
+        Field(
+            max_length=2000,
+            pattern=TEXT_PATTERN,
+            description="said to the customer with this operation: in the notice and the customer's history",
+        ),
+    ] = ""
+    note: Annotated[Note, Field(description="deprecated: the internal note's former name, still taken as one")] = ""
 
 
 class ExtraCharge(BaseModel):
@@ -386,6 +395,8 @@ class OrderPolicy(BaseModel):
     completion_after: timedelta = timedelta(days=50)  # R7
     abandon_after: timedelta = timedelta(days=30)  # R11
     reminder_before: timedelta = timedelta(days=2)  # R13
+    estimate_due_after: timedelta = timedelta(days=14)  # R14
+    estimate_alert_before: timedelta = timedelta(days=2)  # R14
     max_order_total: Annotated[int, Field(ge=1, le=YEN_MAX, strict=True)] = 10_000_000
     history_events_per_run: Annotated[int, Field(ge=40, le=40_000, strict=True)] = 10_000
 
@@ -481,6 +492,8 @@ class PendingOperation(BaseModel):
     amount: Yen | None = None
     due_at: datetime | None = None
     shortfall: Yen | None = None
+    condition: str | None = None
+    item_id: str | None = None
 
 
 class HaltNotice(BaseModel):
@@ -510,6 +523,7 @@ class OrderView(BaseModel):
     billings: list[Billing] = []
     refunds: list[Refund] = []
     shipment: Shipment | None = None
+    shipping_method: str | None = None
     dispute: Dispute | None = None
     deadlines: list[Deadline] = []
     history: list[HistoryEntry] = []
@@ -556,6 +570,53 @@ class OrderDetails(OrderView):
     """
 
     messages: ThreadSummary
+
+
+class InternalNote(BaseModel):
+    at: datetime
+    actor: str
+    operation: str
+    note: str
+
+
+class RejectedSignal(BaseModel):
+    at: datetime
+    actor: str
+    signal: str
+    refusal: str
+    detail: str
+
+
+class StaffAlert(BaseModel):
+    at: datetime
+    alert: str
+    due_at: datetime
+    consequence: str
+
+
+class StaffPart(BaseModel):
+    """What only staff see of an order: kept apart from the customer's view, never inside it."""
+
+    internal_notes: list[InternalNote] = []
+    rejected_signals: list[RejectedSignal] = []
+    rejected_signals_not_listed: int = 0
+    alerts: list[StaffAlert] = []
+
+
+class StaffOrderView(OrderDetails):
+    """The order-details answer as staff see it: the customer's details plus the staff part."""
+
+    staff: StaffPart = StaffPart()
+
+
+class AddTrackingIn(BaseModel):
+    """Forward service: the domestic tracking number of an item, given after applying (until it arrives)."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_extra={"examples": [{"domestic_tracking_number": "1234-5678-9012"}]}
+    )
+
+    domestic_tracking_number: TrackingNumber
 
 
 class OrderSummary(BaseModel):

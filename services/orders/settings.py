@@ -31,6 +31,8 @@ class OrdersSettings(ServiceSettings):
     reception_report_window: timedelta = timedelta(days=50)  # R7: no reception report -> completed
     second_payment_window: timedelta = timedelta(days=30)  # R11: unpaid 2nd billing -> items abandoned
     reminder_lead_time: timedelta = timedelta(days=2)  # R13: reminder before each automatic deadline
+    estimate_window: timedelta = timedelta(days=14)  # R14: no estimate / handling contact from staff -> canceled
+    estimate_alert_lead_time: timedelta = timedelta(days=2)  # R14: staff alert before the estimate deadline
     # The most one order may bill in all (yen): applications estimated above it are a 422, and billings
     # above it are refused by the workflow. Never beyond 2**53 - 1, what a JSON number carries exactly.
     max_order_total: int = Field(default=MAX_ORDER_TOTAL, ge=1, le=YEN_MAX)
@@ -78,6 +80,8 @@ class OrdersSettings(ServiceSettings):
             completion_after=self.reception_report_window,
             abandon_after=self.second_payment_window,
             reminder_before=self.reminder_lead_time,
+            estimate_due_after=self.estimate_window,
+            estimate_alert_before=self.estimate_alert_lead_time,
             max_order_total=self.max_order_total,
         )
 

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from daiko.auth import StaffDep
 from daiko.openapi import problem_responses
 from daiko.params import CustomerFilter, known_query_only
-from services.orders import mapping, repository, service
+from services.orders import mapping, repository, service, staff_part
 from services.orders.api import operated
 from services.orders.deps import (
     CursorDep,
@@ -30,7 +30,7 @@ from services.orders.deps import (
     StateDep,
 )
 from services.orders.reconciliation import Reconciliation, differences
-from services.orders.schemas import STAFF_BODIES, OrderDetails, OrderView, StaffOrderPage
+from services.orders.schemas import STAFF_BODIES, OrderView, StaffOrderPage, StaffOrderView
 from workflows.models import OrderStatus, ServiceType
 from workflows.operations import STAFF, StaffOperation
 
@@ -131,15 +131,18 @@ async def list_orders(
 
 @router.get(
     "/{order_id}",
-    response_model=OrderDetails,
-    summary="Any order's details view, with the latest messages and what staff have not read",
+    response_model=StaffOrderView,
+    summary="Any order's details view, with the latest messages, what staff have not read and the staff part",
     responses={**mapping.details_responses(), **problem_responses(401, 403, 404, 422, 503)},
 )
 async def get_order(order_id: OrderId, staff: StaffDep, state: StateDep) -> Response:
+    """The staff part (internal notes, rejected signals, alerts) is read from its own column, never the view."""
     body = await service.order_details(
         details=state.details, reads=state.reads, workflows=state.workflows, order_id=order_id, customer_id=None
     )
-    return Response(content=body, media_type="application/json")
+    async with state.reads.connect() as conn:
+        part = await staff_part.staff_part_json(conn, order_id=order_id)
+    return Response(content=mapping.with_staff_part(body, part), media_type="application/json")
 
 
 def _add_operation(operation: StaffOperation) -> None:

@@ -39,7 +39,7 @@ from services.deposits.service import attest
 from services.deposits.settings import DepositsSettings
 from services.orders.activities import LedgerVerifier
 from services.orders.settings import OrdersSettings
-from workflows import RECORD_TRANSITION, VIEW_QUERY, staff_update_name
+from workflows import RECORD_TRANSITION, STAFF_PART_QUERY, VIEW_QUERY, staff_update_name
 from workflows.client import start_order
 from workflows.models import (
     DeliveryAddress,
@@ -54,6 +54,7 @@ from workflows.models import (
     PayBillingRequest,
     PaymentPlan,
     ServiceType,
+    StaffPart,
 )
 from workflows.order_workflow import OrderWorkflow
 from workflows.search_attributes import SEARCH_ATTRIBUTES
@@ -164,6 +165,16 @@ class Shop:
                     raise  # the client's deadline; CANCELLED is how the bridge reports its own timer
         view = await handle.query(VIEW_QUERY, result_type=OrderView, rpc_timeout=QUERY_TIMEOUT)
         return view
+
+    async def staff_part(self, handle: OrderHandle) -> StaffPart:
+        """What only staff see of the order (internal notes, rejected signals, alerts)."""
+        part: StaffPart = await handle.query(STAFF_PART_QUERY, result_type=StaffPart, rpc_timeout=QUERY_TIMEOUT)
+        return part
+
+    async def rejections(self, handle: OrderHandle) -> list[str]:
+        """The rejected signals listed in the staff part, each as ``<signal>: <refusal>: <detail>``."""
+        part = await self.staff_part(handle)
+        return [f"{r.signal}: {r.refusal}: {r.detail}" for r in part.rejected_signals]
 
     async def pay(self, handle: OrderHandle, billing_seq: int) -> OrderView:
         """The customer pays and the deposit accepts the charge."""

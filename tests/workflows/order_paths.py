@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from tests.workflows.order_harness import OrderHandle, Shop, application
 from workflows.models import (
+    AddTrackingRequest,
     AmendItemsRequest,
     CannotHandleRequest,
     ConfirmHandlingRequest,
@@ -250,6 +251,43 @@ async def oversized_and_flooded_signals(shop: Shop, order_id: str) -> OrderView:
     return await shop.result(handle)
 
 
+async def estimate_never_sent_times_out(shop: Shop, order_id: str) -> OrderView:
+    """R14: staff mistype the signal's name (recorded as rejected, with the valid names), send a malformed
+    estimate (rejected, staff part only), and never estimate: staff are alerted, then the order is canceled."""
+    handle = await shop.apply(application(order_id))
+    await shop.signal(handle, "estimat", {"domestic_shipping": 800})
+    await shop.signal(handle, "estimate", {"domestic_shipping": "eight hundred"})
+    return await shop.result(handle)
+
+
+async def forward_tracking_added_later(shop: Shop, order_id: str) -> OrderView:
+    """Forward one-time, applied without domestic tracking numbers: the customer adds them later; staff
+    write internal notes and messages to the customer, move the payment deadline, and the order completes."""
+    app = application(order_id, service=ServiceType.FORWARD, plan=PaymentPlan.ONE_TIME)
+    untracked = [item.model_copy(update={"domestic_tracking_number": None}) for item in app.items]
+    handle = await shop.apply(app.model_copy(update={"items": untracked}))
+    await shop.customer(handle, "add_tracking", AddTrackingRequest(item_id="1", domestic_tracking_number="JP-9"))
+    confirm = ConfirmHandlingRequest(
+        service_fee=1000,
+        international_shipping=2000,
+        internal_note="batteries checked",
+        message_to_customer="We can forward both items.",
+        actor="yuki",
+    )
+    await shop.staff(handle, "confirm_handling", confirm)
+    await shop.signal(
+        handle, "move_deadline", {"deadline": "payment", "shift_by": "P3D", "message_to_customer": "Take your time."}
+    )
+    await shop.customer(handle, "add_tracking", AddTrackingRequest(item_id="2", domestic_tracking_number="JP-10"))
+    await shop.pay(handle, 1)
+    for item_id in ("1", "2"):
+        await shop.staff(handle, "item_arrived", ItemArrivedRequest(item_id=item_id, note="box dented"))
+    await shop.staff(handle, "ship", SHIPMENT)
+    report = ReceptionReportRequest(outcome=ReceptionOutcome.RECEIVED, comment="all fine, thanks")
+    await shop.customer(handle, "report_reception", report)
+    return await shop.result(handle)
+
+
 PATHS: dict[str, Callable[[Shop, str], Awaitable[OrderView]]] = {
     "purchase_two_time_received": purchase_two_time_received,
     "purchase_one_time_completes_by_itself": purchase_one_time_completes_by_itself,
@@ -266,4 +304,6 @@ PATHS: dict[str, Callable[[Shop, str], Awaitable[OrderView]]] = {
     "moved_deadlines_and_partial_purchase": moved_deadlines_and_partial_purchase,
     "continued_as_new_mid_order": continued_as_new_mid_order,
     "oversized_and_flooded_signals": oversized_and_flooded_signals,
+    "estimate_never_sent_times_out": estimate_never_sent_times_out,
+    "forward_tracking_added_later": forward_tracking_added_later,
 }

@@ -234,14 +234,15 @@ async def test_an_oversized_signal_is_rejected_before_validation_and_leaves_no_t
 
     view = await shop.view(handle)
 
-    rejected = [h.detail for h in view.history if h.action == SIGNAL_REJECTED]
-    assert [detail.split(":")[:2] for detail in rejected] == [
+    rejected = [r.detail for r in (await shop.staff_part(handle)).rejected_signals]
+    assert [detail.split(":")[:2] for detail in await shop.rejections(handle)] == [
         ["estimate", " PayloadTooLarge"],
         ["deposit_event", " PayloadTooLarge"],
     ]
     assert all(len(detail) <= REJECTION_DETAIL_CAP and "xxxx" not in detail for detail in rejected)
     assert view.status is OrderStatus.APPLIED and view.billings == []
     assert all(len(t.view.model_dump_json()) < SIGNAL_PAYLOAD_CAP for t in shop.recorder.of(view.order_id))
+    assert all(len(t.staff.model_dump_json()) < SIGNAL_PAYLOAD_CAP for t in shop.recorder.of(view.order_id))
     await shop.signal(handle, "estimate", {"domestic_shipping": 800, "note": "y" * 4000})  # big, not too big
     assert (await shop.view(handle)).status is OrderStatus.AWAITING_PAYMENT
 
@@ -256,13 +257,14 @@ async def test_a_flood_of_bad_signals_keeps_only_the_latest_rejections(shop: Sho
 
     view = await shop.view(handle)
 
-    rejected = [h.detail for h in view.history if h.action == SIGNAL_REJECTED]
+    part = await shop.staff_part(handle)
+    rejected = await shop.rejections(handle)
     assert len(rejected) == REJECTED_SIGNALS_KEPT
-    assert '"item":"5"' in rejected[0]  # the oldest five gave way
-    newest = "… [5 earlier rejected signal(s) no longer listed]"  # shortened, then counted
-    assert rejected[-1].startswith("estimate: MalformedPayload") and rejected[-1].endswith(newest)
-    assert len(rejected[-1]) == REJECTION_DETAIL_CAP - 1 + len(newest)
-    assert "[4 earlier rejected signal(s) no longer listed]" in rejected[-2]
+    assert '"item":"5"' in rejected[0]  # the oldest five gave way, and are counted
+    assert part.rejected_signals_not_listed == 5
+    assert rejected[-1].startswith("estimate: MalformedPayload") and rejected[-1].endswith("…")  # shortened
+    assert len(part.rejected_signals[-1].detail) == REJECTION_DETAIL_CAP
+    assert not any(h.action == SIGNAL_REJECTED for h in view.history)  # nothing of it in the customer's history
     await shop.staff(handle, "estimate", ESTIMATE)  # the order is fine
     assert (await shop.view(handle)).status is OrderStatus.AWAITING_PAYMENT
 

@@ -447,7 +447,10 @@ async def test_r2_every_customer_operation_is_pending_with_its_amount_and_deadli
         (CustomerOperation.CANCEL, None),
     ]
     charging = await shop.customer(handle, "pay_billing", PayBillingRequest(billing_seq=1))
-    assert charging.pending_operations == []  # the payment is on its way: nothing to do
+    # The payment is on its way: nothing to do but wait, and no pay button meanwhile.
+    assert [(op.operation, op.amount) for op in charging.pending_operations] == [
+        (CustomerOperation.PAYMENT_PROCESSING, 12300)
+    ]
     await shop.answer_deposit(handle, reject_charges=True)
     rejected = await shop.view(handle)
     [retry] = rejected.pending_operations[:1]

@@ -143,12 +143,14 @@ def issue_second_billing(order: Order, request: SecondBillingRequest, now: datet
     ]
     billing = _replace_billing(order, 2, BillingKind.SECOND, lines, now)
     order.status = OrderStatus.AWAITING_SECOND_PAYMENT
+    if request.shipping_method:
+        order.shipping_method = request.shipping_method  # shown at order level from now on, not only in a line
     abandonment = order.deadline(DeadlineKind.ABANDONMENT)
     if abandonment is not None:
         # The customer always gets the reminder period to pay a 2nd billing issued late.
         latest = now + order.policy.reminder_before
         if abandonment.due_at < latest:
-            order.move_deadline(abandonment, latest, now, abandonment.moved_by)
+            order.move_deadline(abandonment, latest, now, abandonment.moved_by)  # order.second_billing_issued says it
     due = abandonment.due_at if abandonment else None
     order.record(now, actor, "2nd billing issued", f"revision {billing.revision}: {billing.total} yen, due {iso(due)}")
     order.emit(events.OrderSecondBillingIssued(**order.head(), billing=billing_snapshot(billing), due_at=due))
@@ -203,6 +205,7 @@ def issue_first_billing(order: Order, lines: list[BillingLine], now: datetime, a
     _require_revisable(order.billing(1))
     kind = BillingKind.SINGLE if order.payment_plan is PaymentPlan.ONE_TIME else BillingKind.FIRST
     billing = _replace_billing(order, 1, kind, lines, now)
+    order.end_deadline(DeadlineKind.ESTIMATE)  # R14 is met
     order.status = OrderStatus.AWAITING_PAYMENT
     deadline = order.start_deadline(DeadlineKind.PAYMENT, now, order.policy.payment_due_after, remind=True)
     action = "estimated" if billing.revision == 1 else "re-estimated"

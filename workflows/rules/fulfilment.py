@@ -47,8 +47,7 @@ def item_purchased(order: Order, request: ItemPurchasedRequest, now: datetime, a
     order.require_status(OrderStatus.PURCHASING, operation="item_purchased")
     item = order.item(request.item_id)
     _require_item(item.status, ItemStatus.REQUESTED, item.item_id)
-    item.status = ItemStatus.PURCHASED
-    item.note = request.note or item.note
+    item.status = ItemStatus.PURCHASED  # staff's note goes to the staff part (operations), not items[].note
     order.record(now, actor, "item purchased", f"item {item.item_id}: {item.name}")
     order.emit(_item_updated(order, item))
 
@@ -110,6 +109,7 @@ def ship(order: Order, request: ShipRequest, now: datetime, actor: str) -> None:
     order.shipment = Shipment(
         method=request.method, carrier=request.carrier, tracking_numbers=list(request.tracking_numbers), shipped_at=now
     )
+    order.shipping_method = request.method
     order.status = OrderStatus.SHIPPED
     completion = order.start_deadline(DeadlineKind.COMPLETION, now, order.policy.completion_after, remind=False)
     numbers = ", ".join(request.tracking_numbers)
@@ -131,7 +131,8 @@ def report_reception(order: Order, request: ReceptionReportRequest, now: datetim
     order.end_deadline(DeadlineKind.COMPLETION)
     if request.outcome is ReceptionOutcome.RECEIVED:
         order.close(OrderStatus.COMPLETED, now)
-        order.record(now, actor, "completed", "reception report: received fine")
+        comment = f"; comment: {request.comment}" if request.comment else ""
+        order.record(now, actor, "completed", f"reception report: received fine{comment}")
         order.emit(events.OrderCompleted(**order.head(), completed_by="reception_report"))
         return
     order.status = OrderStatus.DISPUTED

@@ -36,6 +36,12 @@ def pay_billing(order: Order, request: PayBillingRequest, now: datetime, actor: 
     billing = order.billing(request.billing_seq)
     if billing is None:
         refuse(Refusal.BILLING_NOT_FOUND, f"order {order.order_id} has no billing {request.billing_seq} yet")
+    if request.revision is not None and request.revision > billing.revision:
+        refuse(
+            Refusal.INVALID_REQUEST,
+            f"billing {billing.seq} has no revision {request.revision}: its current revision is "
+            f"{billing.revision} ({billing.total} yen)",
+        )
     if request.revision is not None and request.revision != billing.revision:
         refuse(
             Refusal.BILLING_REVISED,
@@ -50,6 +56,7 @@ def pay_billing(order: Order, request: PayBillingRequest, now: datetime, actor: 
         billing.status = BillingStatus.PAID
         billing.paid_at = now
         billing.paid_amount = 0
+        billing.last_rejection = None
         order.record(now, actor, "paid", f"billing {billing.seq}: nothing to charge")
         _after_payment(order, billing, now)
         return
@@ -114,6 +121,7 @@ def _billing_paid(order: Order, billing: Billing, amount: int, now: datetime, ac
     billing.status = BillingStatus.PAID
     billing.paid_at = now
     billing.paid_amount = amount
+    billing.last_rejection = None  # paid: an earlier rejection no longer describes the billing
     order.record(now, actor, "paid", f"billing {billing.seq}: {amount} yen charged to the deposit")
     if order.closed:  # canceled by staff while the charge was travelling: give it back
         order.request_refund(amount, "order_closed", now)

@@ -13,6 +13,8 @@ export type MessagingSchemas = MessagingComponents["schemas"];
 export type Problem = OrdersSchemas["Problem"];
 export type OrderView = OrdersSchemas["OrderView"];
 export type PendingOperation = OrdersSchemas["PendingOperation"];
+export type StaffOrderView = OrdersSchemas["StaffOrderView"];
+export type StaffPart = OrdersSchemas["StaffPart"];
 
 /** Every call carries the signed-in user's bearer token; a 401 means it expired: sign in again. */
 const bearer: Middleware = {

@@ -130,6 +130,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/orders/{order_id}/items/{item_id}/tracking": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Forward service: add (or correct) an item's domestic tracking number, until the item arrives */
+        put: operations["orders.add_tracking"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/orders/{order_id}/payments": {
         parameters: {
             query?: never;
@@ -248,7 +265,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Any order's details view, with the latest messages and what staff have not read */
+        /**
+         * Any order's details view, with the latest messages, what staff have not read and the staff part
+         * @description The staff part (internal notes, rejected signals, alerts) is read from its own column, never the view.
+         */
         get: operations["orders.get_order"];
         put?: never;
         post?: never;
@@ -269,7 +289,7 @@ export interface paths {
         put?: never;
         /**
          * Amend items
-         * @description Partial cancellation or quantity change asked by message, before any payment; issues a new estimate (R4). Fees left out keep their amount. Payload: {"changes": [{"item_id": "2", "quantity": 0}, {"item_id": "1", "quantity": 3, "unit_price": 3000}], "actor": "<staff id>", "note": "<optional>"}
+         * @description Partial cancellation or quantity change asked by message, before any payment; issues a new estimate (R4). Fees left out keep their amount. Payload: {"changes": [{"item_id": "2", "quantity": 0}, {"item_id": "1", "quantity": 3, "unit_price": 3000}], "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_amend_items"];
         delete?: never;
@@ -289,7 +309,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel order
-         * @description Cancel the order (staff decision) and refund everything paid (R10). Not after shipment. Payload: {"reason": "customer asked by message", "actor": "<staff id>", "note": "<optional>"}
+         * @description Cancel the order (staff decision) and refund everything paid (R10). Not after shipment. Payload: {"reason": "customer asked by message", "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_cancel_order"];
         delete?: never;
@@ -309,7 +329,7 @@ export interface paths {
         put?: never;
         /**
          * Cannot handle
-         * @description We cannot purchase or forward this order: cancel it as unavailable and refund everything paid (R10). Payload: {"reason": "prohibited item", "actor": "<staff id>", "note": "<optional>"}
+         * @description We cannot purchase or forward this order: cancel it as unavailable and refund everything paid (R10). Payload: {"reason": "prohibited item", "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_cannot_handle"];
         delete?: never;
@@ -329,7 +349,7 @@ export interface paths {
         put?: never;
         /**
          * Confirm handling
-         * @description Forward order: we can handle the items. Issues billing 1 (7 days to pay, R5) and starts the arrival clock (R6). Payload: {"service_fee": 500, "international_shipping": 2400 (one-time plan only), "extras": [], "actor": "<staff id>", "note": "<optional>"}
+         * @description Forward order: we can handle the items. Issues billing 1 (7 days to pay, R5) and starts the arrival clock (R6). Payload: {"service_fee": 500, "international_shipping": 2400 (one-time plan only), "extras": [], "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_confirm_handling"];
         delete?: never;
@@ -349,7 +369,7 @@ export interface paths {
         put?: never;
         /**
          * Estimate
-         * @description Estimate or re-estimate billing 1 (the single billing on the one-time plan); the customer has 7 days to pay (R5), a re-estimate restarts the clock. Payload: {"unit_prices": {"1": 3200}, "domestic_shipping": 800, "service_fee": 500, "international_shipping": 2400 (one-time plan only), "extras": [{"description": "gift wrap", "amount": 300}], "actor": "<staff id>", "note": "<optional>"}
+         * @description Estimate or re-estimate billing 1 (the single billing on the one-time plan); the customer has 7 days to pay (R5), a re-estimate restarts the clock. Payload: {"unit_prices": {"1": 3200}, "domestic_shipping": 800, "service_fee": 500, "international_shipping": 2400 (one-time plan only), "extras": [{"description": "gift wrap", "amount": 300}], "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_estimate"];
         delete?: never;
@@ -369,7 +389,7 @@ export interface paths {
         put?: never;
         /**
          * Issue second billing
-         * @description Two-time plan: bill international shipping and extras after packing (R12); unpaid by the abandonment deadline, the items are abandoned (R11). Payload: {"international_shipping": 2400, "extras": [], "shipping_method": "EMS", "actor": "<staff id>", "note": "<optional>"}
+         * @description Two-time plan: bill international shipping and extras after packing (R12); unpaid by the abandonment deadline, the items are abandoned (R11). Payload: {"international_shipping": 2400, "extras": [], "shipping_method": "EMS", "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_issue_second_billing"];
         delete?: never;
@@ -389,7 +409,7 @@ export interface paths {
         put?: never;
         /**
          * Item arrived
-         * @description An item reached the warehouse; when all have, the order moves on (R6 stops, R11 starts on two-time). Payload: {"item_id": "1", "domestic_tracking_number": "<optional>", "actor": "<staff id>", "note": "<optional>"}
+         * @description An item reached the warehouse; when all have, the order moves on (R6 stops, R11 starts on two-time). Payload: {"item_id": "1", "domestic_tracking_number": "<optional>", "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_item_arrived"];
         delete?: never;
@@ -409,7 +429,7 @@ export interface paths {
         put?: never;
         /**
          * Item purchased
-         * @description Purchase order: an item was bought. Payload: {"item_id": "1", "actor": "<staff id>", "note": "<optional>"}
+         * @description Purchase order: an item was bought. Payload: {"item_id": "1", "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_item_purchased"];
         delete?: never;
@@ -429,7 +449,7 @@ export interface paths {
         put?: never;
         /**
          * Item unavailable
-         * @description An item cannot be bought (or will not arrive): refund its price; no item left cancels the order (R10). Payload: {"item_id": "1", "reason": "sold out", "actor": "<staff id>", "note": "<optional>"}
+         * @description An item cannot be bought (or will not arrive): refund its price; no item left cancels the order (R10). Payload: {"item_id": "1", "reason": "sold out", "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_item_unavailable"];
         delete?: never;
@@ -449,7 +469,7 @@ export interface paths {
         put?: never;
         /**
          * Move deadline
-         * @description Move an automatic deadline (payment R5, arrival R6, abandonment R11, completion R7) to a time or by a shift; its reminder (R13) follows. Payload: {"deadline": "payment", "due_at": "2030-01-31T15:00:00+09:00" or "shift_by": "P3D", "actor": "<staff id>", "note": "<optional>"}
+         * @description Move an automatic deadline (estimate R14, payment R5, arrival R6, abandonment R11, completion R7) to a time or by a shift; its reminder (R13) follows and the customer is told the new date. Payload: {"deadline": "payment", "due_at": "2030-01-31T15:00:00+09:00" or "shift_by": "P3D", "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_move_deadline"];
         delete?: never;
@@ -469,7 +489,7 @@ export interface paths {
         put?: never;
         /**
          * Resolve dispute
-         * @description Settle a problem report: refund any amount up to what was paid (or 0), then the order completes (R8). Payload: {"refund_amount": 1500, "resolution": "one item damaged", "actor": "<staff id>", "note": "<optional>"}
+         * @description Settle a problem report: refund any amount up to what was paid (or 0), then the order completes (R8). Payload: {"refund_amount": 1500, "resolution": "one item damaged", "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_resolve_dispute"];
         delete?: never;
@@ -489,7 +509,7 @@ export interface paths {
         put?: never;
         /**
          * Ship
-         * @description The parcel was shipped; without a reception report the order completes 50 days later (R7). Payload: {"method": "EMS", "carrier": "Japan Post", "tracking_numbers": ["EM123456789JP"], "actor": "<staff id>", "note": "<optional>"}
+         * @description The parcel was shipped; without a reception report the order completes 50 days later (R7). Payload: {"method": "EMS", "carrier": "Japan Post", "tracking_numbers": ["EM123456789JP"], "actor": "<staff id>", "internal_note": "<optional, staff only>", "message_to_customer": "<optional>"}
          */
         post: operations["orders.staff_ship"];
         delete?: never;
@@ -520,6 +540,17 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * AddTrackingIn
+         * @description Forward service: the domestic tracking number of an item, given after applying (until it arrives).
+         * @example {
+         *       "domestic_tracking_number": "1234-5678-9012"
+         *     }
+         */
+        AddTrackingIn: {
+            /** Domestic Tracking Number */
+            domestic_tracking_number: string;
+        };
+        /**
          * AmendItemsRequest
          * @description Partial cancellation or quantity change (R4); fees left out keep their previous amount.
          */
@@ -530,10 +561,23 @@ export interface components {
             domestic_shipping?: number | null;
             /** Extras */
             extras?: components["schemas"]["ExtraCharge"][] | null;
+            /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
             /** International Shipping */
             international_shipping?: number | null;
             /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
+            /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -655,7 +699,20 @@ export interface components {
         /** CannotHandleRequest */
         CannotHandleRequest: {
             /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
+            /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
+            /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -682,10 +739,23 @@ export interface components {
              * @default []
              */
             extras: components["schemas"]["ExtraCharge"][];
+            /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
             /** International Shipping */
             international_shipping?: number | null;
             /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
+            /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -707,7 +777,7 @@ export interface components {
          * CustomerOperation
          * @enum {string}
          */
-        CustomerOperation: "pay_billing" | "cancel" | "report_reception";
+        CustomerOperation: "pay_billing" | "cancel" | "report_reception" | "payment_processing" | "explain_dispute" | "add_tracking";
         /**
          * CustomerSignIn
          * @example {
@@ -893,10 +963,23 @@ export interface components {
              * @default []
              */
             extras: components["schemas"]["ExtraCharge"][];
+            /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
             /** International Shipping */
             international_shipping?: number | null;
             /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
+            /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -1066,6 +1149,20 @@ export interface components {
              */
             detail: string;
         };
+        /** InternalNote */
+        InternalNote: {
+            /** Actor */
+            actor: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Note */
+            note: string;
+            /** Operation */
+            operation: string;
+        };
         /** Item */
         Item: {
             /** Domestic Tracking Number */
@@ -1101,12 +1198,25 @@ export interface components {
             /** Domestic Tracking Number */
             domestic_tracking_number?: string | null;
             /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
+            /**
              * Item Id
              * @description An item's number within its order, as text ('1', '2', ...).
              */
             item_id: string;
             /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
+            /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -1157,12 +1267,25 @@ export interface components {
         /** ItemPurchasedRequest */
         ItemPurchasedRequest: {
             /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
+            /**
              * Item Id
              * @description An item's number within its order, as text ('1', '2', ...).
              */
             item_id: string;
             /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
+            /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -1175,12 +1298,25 @@ export interface components {
         /** ItemUnavailableRequest */
         ItemUnavailableRequest: {
             /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
+            /**
              * Item Id
              * @description An item's number within its order, as text ('1', '2', ...).
              */
             item_id: string;
             /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
+            /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -1235,7 +1371,20 @@ export interface components {
             /** Due At */
             due_at?: string | null;
             /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
+            /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
+            /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -1329,6 +1478,8 @@ export interface components {
             refunds: components["schemas"]["Refund"][];
             service_type: components["schemas"]["ServiceType"];
             shipment?: components["schemas"]["Shipment"] | null;
+            /** Shipping Method */
+            shipping_method?: string | null;
             status: components["schemas"]["OrderStatus"];
             /**
              * Updated At
@@ -1404,6 +1555,18 @@ export interface components {
              * @default P50D
              */
             completion_after: string;
+            /**
+             * Estimate Alert Before
+             * Format: duration
+             * @default P2D
+             */
+            estimate_alert_before: string;
+            /**
+             * Estimate Due After
+             * Format: duration
+             * @default P14D
+             */
+            estimate_due_after: string;
             /**
              * History Events Per Run
              * @default 10000
@@ -1533,6 +1696,8 @@ export interface components {
             refunds: components["schemas"]["Refund"][];
             service_type: components["schemas"]["ServiceType"];
             shipment?: components["schemas"]["Shipment"] | null;
+            /** Shipping Method */
+            shipping_method?: string | null;
             status: components["schemas"]["OrderStatus"];
             /**
              * Updated At
@@ -1569,10 +1734,14 @@ export interface components {
             amount?: number | null;
             /** Billing Seq */
             billing_seq?: number | null;
+            /** Condition */
+            condition?: string | null;
             /** Description */
             description: string;
             /** Due At */
             due_at?: string | null;
+            /** Item Id */
+            item_id?: string | null;
             operation: components["schemas"]["CustomerOperation"];
             /** Revision */
             revision?: number | null;
@@ -1704,10 +1873,39 @@ export interface components {
          * @enum {string}
          */
         RefundStatus: "requested" | "refunded" | "rejected";
+        /** RejectedSignal */
+        RejectedSignal: {
+            /** Actor */
+            actor: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Detail */
+            detail: string;
+            /** Refusal */
+            refusal: string;
+            /** Signal */
+            signal: string;
+        };
         /** ResolveDisputeRequest */
         ResolveDisputeRequest: {
             /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
+            /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
+            /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -1726,10 +1924,23 @@ export interface components {
              * @default []
              */
             extras: components["schemas"]["ExtraCharge"][];
+            /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
             /** International Shipping */
             international_shipping: number;
             /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
+            /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -1759,10 +1970,23 @@ export interface components {
         ShipRequest: {
             /** Carrier */
             carrier: string;
+            /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
+            /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
             /** Method */
             method: string;
             /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -1783,10 +2007,40 @@ export interface components {
             /** Tracking Numbers */
             tracking_numbers: string[];
         };
+        /** StaffAlert */
+        StaffAlert: {
+            /** Alert */
+            alert: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Consequence */
+            consequence: string;
+            /**
+             * Due At
+             * Format: date-time
+             */
+            due_at: string;
+        };
         /** StaffCancelRequest */
         StaffCancelRequest: {
             /**
+             * Internal Note
+             * @description for staff only: kept in the staff part of the order, never shown to the customer
+             * @default
+             */
+            internal_note: string;
+            /**
+             * Message To Customer
+             * @description said to the customer with this operation: in the notice and the customer's history
+             * @default
+             */
+            message_to_customer: string;
+            /**
              * Note
+             * @description deprecated: the internal note's former name, still taken as one
              * @default
              */
             note: string;
@@ -1879,6 +2133,124 @@ export interface components {
             updated_at: string;
             /** Version */
             version: number;
+        };
+        /**
+         * StaffOrderView
+         * @description The order-details answer as staff see it: the customer's details plus the staff part.
+         */
+        StaffOrderView: {
+            /**
+             * Billings
+             * @default []
+             */
+            billings: components["schemas"]["Billing"][];
+            cancel_reason?: components["schemas"]["CancelReason"] | null;
+            /** Closed At */
+            closed_at?: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Customer Id */
+            customer_id: string;
+            /**
+             * Customer Note
+             * @default
+             */
+            customer_note: string;
+            /**
+             * Deadlines
+             * @default []
+             */
+            deadlines: components["schemas"]["Deadline"][];
+            delivery_address: components["schemas"]["DeliveryAddress"];
+            dispute?: components["schemas"]["Dispute"] | null;
+            halted?: components["schemas"]["HaltNotice"] | null;
+            /**
+             * History
+             * @default []
+             */
+            history: components["schemas"]["HistoryEntry"][];
+            /** Items */
+            items: components["schemas"]["Item"][];
+            messages: components["schemas"]["ThreadSummary"];
+            /** Next Deadline */
+            next_deadline?: string | null;
+            /** Order Id */
+            order_id: string;
+            /**
+             * Paid Total
+             * @default 0
+             */
+            paid_total: number;
+            payment_plan: components["schemas"]["PaymentPlan"];
+            /**
+             * Pending Operations
+             * @default []
+             */
+            pending_operations: components["schemas"]["PendingOperation"][];
+            policy: components["schemas"]["OrderPolicy"];
+            /**
+             * Refunded Total
+             * @default 0
+             */
+            refunded_total: number;
+            /**
+             * Refunds
+             * @default []
+             */
+            refunds: components["schemas"]["Refund"][];
+            service_type: components["schemas"]["ServiceType"];
+            shipment?: components["schemas"]["Shipment"] | null;
+            /** Shipping Method */
+            shipping_method?: string | null;
+            /**
+             * @default {
+             *       "alerts": [],
+             *       "internal_notes": [],
+             *       "rejected_signals": [],
+             *       "rejected_signals_not_listed": 0
+             *     }
+             */
+            staff: components["schemas"]["StaffPart"];
+            status: components["schemas"]["OrderStatus"];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Version
+             * @default 0
+             */
+            version: number;
+        };
+        /**
+         * StaffPart
+         * @description What only staff see of an order: kept apart from the customer's view, never inside it.
+         */
+        StaffPart: {
+            /**
+             * Alerts
+             * @default []
+             */
+            alerts: components["schemas"]["StaffAlert"][];
+            /**
+             * Internal Notes
+             * @default []
+             */
+            internal_notes: components["schemas"]["InternalNote"][];
+            /**
+             * Rejected Signals
+             * @default []
+             */
+            rejected_signals: components["schemas"]["RejectedSignal"][];
+            /**
+             * Rejected Signals Not Listed
+             * @default 0
+             */
+            rejected_signals_not_listed: number;
         };
         /**
          * StaffSignIn
@@ -2330,7 +2702,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -2338,6 +2712,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -2526,7 +2902,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -2534,6 +2912,219 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
+                     *         "history_events_per_run": 10000,
+                     *         "max_order_total": 10000000,
+                     *         "payment_due_after": "P7D",
+                     *         "reminder_before": "P2D"
+                     *       },
+                     *       "refunded_total": 0,
+                     *       "refunds": [],
+                     *       "service_type": "purchase",
+                     *       "status": "awaiting_payment",
+                     *       "updated_at": "2026-11-26T10:00:00Z",
+                     *       "version": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OrderView"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The order refuses the operation now; `detail` says why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (too many operations, or failed authentications); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part this service needs is down; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "orders.add_tracking": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order's id */
+                order_id: string;
+                /** @description The item's number within its order */
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddTrackingIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "billings": [
+                     *         {
+                     *           "issued_at": "2026-11-26T10:00:00Z",
+                     *           "kind": "first",
+                     *           "lines": [
+                     *             {
+                     *               "amount": 10560,
+                     *               "description": "Gundam RX-78-2 Ver. Ka, MG 1/100 x 2",
+                     *               "item_id": "1",
+                     *               "kind": "item"
+                     *             },
+                     *             {
+                     *               "amount": 800,
+                     *               "description": "Domestic shipping",
+                     *               "kind": "domestic_shipping"
+                     *             },
+                     *             {
+                     *               "amount": 500,
+                     *               "description": "Service fee",
+                     *               "kind": "service_fee"
+                     *             }
+                     *           ],
+                     *           "revision": 1,
+                     *           "seq": 1,
+                     *           "status": "awaiting_payment",
+                     *           "total": 11860
+                     *         }
+                     *       ],
+                     *       "created_at": "2026-11-26T10:00:00Z",
+                     *       "customer_id": "cust-42",
+                     *       "customer_note": "Please combine with my other order if possible.",
+                     *       "deadlines": [
+                     *         {
+                     *           "due_at": "2026-12-03T10:00:00Z",
+                     *           "kind": "payment",
+                     *           "remind_at": "2026-12-01T10:00:00Z",
+                     *           "rule": "R5",
+                     *           "started_at": "2026-11-26T10:00:00Z"
+                     *         }
+                     *       ],
+                     *       "delivery_address": {
+                     *         "address_lines": [
+                     *           "12 rue Oberkampf",
+                     *           "Bâtiment B, 3e étage"
+                     *         ],
+                     *         "country": "FR",
+                     *         "name": "Alex Martin",
+                     *         "phone": "+33 6 12 34 56 78",
+                     *         "postal_code": "75011"
+                     *       },
+                     *       "history": [
+                     *         {
+                     *           "action": "applied",
+                     *           "actor": "customer",
+                     *           "at": "2026-11-26T10:00:00Z",
+                     *           "detail": "1 item(s), two_time payment"
+                     *         },
+                     *         {
+                     *           "action": "estimated",
+                     *           "actor": "staff:s-7",
+                     *           "at": "2026-11-26T10:00:00Z",
+                     *           "detail": "billing 1 revision 1: 11860 yen, pay by 2026-12-03T10:00:00+00:00"
+                     *         }
+                     *       ],
+                     *       "items": [
+                     *         {
+                     *           "item_id": "1",
+                     *           "name": "Gundam RX-78-2 Ver. Ka, MG 1/100",
+                     *           "note": "",
+                     *           "options": "boxed, no shrink wrap damage",
+                     *           "quantity": 2,
+                     *           "shop_or_url": "https://www.amiami.example/item/123456",
+                     *           "status": "requested",
+                     *           "unit_price": 5280
+                     *         }
+                     *       ],
+                     *       "next_deadline": "2026-12-03T10:00:00Z",
+                     *       "order_id": "P261126-7KQ2M9XA",
+                     *       "paid_total": 0,
+                     *       "payment_plan": "two_time",
+                     *       "pending_operations": [
+                     *         {
+                     *           "amount": 11860,
+                     *           "billing_seq": 1,
+                     *           "description": "Pay billing 1 from your deposit",
+                     *           "due_at": "2026-12-03T10:00:00Z",
+                     *           "operation": "pay_billing",
+                     *           "revision": 1
+                     *         },
+                     *         {
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
+                     *           "operation": "cancel"
+                     *         }
+                     *       ],
+                     *       "policy": {
+                     *         "abandon_after": "P30D",
+                     *         "arrival_due_after": "P30D",
+                     *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -2734,7 +3325,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -2742,6 +3335,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -2941,7 +3536,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -2949,6 +3546,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -3445,7 +4044,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -3453,6 +4054,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -3466,7 +4069,7 @@ export interface operations {
                      *       "version": 0
                      *     }
                      */
-                    "application/json": components["schemas"]["OrderDetails"];
+                    "application/json": components["schemas"]["StaffOrderView"];
                 };
             };
             /** @description No valid bearer token */
@@ -3641,7 +4244,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -3649,6 +4254,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -3846,7 +4453,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -3854,6 +4463,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -4051,7 +4662,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -4059,6 +4672,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -4256,7 +4871,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -4264,6 +4881,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -4461,7 +5080,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -4469,6 +5090,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -4666,7 +5289,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -4674,6 +5299,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -4871,7 +5498,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -4879,6 +5508,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -5076,7 +5707,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -5084,6 +5717,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -5281,7 +5916,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -5289,6 +5926,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -5486,7 +6125,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -5494,6 +6135,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -5691,7 +6334,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -5699,6 +6344,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",
@@ -5896,7 +6543,9 @@ export interface operations {
                      *           "revision": 1
                      *         },
                      *         {
-                     *           "description": "Cancel the whole order (R4)",
+                     *           "condition": "until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "description": "Cancel the whole order (R4): possible by 2026-12-03 10:00 UTC until you pay a billing; after a payment, changes go by message to the agency",
+                     *           "due_at": "2026-12-03T10:00:00Z",
                      *           "operation": "cancel"
                      *         }
                      *       ],
@@ -5904,6 +6553,8 @@ export interface operations {
                      *         "abandon_after": "P30D",
                      *         "arrival_due_after": "P30D",
                      *         "completion_after": "P50D",
+                     *         "estimate_alert_before": "P2D",
+                     *         "estimate_due_after": "P14D",
                      *         "history_events_per_run": 10000,
                      *         "max_order_total": 10000000,
                      *         "payment_due_after": "P7D",

@@ -53,7 +53,7 @@ export function ApplyPage() {
           quantity: Number(item.quantity),
           unit_price_estimate: Number(item.unit_price_estimate || "0"),
           options: item.options,
-          domestic_tracking_number: service === "forward" ? item.domestic_tracking_number : null,
+          domestic_tracking_number: service === "forward" && item.domestic_tracking_number.trim() ? item.domestic_tracking_number.trim() : null,
         }),
       ),
       customer_note: note,
@@ -95,7 +95,7 @@ export function ApplyPage() {
               <label>Estimated unit price (yen)<input type="number" min={0} value={item.unit_price_estimate} onChange={(e) => { setItem(index, "unit_price_estimate", e.target.value); }} required /></label>
               <label>Options (colour, size…)<input value={item.options} onChange={(e) => { setItem(index, "options", e.target.value); }} maxLength={2000} /></label>
               {service === "forward" ? (
-                <label>Domestic tracking number<input value={item.domestic_tracking_number} onChange={(e) => { setItem(index, "domestic_tracking_number", e.target.value); }} required maxLength={100} /></label>
+                <label>Domestic tracking number (optional: add it from the order page once the shop has shipped)<input value={item.domestic_tracking_number} onChange={(e) => { setItem(index, "domestic_tracking_number", e.target.value); }} maxLength={100} /></label>
               ) : null}
               {items.length > 1 ? <button type="button" className="link" onClick={() => { setItems(items.filter((_, i) => i !== index)); }}>Remove item {index + 1}</button> : null}
             </div>

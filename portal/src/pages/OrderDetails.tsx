@@ -14,6 +14,9 @@ import { concernsOrder, useLive } from "../live";
 export function operationLabel(operation: PendingOperation): string {
   if (operation.operation === "pay_billing") return operation.billing_seq === 2 ? "Pay 2nd billing" : "Pay billing";
   if (operation.operation === "cancel") return "Cancel order";
+  if (operation.operation === "payment_processing") return "Payment being processed";
+  if (operation.operation === "explain_dispute") return "Explain the problem";
+  if (operation.operation === "add_tracking") return "Add tracking number";
   return "Reception Report";
 }
 
@@ -87,16 +90,20 @@ function Progress({ order, onDone }: { order: OrderView; onDone: () => void }) {
       {order.pending_operations.length === 0 ? <p>Nothing to do for now: the agency works on your order.</p> : null}
       <ul className="operations">
         {order.pending_operations.map((operation) => (
-          <li key={`${operation.operation}-${operation.billing_seq ?? ""}`} className="operation">
+          <li key={`${operation.operation}-${operation.billing_seq ?? ""}-${operation.item_id ?? ""}`} className="operation">
             <div className="box">
               <p>{operation.description}</p>
               {operation.amount !== null && operation.amount !== undefined ? <p>Amount: <strong>{money(operation.amount)}</strong></p> : null}
               {operation.due_at ? <p>Deadline: <time dateTime={operation.due_at}>{deadline(operation.due_at)}</time></p> : null}
               {operation.shortfall ? <p className="warn">Your deposit was short by {money(operation.shortfall)}.</p> : null}
             </div>
-            <button type="button" className="green" onClick={() => { setOpen(operation); }}>
-              {operationLabel(operation)}
-            </button>
+            {operation.operation === "payment_processing" ? (
+              <p role="status" className="hint">{operationLabel(operation)}</p>
+            ) : (
+              <button type="button" className="green" onClick={() => { setOpen(operation); }}>
+                {operationLabel(operation)}
+              </button>
+            )}
           </li>
         ))}
       </ul>
@@ -104,6 +111,8 @@ function Progress({ order, onDone }: { order: OrderView; onDone: () => void }) {
         {open?.operation === "pay_billing" ? <PayDialog order={order} operation={open} onDone={() => { setOpen(null); onDone(); }} /> : null}
         {open?.operation === "cancel" ? <CancelDialog order={order} onDone={() => { setOpen(null); onDone(); }} /> : null}
         {open?.operation === "report_reception" ? <ReceptionDialog order={order} onDone={() => { setOpen(null); onDone(); }} /> : null}
+        {open?.operation === "explain_dispute" ? <ExplainDialog order={order} onDone={() => { setOpen(null); onDone(); }} /> : null}
+        {open?.operation === "add_tracking" ? <TrackingDialog order={order} operation={open} onDone={() => { setOpen(null); onDone(); }} /> : null}
       </Dialog>
     </section>
   );
@@ -234,5 +243,61 @@ function ReceptionDialog({ order, onDone }: { order: OrderView; onDone: () => vo
         </form>
       )}
     </div>
+  );
+}
+
+// R8: the customer explains an open dispute by message, with photos of what is wrong.
+function ExplainDialog({ order, onDone }: { order: OrderView; onDone: () => void }) {
+  const [text, setText] = useState("");
+  const [photos, setPhotos] = useState<File[]>([]);
+  const send = useOperation();
+  async function submit(event: SyntheticEvent) {
+    event.preventDefault();
+    const done = await send.run(async () => { await postMessage("customer", order.order_id, text, photos); });
+    if (done) onDone();
+  }
+  return (
+    <form className="stack" onSubmit={(e) => void submit(e)}>
+      <p>Tell the agency what is wrong, with photos: staff settle the dispute from your explanation.</p>
+      <label>
+        Your explanation
+        <textarea value={text} onChange={(e) => { setText(e.target.value); }} required maxLength={3900} rows={4} />
+      </label>
+      <label>
+        Photos
+        <input type="file" accept="image/jpeg,image/png,image/webp" multiple onChange={(e) => { setPhotos(Array.from(e.target.files ?? [])); }} />
+      </label>
+      <ProblemMessage problem={send.problem} />
+      <button type="submit" className="green" disabled={send.busy}>Send the explanation</button>
+    </form>
+  );
+}
+
+// Forward service: the domestic tracking number of an item, added after applying (until it arrives).
+function TrackingDialog({ order, operation, onDone }: { order: OrderView; operation: PendingOperation; onDone: () => void }) {
+  const [number, setNumber] = useState("");
+  const add = useOperation();
+  const itemId = operation.item_id ?? "";
+  const item = order.items.find((i) => i.item_id === itemId);
+  async function submit(event: SyntheticEvent) {
+    event.preventDefault();
+    const done = await add.run(async () =>
+      unwrap(await orders.PUT("/v1/orders/{order_id}/items/{item_id}/tracking", {
+        params: { path: { order_id: order.order_id, item_id: itemId } },
+        body: { domestic_tracking_number: number.trim() },
+      })),
+    );
+    if (done) onDone();
+  }
+  return (
+    <form className="stack" onSubmit={(e) => void submit(e)}>
+      <p>{item ? `${item.name}: ` : ""}the tracking number of the shop&apos;s parcel to our warehouse.</p>
+      <label>
+        Domestic tracking number
+        <input value={number} onChange={(e) => { setNumber(e.target.value); }} required maxLength={100} />
+      </label>
+      <ProblemMessage problem={add.problem} />
+      <button type="submit" className="green" disabled={add.busy}>Add the tracking number</button>
+    </form>
   );
 }

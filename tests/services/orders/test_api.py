@@ -161,7 +161,7 @@ def _with(change: dict[str, Any]) -> dict[str, Any]:
         ({"delivery_address.phone": "call me"}, "delivery_address.phone"),
         ({"delivery_address.address_lines": []}, "delivery_address.address_lines"),
         ({"delivery_address.country": ""}, "delivery_address.country"),
-        ({"service_type": "forward"}, "items"),  # forward items need their domestic tracking number
+        ({"delivery_address.country": "Narnia"}, "delivery_address.country"),  # a real ISO 3166 country only
         ({"coupon": "FREE"}, "coupon"),
     ],
 )

@@ -2,7 +2,7 @@
 // the message thread with reply, the history, and the order's workflow in the Temporal Web UI.
 import { useState, type SyntheticEvent } from "react";
 import { useParams } from "react-router-dom";
-import { messaging, orders, unwrap, type OrderView } from "../../api/client";
+import { messaging, orders, unwrap, type OrderView, type StaffPart } from "../../api/client";
 import { MessageHistory } from "../../components/Messages";
 import { BasicInformation, Billings, History, Items, Shipping } from "../../components/OrderSections";
 import { ProblemMessage, Show, useOperation, useResource } from "../../components/ui";
@@ -46,6 +46,7 @@ export function StaffOrder({ config }: { config: PortalConfig }) {
                 <p>Waiting for the customer: {view.pending_operations.map((op) => op.description).join("; ")}</p>
               ) : null}
             </section>
+            <StaffOnly part={view.staff} />
             <Operations order={view} onDone={order.reload} />
             <MessageHistory viewer="staff" orderId={orderId} thread={thread} />
             <BasicInformation order={view} number="" />
@@ -58,6 +59,35 @@ export function StaffOrder({ config }: { config: PortalConfig }) {
         )}
       </Show>
     </main>
+  );
+}
+
+// What only staff see of the order: internal notes, signals the order did not act on, alerts (R14).
+function StaffOnly({ part }: { part: StaffPart | undefined }) {
+  if (!part) return null;
+  return (
+    <section aria-labelledby="staff-part-title" className="card">
+      <h2 id="staff-part-title">Staff only</h2>
+      <h3>Internal notes</h3>
+      {part.internal_notes.length ? (
+        <ul data-testid="internal-notes">
+          {part.internal_notes.map((n, i) => <li key={i}>{localTime(n.at)} · {n.actor} · {words(n.operation)}: {n.note}</li>)}
+        </ul>
+      ) : <p>None.</p>}
+      <h3>Alerts</h3>
+      {part.alerts.length ? (
+        <ul data-testid="staff-alerts">
+          {part.alerts.map((a, i) => <li key={i} className="warn">{words(a.alert)}: {a.consequence} at {deadline(a.due_at)}</li>)}
+        </ul>
+      ) : <p>None.</p>}
+      <h3>Rejected signals</h3>
+      {part.rejected_signals.length ? (
+        <ul data-testid="rejected-signals">
+          {part.rejected_signals.map((r, i) => <li key={i}>{localTime(r.at)} · {r.signal} ({r.refusal}): {r.detail}</li>)}
+        </ul>
+      ) : <p>None.</p>}
+      {part.rejected_signals_not_listed ? <p className="hint">{part.rejected_signals_not_listed} older rejected signal(s) no longer listed.</p> : null}
+    </section>
   );
 }
 
@@ -162,7 +192,7 @@ function Input({ id, field, values, set, order }: { id: string; field: Field; va
           {field.label}
           <select id={id} value={value} required onChange={(e) => { set(field.name, e.target.value); }}>
             <option value="">Choose a deadline</option>
-            {["payment", "arrival", "abandonment", "completion"].map((kind) => <option key={kind} value={kind}>{words(kind)}</option>)}
+            {["estimate", "payment", "arrival", "abandonment", "completion"].map((kind) => <option key={kind} value={kind}>{words(kind)}</option>)}
           </select>
         </label>
       );

@@ -34,7 +34,11 @@ const extras = (values: Values) =>
 const unitPrices = (values: Values, order: OrderView): Record<string, number> =>
   Object.fromEntries(order.items.filter((item) => values[`unit_price_${item.item_id}`]).map((item) => [item.item_id, yen(values[`unit_price_${item.item_id}`])]));
 
-const NOTE: Field = { name: "note", label: "Internal note", kind: "optional-text" };
+// What staff write with every operation: the internal note stays in the staff part (never shown to the
+// customer); the message to the customer travels with the operation's events and shows in their history.
+const NOTE: Field = { name: "internal_note", label: "Internal note (staff only)", kind: "optional-text" };
+const MESSAGE: Field = { name: "message_to_customer", label: "Message to the customer (optional)", kind: "optional-text" };
+const words = (v: Values) => ({ internal_note: text(v.internal_note), message_to_customer: text(v.message_to_customer), note: "" });
 const EXTRA: Field = { name: "extra", label: "Extra charge", kind: "extra" };
 
 function form<P extends PostPath>(spec: StaffOperationForm<P>): StaffOperationForm<P> {
@@ -54,6 +58,7 @@ export const STAFF_OPERATIONS = [
       { name: "international_shipping", label: "International shipping (yen, 1-time plan)", kind: "optional-yen" },
       EXTRA,
       NOTE,
+      MESSAGE,
     ],
     body: (v, order) => ({
       unit_prices: unitPrices(v, order),
@@ -61,7 +66,7 @@ export const STAFF_OPERATIONS = [
       service_fee: yen(v.service_fee),
       international_shipping: optionalYen(v.international_shipping),
       extras: extras(v),
-      note: text(v.note),
+      ...words(v),
     }),
   }),
   form({
@@ -74,40 +79,41 @@ export const STAFF_OPERATIONS = [
       { name: "international_shipping", label: "International shipping (yen, 1-time plan)", kind: "optional-yen" },
       EXTRA,
       NOTE,
+      MESSAGE,
     ],
-    body: (v) => ({ service_fee: yen(v.service_fee), international_shipping: optionalYen(v.international_shipping), extras: extras(v), note: text(v.note) }),
+    body: (v) => ({ service_fee: yen(v.service_fee), international_shipping: optionalYen(v.international_shipping), extras: extras(v), ...words(v) }),
   }),
   form({
     name: "cannot_handle",
     path: "/v1/staff/orders/{order_id}/cannot-handle",
     label: "Cannot handle",
     help: "The agency cannot purchase or forward this order: it is canceled (R10).",
-    fields: [{ name: "reason", label: "Reason", kind: "text" }, NOTE],
-    body: (v) => ({ reason: text(v.reason), note: text(v.note) }),
+    fields: [{ name: "reason", label: "Reason", kind: "text" }, NOTE, MESSAGE],
+    body: (v) => ({ reason: text(v.reason), ...words(v) }),
   }),
   form({
     name: "item_purchased",
     path: "/v1/staff/orders/{order_id}/item-purchased",
     label: "Item purchased",
     help: "The agency bought this item in the shop.",
-    fields: [{ name: "item_id", label: "Item", kind: "item" }, NOTE],
-    body: (v) => ({ item_id: text(v.item_id), note: text(v.note) }),
+    fields: [{ name: "item_id", label: "Item", kind: "item" }, NOTE, MESSAGE],
+    body: (v) => ({ item_id: text(v.item_id), ...words(v) }),
   }),
   form({
     name: "item_unavailable",
     path: "/v1/staff/orders/{order_id}/item-unavailable",
     label: "Item unavailable",
     help: "This item cannot be bought or did not come; its price is refunded if it was paid.",
-    fields: [{ name: "item_id", label: "Item", kind: "item" }, { name: "reason", label: "Reason", kind: "text" }, NOTE],
-    body: (v) => ({ item_id: text(v.item_id), reason: text(v.reason), note: text(v.note) }),
+    fields: [{ name: "item_id", label: "Item", kind: "item" }, { name: "reason", label: "Reason", kind: "text" }, NOTE, MESSAGE],
+    body: (v) => ({ item_id: text(v.item_id), reason: text(v.reason), ...words(v) }),
   }),
   form({
     name: "item_arrived",
     path: "/v1/staff/orders/{order_id}/item-arrived",
     label: "Item arrived",
     help: "The item is at the warehouse.",
-    fields: [{ name: "item_id", label: "Item", kind: "item" }, { name: "domestic_tracking_number", label: "Domestic tracking number", kind: "optional-text" }, NOTE],
-    body: (v) => ({ item_id: text(v.item_id), domestic_tracking_number: text(v.domestic_tracking_number) || null, note: text(v.note) }),
+    fields: [{ name: "item_id", label: "Item", kind: "item" }, { name: "domestic_tracking_number", label: "Domestic tracking number", kind: "optional-text" }, NOTE, MESSAGE],
+    body: (v) => ({ item_id: text(v.item_id), domestic_tracking_number: text(v.domestic_tracking_number) || null, ...words(v) }),
   }),
   form({
     name: "issue_second_billing",
@@ -119,8 +125,9 @@ export const STAFF_OPERATIONS = [
       { name: "shipping_method", label: "Shipping method", kind: "optional-text" },
       EXTRA,
       NOTE,
+      MESSAGE,
     ],
-    body: (v) => ({ international_shipping: yen(v.international_shipping), shipping_method: text(v.shipping_method) || null, extras: extras(v), note: text(v.note) }),
+    body: (v) => ({ international_shipping: yen(v.international_shipping), shipping_method: text(v.shipping_method) || null, extras: extras(v), ...words(v) }),
   }),
   form({
     name: "ship",
@@ -132,16 +139,17 @@ export const STAFF_OPERATIONS = [
       { name: "carrier", label: "Carrier", kind: "text" },
       { name: "tracking_numbers", label: "Tracking numbers (one per line)", kind: "list" },
       NOTE,
+      MESSAGE,
     ],
-    body: (v) => ({ method: text(v.method), carrier: text(v.carrier), tracking_numbers: text(v.tracking_numbers).split(/[\n,]+/).map((s) => s.trim()).filter(Boolean), note: text(v.note) }),
+    body: (v) => ({ method: text(v.method), carrier: text(v.carrier), tracking_numbers: text(v.tracking_numbers).split(/[\n,]+/).map((s) => s.trim()).filter(Boolean), ...words(v) }),
   }),
   form({
     name: "resolve_dispute",
     path: "/v1/staff/orders/{order_id}/resolve-dispute",
     label: "Resolve dispute",
     help: "Close the customer's problem report, with a refund to the deposit or none.",
-    fields: [{ name: "refund_amount", label: "Refund (yen)", kind: "yen" }, { name: "resolution", label: "Resolution", kind: "text" }, NOTE],
-    body: (v) => ({ refund_amount: yen(v.refund_amount), resolution: text(v.resolution), note: text(v.note) }),
+    fields: [{ name: "refund_amount", label: "Refund (yen)", kind: "yen" }, { name: "resolution", label: "Resolution", kind: "text" }, NOTE, MESSAGE],
+    body: (v) => ({ refund_amount: yen(v.refund_amount), resolution: text(v.resolution), ...words(v) }),
   }),
   form({
     name: "amend_items",
@@ -153,16 +161,17 @@ export const STAFF_OPERATIONS = [
       { name: "quantity", label: "New quantity (0 cancels the item)", kind: "yen" },
       { name: "unit_price", label: "New unit price (yen)", kind: "optional-yen" },
       NOTE,
+      MESSAGE,
     ],
-    body: (v) => ({ changes: [{ item_id: text(v.item_id), quantity: yen(v.quantity), unit_price: optionalYen(v.unit_price) }], note: text(v.note) }),
+    body: (v) => ({ changes: [{ item_id: text(v.item_id), quantity: yen(v.quantity), unit_price: optionalYen(v.unit_price) }], ...words(v) }),
   }),
   form({
     name: "cancel_order",
     path: "/v1/staff/orders/{order_id}/cancel-order",
     label: "Cancel order",
     help: "Cancel the whole order (e.g. the customer asked by message); what was paid is refunded.",
-    fields: [{ name: "reason", label: "Reason", kind: "text" }, NOTE],
-    body: (v) => ({ reason: text(v.reason), note: text(v.note) }),
+    fields: [{ name: "reason", label: "Reason", kind: "text" }, NOTE, MESSAGE],
+    body: (v) => ({ reason: text(v.reason), ...words(v) }),
   }),
   form({
     name: "move_deadline",
@@ -174,12 +183,13 @@ export const STAFF_OPERATIONS = [
       { name: "due_at", label: "New time (your local time)", kind: "datetime" },
       { name: "shift_by_days", label: "…or shift by days", kind: "days" },
       NOTE,
+      MESSAGE,
     ],
     body: (v) => ({
       deadline: (v.deadline ?? "payment") as BodyOf<"/v1/staff/orders/{order_id}/move-deadline">["deadline"],
       due_at: v.due_at ? new Date(v.due_at).toISOString() : null,
       shift_by: v.shift_by_days ? `${Number(v.shift_by_days) < 0 ? "-" : ""}P${Math.abs(Number(v.shift_by_days))}D` : null,
-      note: text(v.note),
+      ...words(v),
     }),
   }),
 ] as const;
