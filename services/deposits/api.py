@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,7 @@ from services.deposits.ledger import repository as ledger_store
 from services.deposits.paypal import service as paypal_payins
 from services.deposits.paypal.client import TRANSMISSION_ID, TRANSMISSION_SIG, TRANSMISSION_TIME, webhook_is_fresh
 from services.deposits.schemas import (
+    WITHDRAWAL_EXAMPLES,
     AgencyBankAccount,
     DepositOut,
     PayInReportIn,
@@ -274,7 +275,7 @@ async def paypal_webhook(request: Request, state: StateDep) -> WebhookAck:
     responses=problem_responses(401, 422, 403, 409),
 )
 async def request_withdrawal(
-    body: WithdrawalIn,
+    body: Annotated[WithdrawalIn, Body(openapi_examples=WITHDRAWAL_EXAMPLES)],
     request: Request,
     principal: CreatingDep,
     state: StateDep,

@@ -7,7 +7,7 @@ the field, never rounded or coerced.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictInt, TypeAdapter, field_validator, model_validator
 
@@ -538,6 +538,12 @@ WithdrawalIn = Annotated[
     JapaneseBankWithdrawalIn | IbanWithdrawalIn | PayPalWithdrawalIn, Field(discriminator="method")
 ]
 """A withdrawal request: ``method`` says which destination the body carries."""
+
+WITHDRAWAL_EXAMPLES: dict[str, dict[str, Any]] = {
+    model.__name__.removesuffix("WithdrawalIn"): {"value": model.model_json_schema()["examples"][0]}
+    for model in (JapaneseBankWithdrawalIn, IbanWithdrawalIn, PayPalWithdrawalIn)
+}
+"""One example per destination, each body model's own: the union's media type shows them side by side."""
 
 
 class MaskedBankAccount(BaseModel):

@@ -174,12 +174,14 @@ async def _add(
 async def wait_for_order(
     sessions: async_sessionmaker[AsyncSession],
     order_id: str,
-    customer_id: str,
+    customer_id: str | None,
     *,
     wait_seconds: float,
     poll_seconds: float = 0.1,
 ) -> bool:
     """Whether the order is known as the customer's, waiting up to ``wait_seconds`` for its first event.
+
+    ``customer_id`` None (staff) accepts any customer's order: staff may reply the moment an order is applied.
 
     Someone else's order waits as long as an unknown one, so the time of the
     404 does not tell which it was. Polls outside any transaction, so no lock
@@ -191,7 +193,7 @@ async def wait_for_order(
     while True:
         async with sessions() as session:
             thread = await repo.get_thread(session, order_id)
-            if thread is not None and thread.customer_id == customer_id:
+            if thread is not None and customer_id in (None, thread.customer_id):
                 return True
         if loop.time() >= deadline:
             return False

@@ -51,7 +51,9 @@ async def staff_messages(
     response_model=MessageOut,
     status_code=status.HTTP_201_CREATED,
     summary="Reply to the customer",
-    description="With an `Idempotency-Key`, a retry gets the first answer and posts nothing twice.",
+    description="Right after applying, waits a few seconds for the order's first event as the customer's post "
+    "does; 404 (`order-not-known`) if it did not come. With an `Idempotency-Key`, a retry gets the first answer "
+    "and posts nothing twice.",
     openapi_extra=NEW_MESSAGE_BODY,
 )
 async def staff_post(
@@ -62,6 +64,7 @@ async def staff_post(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     new = await read_new_message(request, state.settings)
+    await service.wait_for_order(state.sessions, order_id, None, wait_seconds=state.settings.unknown_order_wait_seconds)
 
     async def add(session: AsyncSession, written: list[str]) -> Posted:
         return await service.add_staff_message(

@@ -32,9 +32,9 @@ TEMPORAL = Path(sys.executable).parent / "temporal"
 
 
 def _refusals(view: Json) -> list[str]:
-    return [
-        h["detail"] for h in view["history"] if h["action"] == "signal rejected" and "NotFromTheLedger" in h["detail"]
-    ]
+    """The forged deposit answers the workflow refused, from the staff part (the customer's history shows none)."""
+    assert not [h for h in view["history"] if h["action"] == "signal rejected"]
+    return [r["detail"] for r in view["staff"]["rejected_signals"] if r["refusal"] == "NotFromTheLedger"]
 
 
 async def _reconciliation(portal: Portal) -> list[Json]:

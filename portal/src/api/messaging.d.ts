@@ -122,7 +122,7 @@ export interface paths {
         put?: never;
         /**
          * Reply to the customer
-         * @description With an `Idempotency-Key`, a retry gets the first answer and posts nothing twice.
+         * @description Right after applying, waits a few seconds for the order's first event as the customer's post does; 404 (`order-not-known`) if it did not come. With an `Idempotency-Key`, a retry gets the first answer and posts nothing twice.
          */
         post: operations["messaging.staff_post"];
         delete?: never;

@@ -145,9 +145,9 @@ async def test_refused_customer_operations_answer_409_saying_why(driver: Driver)
     assert wrong_billing.json()["type"].endswith("/billing-not-found")
     assert "billing 2" in wrong_billing.json()["detail"]
 
-    old_revision = await driver.customer_op(order_id, "payments", {"billing_seq": 1, "revision": 7})
-    assert old_revision.status_code == 409
-    assert old_revision.json()["type"].endswith("/billing-revised")
+    never_issued = await driver.customer_op(order_id, "payments", {"billing_seq": 1, "revision": 7})
+    assert never_issued.status_code == 422  # a revision never issued is bad input, not a conflict
+    assert "has no revision 7: its current revision is 1" in never_issued.json()["detail"]
 
     await driver.pay(order_id, 1)
 
