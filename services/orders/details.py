@@ -142,10 +142,17 @@ class OrderDetails:
         staff = customer_id is None
         try:
             pool = await self._connections()
-            text: str | None = await pool.fetchval(
-                _DETAILS, order_id, customer_id, thread_href(order_id, staff=staff), staff, MESSAGES_SHOWN
-            )
-        except (OSError, asyncpg.InterfaceError) as exc:  # refused, reset, or the pool's connection lost
+            async with pool.acquire() as connection:
+                try:
+                    text: str | None = await connection.fetchval(
+                        _DETAILS, order_id, customer_id, thread_href(order_id, staff=staff), staff, MESSAGES_SHOWN
+                    )
+                except BaseException:
+                    # A statement cut short (the request cancelled, PostgreSQL gone) can leave the connection
+                    # mid-protocol, and the pool's reset does nothing here: never hand it out again.
+                    connection.terminate()
+                    raise
+        except (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:  # refused, reset, lost
             raise database_unavailable() from exc
         except asyncpg.PostgresError as exc:
             if str(exc.sqlstate or "")[:2] in _UNAVAILABLE_SQLSTATE_CLASSES:  # starting up, shutting down, ...
