@@ -28,11 +28,6 @@ from dataclasses import dataclass, field
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from daiko.problems import RETRY_AFTER_SECONDS, Problem
-
-_UNAVAILABLE_SQLSTATE_CLASSES = {"08", "53", "57"}
-"""As :mod:`daiko.db`: connection exception, insufficient resources, operator intervention (an outage, a 503)."""
-
 MESSAGES_SHOWN = 5
 """How many of the latest messages the view carries; the rest is one link away (``messages.href``)."""
 
@@ -72,17 +67,6 @@ CROSS JOIN LATERAL (
 WHERE o.order_id = $1 AND ($2::text IS NULL OR o.customer_id = $2::text)
 """
 """The view with its ``messages`` section; ``$2`` the customer (NULL: staff), ``$4`` true for the staff's side."""
-
-
-def database_unavailable() -> Problem:
-    """The 503 every route answers when PostgreSQL is down (``daiko.problems``), for asyncpg's own errors."""
-    return Problem(
-        503,
-        "Service unavailable",
-        "a part this service needs cannot be reached; retry shortly",
-        code="database-unavailable",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
 
 
 def thread_href(order_id: str, *, staff: bool) -> str:
@@ -140,24 +124,18 @@ class OrderDetails:
         ``customer_id`` None reads as staff: any order, with the staff's unread count and thread link.
         """
         staff = customer_id is None
-        try:
-            pool = await self._connections()
-            async with pool.acquire() as connection:
-                try:
-                    text: str | None = await connection.fetchval(
-                        _DETAILS, order_id, customer_id, thread_href(order_id, staff=staff), staff, MESSAGES_SHOWN
-                    )
-                except BaseException:
-                    # A statement cut short (the request cancelled, PostgreSQL gone) can leave the connection
-                    # mid-protocol, and the pool's reset does nothing here: never hand it out again.
-                    connection.terminate()
-                    raise
-        except (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:  # refused, reset, lost
-            raise database_unavailable() from exc
-        except asyncpg.PostgresError as exc:
-            if str(exc.sqlstate or "")[:2] in _UNAVAILABLE_SQLSTATE_CLASSES:  # starting up, shutting down, ...
-                raise database_unavailable() from exc
-            raise
+        # PostgreSQL down answers 503 like every route: daiko.db.database_unavailable knows asyncpg's errors.
+        pool = await self._connections()
+        async with pool.acquire() as connection:
+            try:
+                text: str | None = await connection.fetchval(
+                    _DETAILS, order_id, customer_id, thread_href(order_id, staff=staff), staff, MESSAGES_SHOWN
+                )
+            except BaseException:
+                # A statement cut short (the request cancelled, PostgreSQL gone) can leave the connection
+                # mid-protocol, and the pool's reset does nothing here: never hand it out again.
+                connection.terminate()
+                raise
         return text.encode() if text is not None else None
 
     async def close(self) -> None:
